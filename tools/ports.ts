@@ -1,0 +1,194 @@
+/**
+ * Ports: one interface per external capability. Nodes depend on these only;
+ * `tools/registry.ts` picks an adapter for each from the parsed environment.
+ */
+import type { Enrichment, EnrichmentValues, Evidence, NormalizedLead, SimilarAccount } from "../graph/state.ts";
+
+// ---------------------------------------------------------------- LLM
+
+/** Token and latency accounting for one LLM call. */
+export interface LlmUsage {
+  purpose: "score" | "summary";
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+}
+
+/** What the model proposes for a grey-zone lead; grounded and clamped by scoreLead, never trusted as is. */
+export interface LlmAssessment {
+  adjustment: number;
+  reasons: Array<{ text: string; evidence: Evidence[] }>;
+  usage?: LlmUsage;
+}
+
+export interface LlmSummary {
+  bullets: string[];
+  usage?: LlmUsage;
+}
+
+export interface Llm {
+  readonly name: string;
+  /** False for the embedded "not configured" adapter: nodes then use rules and templates only. */
+  readonly configured: boolean;
+  /** `system` holds the rubric; `data` holds the lead as delimited data, never instructions. */
+  assessLead(input: { system: string; data: string }): Promise<LlmAssessment>;
+  summarizeLead(input: { system: string; data: string }): Promise<LlmSummary>;
+}
+
+// ---------------------------------------------------------------- Embeddings and vector index
+
+export interface Embedder {
+  readonly name: string;
+  readonly dimension: number;
+  embed(texts: string[]): Promise<number[][]>;
+}
+
+/** A past account as stored in fixtures/accounts.json and as vector metadata. */
+export interface PastAccount {
+  id: string;
+  name: string;
+  domain: string;
+  industry: string;
+  employees: number;
+  country: string;
+  region: string;
+  outcome: "won" | "lost";
+  arr: number;
+  note: string;
+}
+
+export interface VectorMatch {
+  id: string;
+  score: number;
+  account: PastAccount;
+}
+
+/** Equality filters on account metadata (e.g. `{ region: "EMEA", outcome: "won" }`). */
+export type AccountFilter = Partial<Pick<PastAccount, "region" | "outcome" | "industry" | "country">>;
+
+export interface VectorIndex {
+  readonly name: string;
+  upsert(records: Array<{ id: string; values: number[]; account: PastAccount }>): Promise<void>;
+  query(vector: number[], options: { topK: number; filter?: AccountFilter }): Promise<VectorMatch[]>;
+}
+
+/** Text embedded for an account and for a lead, so both land in the same space. */
+export type { SimilarAccount };
+
+// ---------------------------------------------------------------- CRM
+
+export interface CrmCompany {
+  id: string;
+  name: string;
+  domain: string;
+  /** The CRM's owner id (a HubSpot owner id); routing maps it to an owner via `crmOwnerId`. */
+  ownerId?: string;
+  industry?: string;
+  employees?: number;
+  revenue?: number;
+  country?: string;
+}
+
+export interface ContactInput {
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  company?: string;
+  title?: string;
+  phone?: string;
+  country?: string;
+  state?: string;
+  website?: string;
+  leadId: string;
+}
+
+export interface CrmTaskInput {
+  subject: string;
+  body: string;
+  dueAt: string;
+  /** The CRM owner id the task is assigned to. */
+  ownerId?: string;
+}
+
+export interface Crm {
+  readonly name: string;
+  findCompanyByDomain(domain: string): Promise<CrmCompany | null>;
+  /** Creates or updates the contact keyed by email; returns its id. */
+  upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }>;
+  setOwner(contactId: string, crmOwnerId: string): Promise<void>;
+  addNote(contactId: string, body: string): Promise<{ noteId: string }>;
+  createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }>;
+  setNurtureStatus(contactId: string, status: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- Notifier
+
+/** A Slack Block Kit block; kept loose on purpose (the builder in nodes/notify-owner.ts owns the shape). */
+export type Block = Record<string, unknown>;
+
+export interface OwnerMessage {
+  leadId: string;
+  /** Owner email, used to find the Slack user; absent for queue messages. */
+  ownerEmail?: string;
+  ownerId?: string;
+  /** Channel to post to when there is no owner (a queue) or DMs are off. */
+  channel?: string;
+  /** Plain-text fallback shown in notifications. */
+  text: string;
+  blocks: Block[];
+}
+
+export interface PostedMessage {
+  channel: string;
+  /** Slack `ts`, or the outbox sequence number. */
+  messageId: string;
+}
+
+export interface Notifier {
+  readonly name: string;
+  /** Posts a new message; with `previous`, updates that message instead of posting again. */
+  send(message: OwnerMessage, previous?: PostedMessage): Promise<PostedMessage>;
+}
+
+// ---------------------------------------------------------------- Enrichment
+
+export interface EnricherResult {
+  values: EnrichmentValues;
+  /** Confidence per field, default 1. */
+  confidence?: Partial<Record<keyof EnrichmentValues, number>>;
+}
+
+export interface Enricher {
+  readonly name: string;
+  /** Returns what this source knows; `null` when it knows nothing. Throwing degrades the lead with a warning. */
+  enrich(lead: NormalizedLead, soFar: Enrichment): Promise<EnricherResult | null>;
+}
+
+// ---------------------------------------------------------------- Counters and ledger (backed by the lead store)
+
+/** Atomic counters the routing engine uses for round-robin and daily caps. */
+export interface Counters {
+  /** Atomically increments and returns the new value; `ttlSeconds` is set on creation. */
+  increment(key: string, ttlSeconds?: number): Promise<number>;
+  /** Reads without moving (routing preview). */
+  get(key: string): Promise<number>;
+}
+
+/** Exactly-once side effects (ARCHITECTURE section 5). */
+export interface Ledger {
+  /** Runs `fn` the first time `key` is seen and stores its JSON result; later calls return the stored result. */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** The stored result for `key`, if any. */
+  get<T>(key: string): Promise<T | undefined>;
+}
+
+// ---------------------------------------------------------------- Logging
+
+/** The subset of pino the graph uses; structured fields only, never personal data. */
+export interface Logger {
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+  debug(obj: Record<string, unknown>, msg?: string): void;
+}
