@@ -1,4 +1,5 @@
 import { Annotation } from "@langchain/langgraph";
+import type { LlmUsage } from "../tools/ports.ts";
 
 /** Where a lead came from, as detected by capture. */
 export type LeadSource = "generic" | "hubspot-workflow" | "hubspot-contact";
@@ -173,8 +174,8 @@ export interface Issue {
   message: string;
 }
 
-/** Appends; a node returns only its new warnings or errors. */
-export function appendIssues(left: Issue[], right: Issue[] | undefined): Issue[] {
+/** Appends: a node returns only its new items (warnings, errors, LLM usage). */
+export function appendItems<T>(left: T[], right: T[] | undefined): T[] {
   return right && right.length > 0 ? left.concat(right) : left;
 }
 
@@ -211,9 +212,11 @@ export const LeadStateAnnotation = Annotation.Root({
   /** CRM ids written by syncCrm / nurtureLead. */
   crm: Annotation<CrmSync>({ reducer: mergeCrm, default: () => ({}) }),
   /** Degradations the lead survived (enrichment miss, LLM off, ...). */
-  warnings: Annotation<Issue[]>({ reducer: appendIssues, default: () => [] }),
+  warnings: Annotation<Issue[]>({ reducer: appendItems<Issue>, default: () => [] }),
   /** Failures recorded on the lead. */
-  errors: Annotation<Issue[]>({ reducer: appendIssues, default: () => [] }),
+  errors: Annotation<Issue[]>({ reducer: appendItems<Issue>, default: () => [] }),
+  /** LLM calls made for this lead: purpose, model, tokens, latency. */
+  llmUsage: Annotation<LlmUsage[]>({ reducer: appendItems<LlmUsage>, default: () => [] }),
 });
 
 export type LeadState = typeof LeadStateAnnotation.State;

@@ -1,0 +1,76 @@
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+/** The project root, so default file paths work from any working directory. */
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  DATA_DIR: z.string().default(".data"),
+  REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  /** Comma-separated bearer tokens; admin routes are closed when empty. */
+  ADMIN_TOKENS: csv.pipe(z.array(z.string().min(16, "each admin token needs at least 16 characters"))),
+  WEBHOOK_SECRET: optionalString,
+  HUBSPOT_CLIENT_SECRET: optionalString,
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** Public base URL of this service, for links in Slack messages. */
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
+  OPENAI_MODEL: z.string().default("gpt-4o-mini"),
+  OPENAI_EMBEDDING_MODEL: z.string().default("text-embedding-3-small"),
+  PINECONE_API_KEY: optionalString,
+  PINECONE_INDEX: optionalString,
+  PINECONE_HOST: optionalString,
+  PINECONE_NAMESPACE: optionalString,
+  HUBSPOT_ACCESS_TOKEN: optionalString,
+  HUBSPOT_BASE_PATH: optionalString.pipe(z.url().optional()),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_API_URL: optionalString.pipe(z.url().optional()),
+  SLACK_DEFAULT_CHANNEL: optionalString,
+  ROUTING_FILE: z.string().default(fileURLToPath(new URL("./routing.json", import.meta.url))),
+  SCORING_FILE: z.string().default(fileURLToPath(new URL("./scoring.json", import.meta.url))),
+  PROMPTS_DIR: z.string().default(fileURLToPath(new URL("../prompts", import.meta.url))),
+  FIXTURES_DIR: z.string().default(fileURLToPath(new URL("../fixtures", import.meta.url))),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  override readonly name = "EnvError";
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Parses an environment; every problem is listed at once. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = envSchema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  throw new EnvError(parsed.error.issues.map((i) => `${i.path.join(".") || "env"}: ${i.message}`));
+}
+
+/** The one place that reads process.env. */
+export function loadEnv(overrides: Record<string, string | undefined> = {}): Env {
+  return parseEnv({ ...process.env, ...overrides });
+}

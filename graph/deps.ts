@@ -1,0 +1,43 @@
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { Prompts } from "../config/prompts.ts";
+import type { RoutingConfig } from "../config/routing.ts";
+import type { ScoringConfig } from "../config/scoring.ts";
+import type {
+  Counters,
+  Crm,
+  Embedder,
+  Enricher,
+  Ledger,
+  Llm,
+  LlmUsage,
+  Logger,
+  Notifier,
+  VectorIndex,
+} from "../tools/ports.ts";
+import type { LeadState } from "./state.ts";
+
+/** Everything the graph needs from outside; `buildLeadGraph(deps)` takes it whole. */
+export interface GraphDeps {
+  llm: Llm;
+  embedder: Embedder;
+  vectorIndex: VectorIndex;
+  crm: Crm;
+  notifier: Notifier;
+  /** Tried in order; earlier enrichers win a field. */
+  enrichers: Enricher[];
+  counters: Counters;
+  ledger: Ledger;
+  logger: Logger;
+  /** Getters, so a reloaded file takes effect on the next lead. */
+  routing: () => RoutingConfig;
+  scoring: () => ScoringConfig;
+  prompts: () => Prompts;
+  clock: () => Date;
+  /** Base URL of the admin API, for the "open lead" link in messages. */
+  publicUrl?: string;
+  /** Called with each LLM call's usage (metrics). */
+  onLlmUsage?: (usage: LlmUsage) => void;
+}
+
+/** A node: reads the state, returns only the keys it changed. */
+export type LeadNode = (state: LeadState, config?: LangGraphRunnableConfig) => Promise<Partial<LeadState>>;

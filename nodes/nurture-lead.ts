@@ -1,0 +1,29 @@
+import type { GraphDeps, LeadNode } from "../graph/deps.ts";
+import { crmNote, crmOwnerIdOf, ensureContact } from "./sync-crm.ts";
+
+export const NURTURE_STATUS = "NURTURE";
+const DAY_MS = 86_400_000;
+
+/** Low scores go to marketing: a nurture status and a follow-up task in N days; no AE is pinged. */
+export function createNurtureLeadNode(
+  deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "scoring" | "clock">,
+): LeadNode {
+  return async (state) => {
+    const contactId = await ensureContact(deps, state);
+    await deps.ledger.once(`${state.leadId}:crm:nurture-status`, async () => {
+      await deps.crm.setNurtureStatus(contactId, NURTURE_STATUS);
+      return NURTURE_STATUS;
+    });
+    const days = deps.scoring().nurture.followUpDays;
+    const ownerId = crmOwnerIdOf(state, deps);
+    const { taskId } = await deps.ledger.once(`${state.leadId}:crm:nurture-task`, () =>
+      deps.crm.createTask(contactId, {
+        subject: `Nurture follow-up in ${days} days`,
+        body: crmNote(state),
+        dueAt: new Date(deps.clock().getTime() + days * DAY_MS).toISOString(),
+        ...(ownerId ? { ownerId } : {}),
+      }),
+    );
+    return { crm: { contactId, nurtureStatus: NURTURE_STATUS, taskId } };
+  };
+}

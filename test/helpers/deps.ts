@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import type { GraphDeps } from "../../graph/deps.ts";
+import { HashingEmbedder } from "../../tools/embeddings/hashing-embedder.ts";
+import { createDerivedEnricher } from "../../tools/enrich/derived.ts";
+import { createFirmographicsEnricher, loadCompanies } from "../../tools/enrich/firmographics.ts";
+import { NoLlm } from "../../tools/llm/none.ts";
+import { silentLogger } from "../../tools/logger.ts";
+import type { CrmCompany, PastAccount } from "../../tools/ports.ts";
+import { MemoryCounters, MemoryLedger } from "../../tools/store/memory.ts";
+import { indexAccounts } from "../../tools/vector/index-accounts.ts";
+import { MemoryVectorIndex } from "../../tools/vector/memory-index.ts";
+import { recordingCrm, recordingNotifier } from "./fakes.ts";
+import { shippedPrompts, shippedRouting, shippedScoring } from "./state.ts";
+
+/** Offline graph deps over the shipped config and fixtures; CRM and notifier are recording fakes. */
+export async function testDeps(overrides: Partial<GraphDeps> = {}) {
+  const crmSeed = JSON.parse(readFileSync("fixtures/crm-companies.json", "utf8")) as CrmCompany[];
+  const crm = recordingCrm(crmSeed);
+  const notifier = recordingNotifier();
+  const embedder = new HashingEmbedder();
+  const vectorIndex = new MemoryVectorIndex();
+  const accounts = JSON.parse(readFileSync("fixtures/accounts.json", "utf8")) as PastAccount[];
+  await indexAccounts(accounts, embedder, vectorIndex, { batchSize: 100 });
+  const routing = shippedRouting();
+  const scoring = shippedScoring();
+  const prompts = shippedPrompts();
+  const deps: GraphDeps = {
+    llm: new NoLlm(),
+    embedder,
+    vectorIndex,
+    crm,
+    notifier,
+    enrichers: [
+      createDerivedEnricher(),
+      createFirmographicsEnricher(loadCompanies("fixtures/companies.json")),
+    ],
+    counters: new MemoryCounters(),
+    ledger: new MemoryLedger(),
+    logger: silentLogger,
+    routing: () => routing,
+    scoring: () => scoring,
+    prompts: () => prompts,
+    clock: () => new Date("2026-11-21T10:00:00Z"),
+    ...overrides,
+  };
+  return { deps, crm, notifier };
+}
+
+export function sampleCases(): Array<{
+  id: string;
+  payload: unknown;
+  expectedOwner: string;
+  expectedTier: string;
+}> {
+  return JSON.parse(readFileSync("fixtures/leads_sample.json", "utf8"));
+}

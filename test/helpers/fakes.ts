@@ -1,0 +1,59 @@
+import type {
+  Crm,
+  CrmCompany,
+  CrmTaskInput,
+  Notifier,
+  OwnerMessage,
+  PostedMessage,
+} from "../../tools/ports.ts";
+
+/** Small inline fakes of one port each, recording calls (their real adapters have their own tests). */
+export function recordingNotifier(): Notifier & {
+  sent: Array<{ message: OwnerMessage; previous?: PostedMessage }>;
+} {
+  const sent: Array<{ message: OwnerMessage; previous?: PostedMessage }> = [];
+  return {
+    name: "recording",
+    sent,
+    async send(message, previous) {
+      sent.push(previous ? { message, previous } : { message });
+      return (
+        previous ?? {
+          channel: message.channel ?? `dm:${message.ownerId ?? "none"}`,
+          messageId: String(sent.length),
+        }
+      );
+    },
+  };
+}
+
+export function recordingCrm(companies: CrmCompany[] = []) {
+  const calls: Array<{ op: string; args: unknown[] }> = [];
+  const crm: Crm & { calls: typeof calls } = {
+    name: "recording",
+    calls,
+    async findCompanyByDomain(domain) {
+      calls.push({ op: "findCompanyByDomain", args: [domain] });
+      return companies.find((c) => c.domain === domain) ?? null;
+    },
+    async upsertContact(contact) {
+      calls.push({ op: "upsertContact", args: [contact] });
+      return { contactId: `contact-${contact.email}`, created: true };
+    },
+    async setOwner(contactId, ownerId) {
+      calls.push({ op: "setOwner", args: [contactId, ownerId] });
+    },
+    async addNote(contactId, body) {
+      calls.push({ op: "addNote", args: [contactId, body] });
+      return { noteId: `note-${calls.length}` };
+    },
+    async createTask(contactId, task: CrmTaskInput) {
+      calls.push({ op: "createTask", args: [contactId, task] });
+      return { taskId: `task-${calls.length}` };
+    },
+    async setNurtureStatus(contactId, status) {
+      calls.push({ op: "setNurtureStatus", args: [contactId, status] });
+    },
+  };
+  return crm;
+}

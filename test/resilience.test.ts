@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import {
+  backoffDelay,
+  classifyHttpStatus,
+  defaultPolicy,
+  parseRetryAfter,
+  VendorCaller,
+  VendorError,
+  type VendorPolicy,
+} from "../tools/resilience.ts";
+
+function policy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
+  return {
+    ...defaultPolicy,
+    vendor: "acme",
+    timeoutMs: 100,
+    retries: 2,
+    baseDelayMs: 1,
+    maxDelayMs: 5,
+    breaker: { volumeThreshold: 3, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 },
+    classify: (err) => classifyHttpStatus((err as { status?: number }).status),
+    ...overrides,
+  };
+}
+
+const httpError = (status: number) => Object.assign(new Error(`http ${status}`), { status });
+
+describe("VendorCaller", () => {
+  it("retries retryable failures and returns the first success", async () => {
+    const caller = new VendorCaller(policy());
+    let calls = 0;
+    const result = await caller.call("op", async () => {
+      calls++;
+      if (calls < 3) throw httpError(503);
+      return "ok";
+    });
+    expect(result).toBe("ok");
+    expect(calls).toBe(3);
+    caller.shutdown();
+  });
+
+  it("does not retry a client error and reports its status", async () => {
+    const caller = new VendorCaller(policy());
+    let calls = 0;
+    const err = await caller
+      .call("op", async () => {
+        calls++;
+        throw httpError(400);
+      })
+      .catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(err).toBeInstanceOf(VendorError);
+    expect(err).toMatchObject({ vendor: "acme", code: "http", status: 400, retryable: false });
+    caller.shutdown();
+  });
+
+  it("times out an attempt even when the SDK ignores the abort signal", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    const err = await caller.call("op", () => new Promise(() => {})).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "timeout" });
+    caller.shutdown();
+  });
+
+  it("opens the circuit after a storm of server errors and then fails fast", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    let calls = 0;
+    const failing = async () => {
+      calls++;
+      throw httpError(500);
+    };
+    for (let i = 0; i < 4; i++) await caller.call("op", failing).catch(() => undefined);
+    expect(caller.circuitOpen).toBe(true);
+    const before = calls;
+    const err = await caller.call("op", failing).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "circuit_open" });
+    expect(calls).toBe(before);
+    caller.shutdown();
+  });
+
+  it("client errors do not open the circuit", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    for (let i = 0; i < 6; i++)
+      await caller.call("op", async () => Promise.reject(httpError(404))).catch(() => undefined);
+    expect(caller.circuitOpen).toBe(false);
+    caller.shutdown();
+  });
+});
+
+describe("backoff and Retry-After", () => {
+  it("parses seconds and HTTP dates", () => {
+    expect(parseRetryAfter("3")).toBe(3000);
+    expect(parseRetryAfter("Sat, 21 Nov 2026 10:00:05 GMT", Date.parse("2026-11-21T10:00:00Z"))).toBe(5000);
+    expect(parseRetryAfter("soon")).toBeUndefined();
+    expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+
+  it("uses the vendor's delay, capped, else jittered exponential backoff", () => {
+    const p = { baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 2000 };
+    expect(backoffDelay(0, p, 1500)).toBe(1500);
+    expect(backoffDelay(0, p, 60_000)).toBe(2000);
+    expect(backoffDelay(0, p, undefined, () => 0)).toBe(50);
+    expect(backoffDelay(3, p, undefined, () => 1)).toBe(800);
+    expect(backoffDelay(10, p, undefined, () => 1)).toBe(1000);
+  });
+
+  it("classifies statuses", () => {
+    expect(classifyHttpStatus(429, 10)).toMatchObject({
+      retryable: true,
+      tripsCircuit: false,
+      retryAfterMs: 10,
+    });
+    expect(classifyHttpStatus(502)).toMatchObject({ retryable: true, tripsCircuit: true });
+    expect(classifyHttpStatus(403)).toMatchObject({ retryable: false, tripsCircuit: false });
+    expect(classifyHttpStatus(undefined)).toMatchObject({ code: "network", retryable: true });
+  });
+});

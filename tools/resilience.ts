@@ -1,0 +1,192 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import CircuitBreaker from "opossum";
+
+export type VendorErrorCode = "timeout" | "circuit_open" | "rate_limited" | "http" | "network";
+
+/** A vendor call that failed after the policy gave up. */
+export class VendorError extends Error {
+  override readonly name = "VendorError";
+  readonly vendor: string;
+  readonly code: VendorErrorCode;
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+
+  constructor(
+    vendor: string,
+    code: VendorErrorCode,
+    message: string,
+    options: { status?: number; retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(`${vendor}: ${message}`, { cause: options.cause });
+    this.vendor = vendor;
+    this.code = code;
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** How an adapter reads its SDK's errors. */
+export interface ErrorClassification {
+  /** Worth another attempt (429, 5xx, network, timeout). */
+  retryable: boolean;
+  /** Counts against the circuit (server-side trouble, not our bad request). */
+  tripsCircuit: boolean;
+  /** Delay the vendor asked for (Retry-After), in ms. */
+  retryAfterMs?: number;
+  status?: number;
+  code: VendorErrorCode;
+}
+
+export interface VendorPolicy {
+  vendor: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Attempts after the first. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Caps a vendor's Retry-After so one call cannot stall a worker for minutes. */
+  maxRetryAfterMs: number;
+  breaker: { volumeThreshold: number; errorThresholdPercentage: number; resetTimeoutMs: number };
+  classify: (err: unknown) => ErrorClassification;
+}
+
+export const defaultPolicy = {
+  timeoutMs: 10_000,
+  retries: 3,
+  baseDelayMs: 250,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 30_000,
+  breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 30_000 },
+} satisfies Omit<VendorPolicy, "vendor" | "classify">;
+
+/** Reads a Retry-After header value (seconds or HTTP date) into ms. */
+export function parseRetryAfter(
+  value: string | number | null | undefined,
+  now = Date.now(),
+): number | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(String(value));
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Full-jitter exponential backoff, or the vendor's Retry-After when it gave one. */
+export function backoffDelay(
+  attempt: number,
+  policy: Pick<VendorPolicy, "baseDelayMs" | "maxDelayMs" | "maxRetryAfterMs">,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+class AttemptError extends Error {
+  constructor(
+    readonly classification: ErrorClassification,
+    readonly original: unknown,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+  }
+}
+
+/**
+ * One per vendor: every call gets a timeout, bounded retries with backoff honouring
+ * Retry-After, and a shared circuit breaker so a vendor outage fails fast.
+ */
+export class VendorCaller {
+  readonly policy: VendorPolicy;
+  readonly #breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>], unknown>;
+
+  constructor(policy: VendorPolicy) {
+    this.policy = policy;
+    this.#breaker = new CircuitBreaker(
+      async (attempt: (signal: AbortSignal) => Promise<unknown>) => {
+        const signal = AbortSignal.timeout(policy.timeoutMs);
+        try {
+          // Race as well as pass the signal: an SDK that ignores it must not hang the worker.
+          return await Promise.race([attempt(signal), rejectOnAbort(signal)]);
+        } catch (err) {
+          const classification = signal.aborted
+            ? { retryable: true, tripsCircuit: true, code: "timeout" as const }
+            : policy.classify(err);
+          throw new AttemptError(classification, err);
+        }
+      },
+      {
+        // The attempt enforces its own timeout through the AbortSignal.
+        timeout: false,
+        volumeThreshold: policy.breaker.volumeThreshold,
+        errorThresholdPercentage: policy.breaker.errorThresholdPercentage,
+        resetTimeout: policy.breaker.resetTimeoutMs,
+        errorFilter: (err: unknown) => err instanceof AttemptError && !err.classification.tripsCircuit,
+      },
+    );
+  }
+
+  get circuitOpen(): boolean {
+    return this.#breaker.opened;
+  }
+
+  /** Runs `fn` under the policy; `fn` must pass the signal to its HTTP call. */
+  async call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { vendor } = this.policy;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#breaker.fire(fn)) as T;
+      } catch (err) {
+        if (!(err instanceof AttemptError)) {
+          // opossum rejects with its own error when the circuit is open.
+          throw new VendorError(vendor, "circuit_open", `${operation}: circuit open, failing fast`, {
+            retryable: true,
+            cause: err,
+          });
+        }
+        const c = err.classification;
+        if (!c.retryable || attempt >= this.policy.retries) {
+          throw new VendorError(vendor, c.code, `${operation}: ${err.message}`, {
+            ...(c.status === undefined ? {} : { status: c.status }),
+            retryable: c.retryable,
+            cause: err.original,
+          });
+        }
+        await sleep(backoffDelay(attempt, this.policy, c.retryAfterMs));
+      }
+    }
+  }
+
+  shutdown(): void {
+    this.#breaker.shutdown();
+  }
+}
+
+/** Classification for errors that carry an HTTP status (most SDKs expose `status` or `code`). */
+export function classifyHttpStatus(status: number | undefined, retryAfterMs?: number): ErrorClassification {
+  if (status === undefined) return { retryable: true, tripsCircuit: true, code: "network" };
+  if (status === 429)
+    return {
+      retryable: true,
+      tripsCircuit: false,
+      code: "rate_limited",
+      status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
+  if (status === 408 || status >= 500)
+    return {
+      retryable: true,
+      tripsCircuit: true,
+      code: "http",
+      status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
+  return { retryable: false, tripsCircuit: false, code: "http", status };
+}
