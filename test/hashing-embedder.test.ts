@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import type { Enrichment, NormalizedLead } from "../graph/state.ts";
+import { fnv1a, HashingEmbedder, tokenize } from "../tools/embeddings/hashing-embedder.ts";
+import { accountText, leadText, sizeBand } from "../tools/embeddings/text.ts";
+import type { PastAccount } from "../tools/ports.ts";
+
+function cosine(a: number[], b: number[]): number {
+  return a.reduce((sum, v, i) => sum + v * (b[i] ?? 0), 0);
+}
+
+function account(overrides: Partial<PastAccount>): PastAccount {
+  return {
+    id: "a1",
+    name: "Acme",
+    domain: "acme.io",
+    industry: "software",
+    employees: 450,
+    country: "DE",
+    region: "EMEA",
+    outcome: "won",
+    arr: 60_000,
+    note: "Won on routing accuracy",
+    ...overrides,
+  };
+}
+
+const lead: NormalizedLead = {
+  email: "dana@globex.de",
+  emailDomain: "globex.de",
+  country: "DE",
+  region: "EMEA",
+  source: "web",
+  utm: {},
+};
+const enrichment: Enrichment = {
+  values: { industry: "Software", employees: 480, techStack: ["Salesforce"] },
+  provenance: {},
+};
+
+describe("HashingEmbedder", () => {
+  const embedder = new HashingEmbedder();
+
+  it("is deterministic: same text, same vector, across instances", async () => {
+    const [a] = await embedder.embed(["industry: software\nsize: 201-1000 employees"]);
+    const [b] = await new HashingEmbedder().embed(["industry: software\nsize: 201-1000 employees"]);
+    expect(a).toEqual(b);
+    // FNV-1a's published test value: the hash must not drift between releases or the index goes stale.
+    expect(fnv1a("hello")).toBe(0x4f9f2cab);
+  });
+
+  it("returns unit vectors of the configured dimension", async () => {
+    const small = new HashingEmbedder({ dimension: 64 });
+    const [v] = await small.embed(["Software company in Germany with 480 employees"]);
+    expect(small.dimension).toBe(64);
+    expect(v).toHaveLength(64);
+    expect(Math.hypot(...(v ?? []))).toBeCloseTo(1, 10);
+    expect(embedder.dimension).toBe(256);
+  });
+
+  it("maps empty text to the zero vector instead of dividing by zero", async () => {
+    const [v] = await embedder.embed([""]);
+    expect(v?.every((x) => x === 0)).toBe(true);
+  });
+
+  it("emits structured tokens for key: value lines", () => {
+    const tokens = tokenize("industry: Financial Services\ntech: salesforce, snowflake").map((t) => t.token);
+    expect(tokens).toEqual(
+      expect.arrayContaining([
+        "industry=financial services",
+        "tech=salesforce",
+        "tech=snowflake",
+        "financial",
+        "services",
+      ]),
+    );
+  });
+
+  it("places similar companies closer than dissimilar ones", async () => {
+    // Same industry and size band, European: the accounts an AE would call comparable.
+    const near = [
+      account({ id: "n1" }),
+      account({ id: "n2", country: "FR" }),
+      account({ id: "n3", employees: 900, country: "GB" }),
+    ];
+    // Nothing in common with the lead.
+    const far = [
+      account({ id: "f1", industry: "retail", employees: 20_000, country: "JP", region: "APAC" }),
+      account({ id: "f2", industry: "nonprofit", employees: 8, country: "BR", region: "LATAM" }),
+      account({ id: "f3", industry: "manufacturing", employees: 3_000, country: "US", region: "NA" }),
+    ];
+    const [query, ...vectors] = await embedder.embed([
+      leadText(lead, enrichment),
+      ...[...near, ...far].map(accountText),
+    ]);
+    const scores = vectors.map((v) => cosine(query!, v));
+    const nearScores = scores.slice(0, near.length);
+    const farScores = scores.slice(near.length);
+
+    expect(Math.min(...nearScores)).toBeGreaterThan(Math.max(...farScores));
+    expect(Math.min(...nearScores)).toBeGreaterThan(0.5);
+  });
+
+  it("rejects a nonsensical dimension", () => {
+    expect(() => new HashingEmbedder({ dimension: 0 })).toThrow(RangeError);
+  });
+});
+
+describe("profile texts", () => {
+  it("writes the same lines for a lead and an account with the same profile", () => {
+    expect(accountText(account({ employees: 480 }))).toBe(
+      "industry: software\nsize: 201-1000 employees\nsegment: mid-market\ncountry: DE\nregion: EMEA",
+    );
+    expect(leadText(lead, { values: { industry: "Software", employees: 480 }, provenance: {} })).toBe(
+      accountText(account({ employees: 480 })),
+    );
+  });
+
+  it("bands employee counts", () => {
+    expect(sizeBand(8)).toEqual({ band: "1-10", segment: "micro" });
+    expect(sizeBand(200)).toEqual({ band: "51-200", segment: "smb" });
+    expect(sizeBand(201)).toEqual({ band: "201-1000", segment: "mid-market" });
+    expect(sizeBand(50_000)).toEqual({ band: "5001+", segment: "enterprise" });
+  });
+
+  it("falls back to the company country when the lead gave none", () => {
+    const text = leadText(
+      { ...lead, country: undefined, region: undefined },
+      {
+        values: { country: "FR" },
+        provenance: {},
+      },
+    );
+    expect(text).toBe("country: FR");
+  });
+});

@@ -1,0 +1,185 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/crm/local-crm.ts";
+
+const seed = [
+  { id: "co-1", name: "Acme GmbH", domain: "acme.de", ownerId: "7001", industry: "software", employees: 250 },
+  { id: "co-2", name: "Globex", domain: "www.Globex.com" },
+];
+
+describe("LocalCrm in memory", () => {
+  it("upserts by lower-cased email: same id on repeat, created only the first time", async () => {
+    const crm = new LocalCrm({ seedCompanies: seed });
+
+    const first = await crm.upsertContact({ email: "Jane.Doe@Acme.de", firstName: "Jane", leadId: "lead-1" });
+    const again = await crm.upsertContact({ email: "jane.doe@acme.de ", title: "CTO", leadId: "lead-2" });
+    const other = await crm.upsertContact({ email: "bob@acme.de", leadId: "lead-3" });
+
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ contactId: first.contactId, created: false });
+    expect(other.contactId).not.toBe(first.contactId);
+    const contacts = await crm.contacts();
+    expect(contacts).toHaveLength(2);
+    expect(contacts.find((c) => c.id === first.contactId)).toMatchObject({
+      email: "jane.doe@acme.de",
+      firstName: "Jane",
+      title: "CTO",
+      leadId: "lead-2",
+    });
+    // The id is derived from the email but does not contain it.
+    expect(first.contactId).not.toContain("jane");
+  });
+
+  it("stores owner, nurture status, notes and tasks", async () => {
+    const crm = new LocalCrm();
+    const { contactId } = await crm.upsertContact({ email: "a@acme.de", leadId: "lead-1" });
+
+    await crm.setOwner(contactId, "7001");
+    await crm.setNurtureStatus(contactId, "NURTURE");
+    const { noteId } = await crm.addNote(contactId, "Scored 41 (cold)");
+    const { taskId } = await crm.createTask(contactId, {
+      subject: "Call",
+      body: "Hot lead",
+      dueAt: "2025-03-05T09:00:00Z",
+      ownerId: "7001",
+    });
+
+    expect((await crm.contacts())[0]).toMatchObject({ ownerId: "7001", nurtureStatus: "NURTURE" });
+    expect(await crm.notes()).toEqual([
+      expect.objectContaining({ id: noteId, contactId, body: "Scored 41 (cold)" }),
+    ]);
+    expect(await crm.tasks()).toEqual([
+      expect.objectContaining({
+        id: taskId,
+        contactId,
+        subject: "Call",
+        ownerId: "7001",
+        status: "NOT_STARTED",
+      }),
+    ]);
+  });
+
+  it("rejects writes for an unknown contact", async () => {
+    const crm = new LocalCrm();
+    await expect(crm.addNote("lc-missing", "x")).rejects.toBeInstanceOf(LocalCrmError);
+  });
+
+  it("finds seeded companies by domain, ignoring case and www.", async () => {
+    const crm = new LocalCrm({ seedCompanies: seed });
+
+    expect(await crm.findCompanyByDomain("ACME.de")).toMatchObject({ id: "co-1", ownerId: "7001" });
+    expect(await crm.findCompanyByDomain("globex.com")).toMatchObject({ id: "co-2", domain: "globex.com" });
+    expect(await crm.findCompanyByDomain("nobody.io")).toBeNull();
+  });
+});
+
+describe("LocalCrm on disk", () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "leadgraph-crm-"));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("persists contacts, owner, notes and tasks across reopen", async () => {
+    const before = new LocalCrm({ dataDir: dir });
+    const { contactId } = await before.upsertContact({
+      email: "jane@acme.de",
+      lastName: "Doe",
+      leadId: "lead-1",
+    });
+    await before.setOwner(contactId, "7001");
+    await before.addNote(contactId, "note");
+    await before.createTask(contactId, { subject: "Call", body: "b", dueAt: "2025-03-05T09:00:00Z" });
+
+    const after = new LocalCrm({ dataDir: dir });
+
+    expect(await after.contacts()).toEqual([
+      expect.objectContaining({ id: contactId, email: "jane@acme.de", lastName: "Doe", ownerId: "7001" }),
+    ]);
+    expect(await after.notes()).toHaveLength(1);
+    expect(await after.tasks()).toHaveLength(1);
+    expect(await after.upsertContact({ email: "JANE@acme.de", leadId: "lead-2" })).toEqual({
+      contactId,
+      created: false,
+    });
+  });
+
+  it("lets two instances on one directory see each other's contacts", async () => {
+    const a = new LocalCrm({ dataDir: dir });
+    const b = new LocalCrm({ dataDir: dir });
+
+    const fromA = await a.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
+    const fromB = await b.upsertContact({ email: "jane@acme.de", title: "CTO", leadId: "lead-2" });
+    await b.upsertContact({ email: "bob@acme.de", leadId: "lead-3" });
+
+    expect(fromB).toEqual({ contactId: fromA.contactId, created: false });
+    expect((await a.contacts()).map((c) => c.email).sort()).toEqual(["bob@acme.de", "jane@acme.de"]);
+    const reopened = new LocalCrm({ dataDir: dir });
+    expect(await reopened.contacts()).toHaveLength(2);
+    expect((await reopened.contacts()).find((c) => c.id === fromA.contactId)?.title).toBe("CTO");
+  });
+
+  it("agrees on contact ids when two fresh instances race on an empty directory", async () => {
+    const a = new LocalCrm({ dataDir: dir });
+    const b = new LocalCrm({ dataDir: dir });
+
+    const [fromA, fromB] = await Promise.all([
+      a.upsertContact({ email: "jane@acme.de", leadId: "lead-1" }),
+      b.upsertContact({ email: "jane@acme.de", leadId: "lead-2" }),
+    ]);
+
+    expect(fromB.contactId).toBe(fromA.contactId);
+    expect(await new LocalCrm({ dataDir: dir }).contacts()).toHaveLength(1);
+  });
+
+  it("skips a line torn by a crash and keeps later records", async () => {
+    const first = new LocalCrm({ dataDir: dir });
+    await first.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
+    const log = join(dir, "crm.jsonl");
+    await writeFile(log, `${await readFile(log, "utf8")}{"type":"contact","id":"lc-x","em`);
+
+    const second = new LocalCrm({ dataDir: dir });
+    await second.upsertContact({ email: "bob@acme.de", leadId: "lead-2" });
+
+    const emails = (await new LocalCrm({ dataDir: dir }).contacts()).map((c) => c.email).sort();
+    expect(emails).toEqual(["bob@acme.de", "jane@acme.de"]);
+  });
+});
+
+describe("loadCrmSeed", () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "leadgraph-seed-"));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads companies and normalises domains and ids", async () => {
+    const path = join(dir, "crm-companies.json");
+    await writeFile(path, JSON.stringify([{ id: 42, name: "Acme", domain: "WWW.Acme.de", ownerId: 7001 }]));
+
+    expect(loadCrmSeed(path)).toEqual([{ id: "42", name: "Acme", domain: "acme.de", ownerId: "7001" }]);
+  });
+
+  it("names the bad entry", async () => {
+    const path = join(dir, "crm-companies.json");
+    await writeFile(
+      path,
+      JSON.stringify([
+        { id: "1", name: "Acme", domain: "acme.de" },
+        { id: "2", name: "" },
+      ]),
+    );
+
+    expect(() => loadCrmSeed(path)).toThrow(/\[1\]/);
+  });
+});

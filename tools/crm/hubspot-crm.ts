@@ -1,0 +1,417 @@
+import { AssociationTypes, Client } from "@hubspot/api-client";
+import type { ContactInput, Crm, CrmCompany, CrmTaskInput } from "../ports.ts";
+import {
+  classifyHttpStatus,
+  defaultPolicy,
+  type ErrorClassification,
+  parseRetryAfter,
+  VendorCaller,
+  type VendorPolicy,
+} from "../resilience.ts";
+
+export interface HubSpotCrmOptions {
+  /** Private-app access token. */
+  accessToken: string;
+  /** API origin; tests point it at a loopback fake. Default https://api.hubapi.com. */
+  basePath?: string;
+  /** Shared per-vendor caller; must be built from `hubspotPolicy()` (see the constructor). */
+  caller?: VendorCaller;
+  /** Routing owner id → HubSpot owner id, for setOwner and task owners; unmapped ids pass through. */
+  ownerIdMap?: Record<string, string>;
+  /** Contact property set by setNurtureStatus. Default `hs_lead_status`. */
+  nurtureStatusProperty?: string;
+  /** Custom contact property that receives the LeadGraph lead id; omitted when unset. */
+  leadIdProperty?: string;
+  clock?: () => Date;
+}
+
+/** A HubSpot owner as listed by the owners API (for building `ownerIdMap` / `crmOwnerId`). */
+export interface HubSpotOwner {
+  id: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  archived: boolean;
+}
+
+const companyProperties = [
+  "name",
+  "domain",
+  "hubspot_owner_id",
+  "industry",
+  "numberofemployees",
+  "annualrevenue",
+  "country",
+];
+
+/** HTTP answer from HubSpot, reduced to fields that carry no personal data. */
+export class HubSpotHttpError extends Error {
+  override readonly name = "HubSpotHttpError";
+  readonly code = "hubspot_http";
+  readonly status: number;
+  readonly category: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(status: number, info: { category?: string; correlationId?: string; retryAfterMs?: number }) {
+    // HubSpot's error message can echo property values (emails, names): only status and category are kept.
+    super(
+      `HTTP ${status}${info.category ? ` ${info.category}` : ""}${info.correlationId ? ` (correlationId ${info.correlationId})` : ""}`,
+    );
+    this.status = status;
+    this.category = info.category;
+    this.correlationId = info.correlationId;
+    this.retryAfterMs = info.retryAfterMs;
+  }
+}
+
+/** HubSpot accepted the request but rejected the record (batch 207, empty result). Not worth retrying. */
+export class HubSpotRejectedError extends Error {
+  override readonly name = "HubSpotRejectedError";
+  readonly code = "hubspot_rejected";
+}
+
+/**
+ * Errors from calls that create a record (note, task): HubSpot has no idempotency key for them,
+ * so a retry after the request may have landed would create a duplicate the AE then sees twice.
+ */
+const unsafeWriteErrors = new WeakSet<object>();
+
+/** Node/undici error codes raised before any byte of the request left the machine. */
+const notSentCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+function neverReachedServer(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== "object" || err === null) return false;
+  const { code, cause, errors } = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string" && notSentCodes.has(code)) return true;
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverReachedServer(e, depth + 1)))
+    return true;
+  return neverReachedServer(cause, depth + 1);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+}
+
+/** How HubSpot failures are retried; exported so the registry can build the shared caller. */
+export function classifyHubSpotError(err: unknown): ErrorClassification {
+  const unsafe = typeof err === "object" && err !== null && unsafeWriteErrors.has(err);
+  let c: ErrorClassification;
+  if (err instanceof HubSpotHttpError) c = classifyHttpStatus(err.status, err.retryAfterMs);
+  else if (err instanceof HubSpotRejectedError)
+    c = { retryable: false, tripsCircuit: false, code: "http", status: 207 };
+  else if (isTimeout(err)) c = { retryable: true, tripsCircuit: true, code: "timeout" };
+  else c = { retryable: true, tripsCircuit: true, code: "network" };
+  // A create is retried only when HubSpot certainly did not act on it: 429 (rejected before processing)
+  // or a connection that was never made. 5xx, resets and timeouts may follow a stored record.
+  if (unsafe && c.retryable && c.code !== "rate_limited" && !neverReachedServer(err)) {
+    return { ...c, retryable: false };
+  }
+  return c;
+}
+
+export function hubspotPolicy(
+  overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
+): VendorPolicy {
+  return { ...defaultPolicy, ...overrides, vendor: "hubspot", classify: classifyHubSpotError };
+}
+
+/**
+ * Deadline for create calls, just inside the caller's per-attempt timeout. The caller treats an
+ * attempt that ends after its own signal fired as a retryable timeout whatever `classify` says,
+ * so a create must give up first and report a non-retryable timeout itself.
+ */
+export function unsafeWriteDeadlineMs(timeoutMs: number): number {
+  return Math.max(1, timeoutMs - Math.max(5, Math.floor(timeoutMs / 10)));
+}
+
+/**
+ * The SDK takes no AbortSignal (its generated per-call `httpApi` option is ignored by the
+ * observable layer in 14.x), so the attempt is raced against the signal. The abandoned request
+ * lives on until HubSpot answers or undici's own timeout ends it; the breaker opens on repeated
+ * timeouts, which bounds how many pile up during an outage.
+ */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Turns SDK and transport errors into ones safe to log (no request or response bodies). */
+function sanitize(err: unknown): unknown {
+  // The SDK's ApiException: numeric status in `code`, plus body and headers (a DOMException also
+  // has a numeric `code`, so the shape is checked in full).
+  if (
+    err instanceof Error &&
+    "code" in err &&
+    typeof err.code === "number" &&
+    "headers" in err &&
+    "body" in err &&
+    !(err instanceof DOMException)
+  ) {
+    const e = err as { code: number; body?: unknown; headers?: Record<string, string> };
+    const body = (typeof e.body === "object" && e.body !== null ? e.body : {}) as {
+      category?: unknown;
+      correlationId?: unknown;
+    };
+    const retryAfterMs = parseRetryAfter(e.headers?.["retry-after"]);
+    return new HubSpotHttpError(e.code, {
+      ...(typeof body.category === "string" ? { category: body.category } : {}),
+      ...(typeof body.correlationId === "string" ? { correlationId: body.correlationId } : {}),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+  return err;
+}
+
+function toNumber(value: string | null | undefined): number | undefined {
+  if (value === null || value === undefined || value.trim() === "") return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function compact(properties: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(properties)) {
+    if (value !== undefined && value !== "") out[key] = value;
+  }
+  return out;
+}
+
+type CompaniesSearchApi = Client["crm"]["companies"]["searchApi"];
+type ContactsBatchApi = Client["crm"]["contacts"]["batchApi"];
+type ContactsBasicApi = Client["crm"]["contacts"]["basicApi"];
+type NotesBasicApi = Client["crm"]["objects"]["notes"]["basicApi"];
+type TasksBasicApi = Client["crm"]["objects"]["tasks"]["basicApi"];
+type OwnersApi = Client["crm"]["owners"]["ownersApi"];
+
+type SearchRequest = Parameters<CompaniesSearchApi["doSearch"]>[0];
+type FilterOperator = NonNullable<SearchRequest["filterGroups"]>[number]["filters"][number]["operator"];
+type NoteInput = Parameters<NotesBasicApi["create"]>[0];
+type AssociationCategory = NonNullable<
+  NoteInput["associations"]
+>[number]["types"][number]["associationCategory"];
+
+// The generated string enums live in deep modules; their values are HubSpot's wire constants.
+const EQ = "EQ" as FilterOperator;
+const HUBSPOT_DEFINED = "HUBSPOT_DEFINED" as AssociationCategory;
+
+/** HubSpot CRM through @hubspot/api-client, every call under the shared HubSpot VendorCaller. */
+export class HubSpotCrm implements Crm {
+  readonly name = "hubspot";
+  readonly #caller: VendorCaller;
+  readonly #ownerIdMap: Record<string, string>;
+  readonly #nurtureStatusProperty: string;
+  readonly #leadIdProperty: string | undefined;
+  readonly #clock: () => Date;
+  readonly #companies: CompaniesSearchApi;
+  readonly #contactsBatch: ContactsBatchApi;
+  readonly #contacts: ContactsBasicApi;
+  readonly #notes: NotesBasicApi;
+  readonly #tasks: TasksBasicApi;
+  readonly #owners: OwnersApi;
+
+  constructor(options: HubSpotCrmOptions) {
+    this.#caller = options.caller ?? new VendorCaller(hubspotPolicy());
+    if (this.#caller.policy.classify !== classifyHubSpotError) {
+      // Another classify would retry note/task creates after a 5xx or timeout and duplicate them.
+      throw new TypeError("HubSpotCrm needs a VendorCaller built from hubspotPolicy()");
+    }
+    this.#ownerIdMap = options.ownerIdMap ?? {};
+    this.#nurtureStatusProperty = options.nurtureStatusProperty ?? "hs_lead_status";
+    this.#leadIdProperty = options.leadIdProperty;
+    this.#clock = options.clock ?? (() => new Date());
+    // Retries are the VendorCaller's job (one budget, Retry-After honoured, breaker-aware).
+    const client = new Client({
+      accessToken: options.accessToken,
+      numberOfApiCallRetries: 0,
+      ...(options.basePath === undefined ? {} : { basePath: options.basePath }),
+    });
+    // The SDK keeps its retry/limiter decorators in a process-wide singleton that the next
+    // `new Client()` overwrites, and applies them when an API is first touched: take ours now.
+    this.#companies = client.crm.companies.searchApi;
+    this.#contactsBatch = client.crm.contacts.batchApi;
+    this.#contacts = client.crm.contacts.basicApi;
+    this.#notes = client.crm.objects.notes.basicApi;
+    this.#tasks = client.crm.objects.tasks.basicApi;
+    this.#owners = client.crm.owners.ownersApi;
+  }
+
+  async findCompanyByDomain(domain: string): Promise<CrmCompany | null> {
+    const wanted = domain.trim().toLowerCase();
+    if (wanted === "") return null;
+    const page = await this.#idempotent("findCompanyByDomain", () =>
+      this.#companies.doSearch({
+        filterGroups: [{ filters: [{ propertyName: "domain", operator: EQ, value: wanted }] }],
+        properties: companyProperties,
+        limit: 1,
+      }),
+    );
+    const found = page.results[0];
+    if (!found) return null;
+    const p = found.properties;
+    const company: CrmCompany = { id: found.id, name: p.name ?? wanted, domain: p.domain ?? wanted };
+    const ownerId = p.hubspot_owner_id;
+    if (ownerId) company.ownerId = ownerId;
+    if (p.industry) company.industry = p.industry;
+    const employees = toNumber(p.numberofemployees);
+    if (employees !== undefined) company.employees = employees;
+    const revenue = toNumber(p.annualrevenue);
+    if (revenue !== undefined) company.revenue = revenue;
+    if (p.country) company.country = p.country;
+    return company;
+  }
+
+  async upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }> {
+    const email = contact.email.trim().toLowerCase();
+    const properties = compact({
+      email,
+      firstname: contact.firstName,
+      lastname: contact.lastName,
+      company: contact.company,
+      jobtitle: contact.title,
+      phone: contact.phone,
+      country: contact.country,
+      state: contact.state,
+      website: contact.website,
+      ...(this.#leadIdProperty ? { [this.#leadIdProperty]: contact.leadId } : {}),
+    });
+    // Batch upsert keyed by email is one idempotent request (search-then-create would race two
+    // workers into duplicate contacts), and its `new` flag says whether HubSpot created the record.
+    const result = await this.#idempotent("upsertContact", async () => {
+      const response = await this.#contactsBatch.upsert({
+        inputs: [{ idProperty: "email", id: email, properties }],
+      });
+      const first = response.results[0];
+      if (!first) {
+        const category = "errors" in response ? response.errors?.[0]?.category : undefined;
+        throw new HubSpotRejectedError(`contact upsert rejected${category ? ` (${category})` : ""}`);
+      }
+      return first;
+    });
+    return { contactId: result.id, created: result._new };
+  }
+
+  async setOwner(contactId: string, crmOwnerId: string): Promise<void> {
+    const ownerId = this.#ownerIdMap[crmOwnerId] ?? crmOwnerId;
+    await this.#idempotent("setOwner", () =>
+      this.#contacts.update(contactId, { properties: { hubspot_owner_id: ownerId } }),
+    );
+  }
+
+  async addNote(contactId: string, body: string): Promise<{ noteId: string }> {
+    const note = await this.#create("addNote", () =>
+      this.#notes.create({
+        properties: { hs_note_body: body, hs_timestamp: this.#clock().toISOString() },
+        associations: [
+          {
+            to: { id: contactId },
+            types: [
+              { associationCategory: HUBSPOT_DEFINED, associationTypeId: AssociationTypes.noteToContact },
+            ],
+          },
+        ],
+      }),
+    );
+    return { noteId: note.id };
+  }
+
+  async createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
+    const due = new Date(task.dueAt);
+    if (Number.isNaN(due.getTime())) throw new RangeError("createTask: dueAt is not a valid date");
+    const ownerId = task.ownerId === undefined ? undefined : (this.#ownerIdMap[task.ownerId] ?? task.ownerId);
+    const created = await this.#create("createTask", () =>
+      this.#tasks.create({
+        properties: compact({
+          hs_task_subject: task.subject,
+          hs_task_body: task.body,
+          hs_timestamp: due.toISOString(),
+          hs_task_status: "NOT_STARTED",
+          hubspot_owner_id: ownerId,
+        }),
+        associations: [
+          {
+            to: { id: contactId },
+            types: [
+              { associationCategory: HUBSPOT_DEFINED, associationTypeId: AssociationTypes.taskToContact },
+            ],
+          },
+        ],
+      }),
+    );
+    return { taskId: created.id };
+  }
+
+  async setNurtureStatus(contactId: string, status: string): Promise<void> {
+    await this.#idempotent("setNurtureStatus", () =>
+      this.#contacts.update(contactId, { properties: { [this.#nurtureStatusProperty]: status } }),
+    );
+  }
+
+  /** Active owners, for RevOps to map routing owners to HubSpot owner ids. Not part of the port. */
+  async listOwners(): Promise<HubSpotOwner[]> {
+    const owners: HubSpotOwner[] = [];
+    let after: string | undefined;
+    do {
+      const cursor = after;
+      const page = await this.#idempotent("listOwners", () =>
+        this.#owners.getPage(undefined, cursor, 100, false),
+      );
+      for (const o of page.results) {
+        owners.push({
+          id: o.id,
+          archived: o.archived,
+          ...(o.email ? { email: o.email } : {}),
+          ...(o.firstName ? { firstName: o.firstName } : {}),
+          ...(o.lastName ? { lastName: o.lastName } : {}),
+        });
+      }
+      after = page.paging?.next?.after;
+    } while (after);
+    return owners;
+  }
+
+  /** Reads and idempotent writes (upsert by email, PATCH): any retryable failure is retried. */
+  #idempotent<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.#caller.call(operation, async (signal) => {
+      try {
+        return await raceSignal(fn(), signal);
+      } catch (err) {
+        throw sanitize(err);
+      }
+    });
+  }
+
+  /** Creates: retried only when HubSpot certainly did not store the record (see classifyHubSpotError). */
+  #create<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const deadlineMs = unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs);
+    return this.#caller.call(operation, async (signal) => {
+      try {
+        return await raceSignal(fn(), AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)]));
+      } catch (err) {
+        const safe = sanitize(err);
+        if (typeof safe === "object" && safe !== null) unsafeWriteErrors.add(safe);
+        throw safe;
+      }
+    });
+  }
+}

@@ -1,0 +1,304 @@
+import {
+  type ChatPostMessageArguments,
+  ErrorCode,
+  LogLevel,
+  type Logger as SlackLogger,
+  WebClient,
+} from "@slack/web-api";
+import type { Logger, Notifier, OwnerMessage, PostedMessage } from "../ports.ts";
+import {
+  classifyHttpStatus,
+  defaultPolicy,
+  type ErrorClassification,
+  parseRetryAfter,
+  VendorCaller,
+  type VendorPolicy,
+} from "../resilience.ts";
+
+export interface SlackNotifierOptions {
+  /** Bot token (xoxb-...). */
+  token: string;
+  /** Web API base; tests point it at a loopback fake. Default https://slack.com/api/. */
+  slackApiUrl?: string;
+  /** Shared per-vendor caller; must be built from `slackPolicy()` (see the constructor). */
+  caller?: VendorCaller;
+  /** Where a message goes when it names no channel and the owner has no Slack user. */
+  defaultChannel?: string;
+  /** Receives the SDK's warnings (never its debug output, which echoes request bodies). */
+  logger?: Logger;
+}
+
+/** Our Block type is kept loose on purpose (ports.ts); the SDK's is Block Kit's union. */
+type SlackBlocks = Extract<ChatPostMessageArguments, { blocks: unknown }>["blocks"];
+
+/** The message names no channel, the owner is not in Slack, and no default channel is set. */
+export class NoSlackChannelError extends Error {
+  override readonly name = "NoSlackChannelError";
+  readonly code = "no_channel";
+}
+
+/*
+ * Why a post is never retried after it may have reached Slack: chat.postMessage has no
+ * idempotency key, so a second attempt after a 5xx, a reset connection or a timeout can put the
+ * same lead in front of an AE twice (the ledger guards crashes, not retries inside one call).
+ * Slack's own client retries are off (`retries: 0`), and the VendorCaller retries a post only on
+ *   - 429: Slack rejected it before doing anything, and says when to come back (Retry-After);
+ *   - a connection that was never made (refused, DNS): no byte reached Slack.
+ * Lookups (users.lookupByEmail, conversations.open) and chat.update are idempotent and get the
+ * full policy.
+ */
+const unsafeWriteErrors = new WeakSet<object>();
+
+/** Node/undici error codes raised before any byte of the request left the machine. */
+const notSentCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+function neverReachedSlack(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== "object" || err === null) return false;
+  const { code, cause, errors, original } = err as {
+    code?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    original?: unknown;
+  };
+  if (typeof code === "string" && notSentCodes.has(code)) return true;
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverReachedSlack(e, depth + 1)))
+    return true;
+  return neverReachedSlack(original, depth + 1) || neverReachedSlack(cause, depth + 1);
+}
+
+function isTimeout(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== "object" || err === null) return false;
+  const { name, cause, original } = err as { name?: unknown; cause?: unknown; original?: unknown };
+  if (name === "TimeoutError" || name === "AbortError") return true;
+  return isTimeout(original, depth + 1) || isTimeout(cause, depth + 1);
+}
+
+/** Platform errors (HTTP 200, ok:false) that mean Slack-side trouble rather than a bad request. */
+const serverSideErrors = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout"]);
+
+function classifyAny(err: unknown): ErrorClassification {
+  const e = err as {
+    code?: unknown;
+    retryAfter?: unknown;
+    statusCode?: unknown;
+    headers?: unknown;
+    data?: unknown;
+  };
+  switch (e?.code) {
+    case ErrorCode.RateLimitedError:
+      return classifyHttpStatus(429, typeof e.retryAfter === "number" ? e.retryAfter * 1000 : undefined);
+    case ErrorCode.HTTPError: {
+      const headers = (e.headers ?? {}) as Record<string, string>;
+      return classifyHttpStatus(
+        typeof e.statusCode === "number" ? e.statusCode : undefined,
+        parseRetryAfter(headers["retry-after"]),
+      );
+    }
+    case ErrorCode.PlatformError: {
+      const code = (e.data as { error?: unknown } | undefined)?.error;
+      if (code === "ratelimited")
+        return { retryable: true, tripsCircuit: false, code: "rate_limited", status: 200 };
+      if (typeof code === "string" && serverSideErrors.has(code))
+        return { retryable: true, tripsCircuit: true, code: "http", status: 200 };
+      return { retryable: false, tripsCircuit: false, code: "http", status: 200 };
+    }
+    default:
+      if (isTimeout(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
+      return { retryable: true, tripsCircuit: true, code: "network" };
+  }
+}
+
+/** How Slack failures are retried; exported so the registry can build the shared caller. */
+export function classifySlackError(err: unknown): ErrorClassification {
+  const c = classifyAny(err);
+  const unsafe = typeof err === "object" && err !== null && unsafeWriteErrors.has(err);
+  if (unsafe && c.retryable && c.code !== "rate_limited" && !neverReachedSlack(err)) {
+    return { ...c, retryable: false };
+  }
+  return c;
+}
+
+export function slackPolicy(
+  overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
+): VendorPolicy {
+  return { ...defaultPolicy, ...overrides, vendor: "slack", classify: classifySlackError };
+}
+
+/**
+ * Deadline for posts, just inside the caller's per-attempt timeout. The caller treats an attempt
+ * that ends after its own signal fired as a retryable timeout whatever `classify` says, so a post
+ * must give up first and report a non-retryable timeout itself.
+ */
+export function unsafeWriteDeadlineMs(timeoutMs: number): number {
+  return Math.max(1, timeoutMs - Math.max(5, Math.floor(timeoutMs / 10)));
+}
+
+/** The SDK takes no per-call signal; its own `timeout` cancels the fetch, this ends our wait. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Forwards the SDK's warnings and errors; drops debug/info, which log request bodies (emails). */
+function quietLogger(logger: Logger | undefined): SlackLogger {
+  let level = LogLevel.WARN;
+  const forward =
+    (kind: "warn" | "error") =>
+    (...msg: unknown[]) =>
+      logger?.[kind]({ vendor: "slack", sdk: msg.map(String).join(" ") }, "slack sdk");
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: forward("warn"),
+    error: forward("error"),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/** Owner messages through Slack: a DM to the owner, else the message's or the default channel. */
+export class SlackNotifier implements Notifier {
+  readonly name = "slack";
+  readonly #client: WebClient;
+  readonly #caller: VendorCaller;
+  readonly #defaultChannel: string | undefined;
+  /** DM channel per owner email: one lookup and one open per owner per process. */
+  readonly #dmChannels = new Map<string, Promise<string | null>>();
+
+  constructor(options: SlackNotifierOptions) {
+    this.#caller = options.caller ?? new VendorCaller(slackPolicy());
+    if (this.#caller.policy.classify !== classifySlackError) {
+      // Another classify would retry posts after a 5xx or timeout and could post a lead twice.
+      throw new TypeError("SlackNotifier needs a VendorCaller built from slackPolicy()");
+    }
+    this.#defaultChannel = options.defaultChannel;
+    this.#client = new WebClient(options.token, {
+      ...(options.slackApiUrl === undefined ? {} : { slackApiUrl: options.slackApiUrl }),
+      retryConfig: { retries: 0 },
+      // A 429 comes back as an error at once; the VendorCaller waits out Retry-After and retries.
+      rejectRateLimitedCalls: true,
+      // The SDK aborts its fetch at this deadline, so an abandoned attempt frees its socket.
+      timeout: unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs),
+      logger: quietLogger(options.logger),
+    });
+  }
+
+  async send(message: OwnerMessage, previous?: PostedMessage): Promise<PostedMessage> {
+    const blocks = message.blocks as unknown as SlackBlocks;
+    if (previous) {
+      // Same message, new content (e.g. a retried summary): edit it rather than post again.
+      // Setting a message to the same content twice is harmless, so an update gets full retries.
+      const updated = await this.#idempotent("chat.update", () =>
+        this.#client.chat.update({
+          channel: previous.channel,
+          ts: previous.messageId,
+          text: message.text,
+          // Always sent: chat.update keeps the old blocks when the field is absent.
+          blocks,
+        }),
+      );
+      return { channel: updated.channel ?? previous.channel, messageId: updated.ts ?? previous.messageId };
+    }
+    const channel = await this.#channelFor(message);
+    const posted = await this.#post("chat.postMessage", () =>
+      this.#client.chat.postMessage({
+        channel,
+        text: message.text,
+        // Nothing to render: send the text alone rather than an empty block list.
+        ...(message.blocks.length > 0 ? { blocks } : {}),
+      }),
+    );
+    if (!posted.ts) throw new TypeError("slack: chat.postMessage answered without a ts");
+    return { channel: posted.channel ?? channel, messageId: posted.ts };
+  }
+
+  async #channelFor(message: OwnerMessage): Promise<string> {
+    if (message.channel) return message.channel;
+    const dm = message.ownerEmail ? await this.#dmChannel(message.ownerEmail) : null;
+    if (dm) return dm;
+    if (this.#defaultChannel) return this.#defaultChannel;
+    throw new NoSlackChannelError(
+      `slack: lead ${message.leadId} has no channel, its owner has no Slack user, and no default channel is set`,
+    );
+  }
+
+  /** The owner's DM channel id, or null when no Slack user has that email. */
+  #dmChannel(email: string): Promise<string | null> {
+    const key = email.trim().toLowerCase();
+    const cached = this.#dmChannels.get(key);
+    if (cached) return cached;
+    const pending = this.#openDm(key);
+    this.#dmChannels.set(key, pending);
+    // Failures and misses are not cached: a transient error or an owner added to Slack later
+    // should be picked up by the next message.
+    pending.then(
+      (channel) => {
+        if (channel === null) this.#dmChannels.delete(key);
+      },
+      () => this.#dmChannels.delete(key),
+    );
+    return pending;
+  }
+
+  async #openDm(email: string): Promise<string | null> {
+    let userId: string | undefined;
+    try {
+      const found = await this.#idempotent("users.lookupByEmail", () =>
+        this.#client.users.lookupByEmail({ email }),
+      );
+      userId = found.user?.id;
+    } catch (err) {
+      const cause =
+        err instanceof Error ? (err.cause as { data?: { error?: unknown } } | undefined) : undefined;
+      if (cause?.data?.error === "users_not_found") return null;
+      throw err;
+    }
+    if (!userId) return null;
+    const user = userId;
+    const opened = await this.#idempotent("conversations.open", () =>
+      this.#client.conversations.open({ users: user }),
+    );
+    return opened.channel?.id ?? null;
+  }
+
+  /** Calls that are safe to repeat: every retryable failure is retried. */
+  #idempotent<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return this.#caller.call(operation, (signal) => raceSignal(fn(), signal));
+  }
+
+  /** A new message: retried only when Slack certainly did not post it (see classifySlackError). */
+  #post<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const deadlineMs = unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs);
+    return this.#caller.call(operation, async (signal) => {
+      try {
+        return await raceSignal(fn(), AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)]));
+      } catch (err) {
+        if (typeof err === "object" && err !== null) unsafeWriteErrors.add(err);
+        throw err;
+      }
+    });
+  }
+}
