@@ -38,6 +38,8 @@ export async function startRedis(): Promise<TestRedis> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // Refused connections are expected while the server starts; the loop below handles them.
+    probe.on("error", () => {});
     try {
       await probe.connect();
       await probe.ping();

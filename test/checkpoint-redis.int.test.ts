@@ -1,0 +1,327 @@
+import { randomUUID } from "node:crypto";
+import {
+  Annotation,
+  type BaseCheckpointSaver,
+  END,
+  START,
+  StateGraph,
+  type StateSnapshot,
+} from "@langchain/langgraph";
+import { type CheckpointTuple, ERROR, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { validate } from "@langchain/langgraph-checkpoint-validation";
+import { Redis } from "ioredis";
+import { describe, expect, it, vi } from "vitest";
+import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
+import { isPrunableSaver } from "../graph/checkpoint/types.ts";
+import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
+
+let server: TestRedis;
+let redis: Redis;
+
+// The suite's beforeAll/afterAll run at file level, so the private server also serves the tests below.
+validate<RedisSaver>({
+  checkpointerName: "leadgraph-redis",
+  beforeAll: async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+  },
+  beforeAllTimeout: 20_000,
+  afterAll: async () => {
+    await redis?.quit();
+    await server?.stop();
+  },
+  // A prefix per instance keeps instances apart on one server without flushing it.
+  createCheckpointer: () => new RedisSaver({ redis, prefix: `t-${randomUUID()}` }),
+});
+
+const Trail = Annotation.Root({
+  /** Node ids in the order they finished. */
+  trail: Annotation<string[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
+});
+
+/** first -> flaky -> last, where `flaky` throws `failures` times and `last` runs a one-node subgraph. */
+function buildFlakyGraph(checkpointer: BaseCheckpointSaver, failures: number) {
+  const calls = { first: 0, flaky: 0, last: 0 };
+  let failuresLeft = failures;
+  const inner = new StateGraph(Trail)
+    .addNode("innerStep", async () => ({ trail: ["inner"] }))
+    .addEdge(START, "innerStep")
+    .addEdge("innerStep", END)
+    .compile();
+  const graph = new StateGraph(Trail)
+    .addNode("first", async () => {
+      calls.first += 1;
+      return { trail: ["first"] };
+    })
+    .addNode("flaky", async () => {
+      calls.flaky += 1;
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        throw new Error("flaky failed");
+      }
+      return { trail: ["flaky"] };
+    })
+    .addNode("last", async (_state, config) => {
+      calls.last += 1;
+      // Runs the subgraph so the thread also gets checkpoints in a child namespace.
+      const { trail } = await inner.invoke({ trail: [] }, config);
+      return { trail: [...trail, "last"] };
+    })
+    .addEdge(START, "first")
+    .addEdge("first", "flaky")
+    .addEdge("flaky", "last")
+    .addEdge("last", END)
+    .compile({ checkpointer });
+  return { graph, calls };
+}
+
+async function listThread(
+  saver: BaseCheckpointSaver,
+  threadId: string,
+  ns?: string,
+): Promise<CheckpointTuple[]> {
+  const tuples: CheckpointTuple[] = [];
+  const configurable =
+    ns === undefined ? { thread_id: threadId } : { thread_id: threadId, checkpoint_ns: ns };
+  for await (const tuple of saver.list({ configurable })) tuples.push(tuple);
+  return tuples;
+}
+
+/** The part of a key Redis Cluster hashes: between the first "{" and the next "}", if not empty. */
+function hashTag(key: string): string {
+  const open = key.indexOf("{");
+  const close = open === -1 ? -1 : key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+async function commandCalls(admin: Redis): Promise<Record<string, number>> {
+  const info = await admin.info("commandstats");
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const [, name, count] = match;
+    // The admin connection's own INFO and CONFIG (named "config|resetstat" by Redis 7) are not the saver's.
+    if (name !== undefined && !/^(info|config)\b/.test(name)) calls[name] = Number(count);
+  }
+  return calls;
+}
+
+describe("RedisSaver", () => {
+  it("resumes a failed run at the failed node without re-running the finished ones", async () => {
+    const saver = new RedisSaver({ redis, prefix: `t-${randomUUID()}` });
+    const { graph, calls } = buildFlakyGraph(saver, 1);
+    const config = { configurable: { thread_id: "lead-1" } };
+
+    await expect(graph.invoke({ trail: [] }, config)).rejects.toThrow("flaky failed");
+    const result = await graph.invoke(null, config);
+
+    expect(result.trail).toEqual(["first", "flaky", "inner", "last"]);
+    expect(calls).toEqual({ first: 1, flaky: 2, last: 1 });
+  });
+
+  it("resumes through a new client, as a worker taking over after a crash would", async () => {
+    const prefix = `t-${randomUUID()}`;
+    const config = { configurable: { thread_id: "lead-2" } };
+    const crashed = new RedisSaver({ redis: server.url, prefix });
+    await expect(buildFlakyGraph(crashed, 1).graph.invoke({ trail: [] }, config)).rejects.toThrow(
+      "flaky failed",
+    );
+    await crashed.close();
+
+    const worker = new RedisSaver({ redis: server.url, prefix });
+    const { graph, calls } = buildFlakyGraph(worker, 0);
+    const result = await graph.invoke(null, config);
+
+    expect(result.trail).toEqual(["first", "flaky", "inner", "last"]);
+    expect(calls).toEqual({ first: 0, flaky: 1, last: 1 });
+    await worker.close();
+  });
+
+  it("keeps every key of a thread in one hash slot, whatever the thread id", async () => {
+    const prefix = `t-${randomUUID()}`;
+    const saver = new RedisSaver({ redis, prefix });
+    const { graph } = buildFlakyGraph(saver, 0);
+    const threadIds = ["lead-3", "{odd}-thread}", "", "~tilde"];
+    for (const threadId of threadIds)
+      await graph.invoke({ trail: [] }, { configurable: { thread_id: threadId } });
+
+    const keys = await redis.keys(`${prefix}:*`);
+    const tags = new Set(keys.map(hashTag));
+    expect(tags.size).toBe(threadIds.length);
+    for (const key of keys) expect(key.startsWith(`${prefix}:{${hashTag(key)}}:`)).toBe(true);
+    expect(keys.some((key) => key.includes(":cp::"))).toBe(true);
+    expect(keys.some((key) => /:cp:last:[^:]+:/.test(key))).toBe(true);
+
+    const listed = new Set<string>();
+    for await (const tuple of saver.list({}, { filter: { source: "input" } })) {
+      listed.add(String(tuple.config.configurable?.thread_id));
+    }
+    expect([...listed].sort()).toEqual([...threadIds].sort());
+    for (const threadId of threadIds) {
+      expect(
+        (await saver.getTuple({ configurable: { thread_id: threadId } }))?.checkpoint.channel_values,
+      ).toEqual({
+        trail: ["first", "flaky", "inner", "last"],
+      });
+    }
+  });
+
+  it("stores a checkpoint in one round trip and a task's writes in another", async () => {
+    const client = new Redis(server.url);
+    const admin = new Redis(server.url);
+    try {
+      const saver = new RedisSaver({ redis: client, prefix: `t-${randomUUID()}` });
+      await client.ping();
+      const writesToSocket = vi.spyOn(client.stream, "write");
+      await admin.config("RESETSTAT");
+
+      const config = await saver.put(
+        { configurable: { thread_id: "lead-4", checkpoint_ns: "" } },
+        { ...emptyCheckpoint(), channel_values: { a: 1, b: 2 }, channel_versions: { a: 1, b: 1, c: 1 } },
+        { source: "loop", step: 0, parents: {} },
+        { a: 1, b: 1, c: 1 },
+      );
+      expect(writesToSocket).toHaveBeenCalledTimes(1);
+      expect(await commandCalls(admin)).toEqual({ multi: 1, hsetnx: 3, hset: 1, zadd: 1, sadd: 2, exec: 1 });
+
+      writesToSocket.mockClear();
+      await admin.config("RESETSTAT");
+      await saver.putWrites(
+        config,
+        [
+          ["a", 2],
+          ["b", 3],
+          [ERROR, { message: "boom" }],
+        ],
+        "task-1",
+      );
+      expect(writesToSocket).toHaveBeenCalledTimes(1);
+      expect(await commandCalls(admin)).toEqual({ multi: 1, hsetnx: 2, hset: 1, sadd: 1, exec: 1 });
+      writesToSocket.mockRestore();
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
+  });
+
+  it("prunes a finished thread to its newest checkpoints, keeps its final state and drops unused values", async () => {
+    const prefix = `t-${randomUUID()}`;
+    const saver = new RedisSaver({ redis, prefix });
+    expect(isPrunableSaver(saver)).toBe(true);
+    const { graph } = buildFlakyGraph(saver, 0);
+    const done = { configurable: { thread_id: "lead-done" } };
+    await graph.invoke({ trail: [] }, done);
+    await graph.invoke({ trail: [] }, { configurable: { thread_id: "lead-other" } });
+    const finalState = (await saver.getTuple(done))?.checkpoint;
+    const threadKeys = () => redis.keys(`${prefix}:{lead-done}:*`);
+    const blobFields = async () => {
+      let fields = 0;
+      for (const key of (await threadKeys()).filter((k) => k.includes(":blob:")))
+        fields += await redis.hlen(key);
+      return fields;
+    };
+    const rootCount = (await listThread(saver, "lead-done", "")).length;
+    const childNs = (await listThread(saver, "lead-done")).find(
+      (t) => t.config.configurable?.checkpoint_ns !== "",
+    )?.config.configurable?.checkpoint_ns as string;
+    const childCount = (await listThread(saver, "lead-done", childNs)).length;
+    expect(rootCount).toBe(5);
+    expect(childCount).toBeGreaterThan(2);
+    const fieldsBefore = await blobFields();
+
+    expect(await saver.prune("lead-done", { keepLast: 2 })).toBe(rootCount - 2 + childCount - 2);
+
+    expect((await listThread(saver, "lead-done", "")).length).toBe(2);
+    expect((await listThread(saver, "lead-done", childNs)).length).toBe(2);
+    expect((await saver.getTuple(done))?.checkpoint).toEqual(finalState);
+    const [latest, previous] = await listThread(saver, "lead-done", "");
+    expect(previous?.checkpoint.id).toBe(latest?.parentConfig?.configurable?.checkpoint_id);
+    expect(previous?.checkpoint.channel_values.trail).toEqual(["first", "flaky"]);
+    expect(await blobFields()).toBeLessThan(fieldsBefore);
+    expect((await threadKeys()).filter((key) => key.includes(":cp:"))).toHaveLength(4);
+    expect((await listThread(saver, "lead-other", "")).length).toBe(5);
+
+    expect(await saver.prune("lead-done")).toBe(2);
+    expect((await saver.getTuple(done))?.checkpoint).toEqual(finalState);
+    // Every key is tracked, so deleteThread will find it, and nothing pruned is still tracked.
+    const members = new Set(await redis.smembers(`${prefix}:{lead-done}:keys`));
+    members.add(`${prefix}:{lead-done}:keys`).add(`${prefix}:{lead-done}:ns`);
+    for (const key of await threadKeys()) expect(members).toContain(key);
+    expect([...members].filter((key) => key.includes(":cp:"))).toHaveLength(2);
+
+    expect(await saver.prune("lead-done", { keepLast: 0 })).toBe(2);
+    expect(await saver.getTuple(done)).toBeUndefined();
+    expect(await threadKeys()).toEqual([]);
+    await expect(saver.prune("lead-done", { keepLast: 1.5 })).rejects.toThrow(RangeError);
+  });
+
+  it("keeps a fork's values apart from the branch it forked from", async () => {
+    const saver = new RedisSaver({ redis, prefix: `t-${randomUUID()}` });
+    const { graph } = buildFlakyGraph(saver, 0);
+    const config = { configurable: { thread_id: "lead-fork" } };
+    await graph.invoke({ trail: [] }, config);
+    const original = await graph.getState(config);
+    let beforeLast: StateSnapshot | undefined;
+    for await (const snapshot of graph.getStateHistory(config)) {
+      if (snapshot.next.includes("last")) beforeLast = snapshot;
+    }
+
+    // The fork's checkpoint gets the same step number as one on the original branch; its channel versions
+    // must still differ, or the fork would read the original branch's stored values.
+    const forked = await graph.updateState(beforeLast!.config, { trail: ["edited"] }, "flaky");
+
+    expect((await graph.getState(forked)).values.trail).toEqual(["first", "flaky", "edited"]);
+    expect((await graph.getState(original.config)).values.trail).toEqual(["first", "flaky", "inner", "last"]);
+  });
+
+  it("keeps a task's first ordinary writes but always the latest special write", async () => {
+    const saver = new RedisSaver({ redis, prefix: `t-${randomUUID()}` });
+    const config = await saver.put(
+      { configurable: { thread_id: "t", checkpoint_ns: "" } },
+      { ...emptyCheckpoint(), id: uuid6(0) },
+      { source: "loop", step: 0, parents: {} },
+      {},
+    );
+    await saver.putWrites(config, [["trail", "first"]], "task-a");
+    await saver.putWrites(config, [["trail", "retried"]], "task-a");
+    await saver.putWrites(config, [[ERROR, { message: "one" }]], "task-a");
+    await saver.putWrites(config, [[ERROR, { message: "two" }]], "task-a");
+
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([
+      ["task-a", ERROR, { message: "two" }],
+      ["task-a", "trail", "first"],
+    ]);
+  });
+
+  it("lists a checkpoint asked for by id even when it is not among the newest", async () => {
+    const saver = new RedisSaver({ redis, prefix: `t-${randomUUID()}` });
+    await buildFlakyGraph(saver, 0).graph.invoke({ trail: [] }, { configurable: { thread_id: "lead-5" } });
+    const oldest = (await listThread(saver, "lead-5", "")).at(-1);
+    const checkpointId = oldest?.checkpoint.id;
+
+    const found: CheckpointTuple[] = [];
+    for await (const tuple of saver.list(
+      { configurable: { thread_id: "lead-5", checkpoint_ns: "", checkpoint_id: checkpointId } },
+      { limit: 1 },
+    )) {
+      found.push(tuple);
+    }
+
+    expect(found).toEqual([oldest]);
+  });
+
+  it("stores binary values byte for byte", async () => {
+    const saver = new RedisSaver({ redis, prefix: `t-${randomUUID()}` });
+    const bytes = new Uint8Array([0, 255, 13, 10, 0, 128]);
+    const config = await saver.put(
+      { configurable: { thread_id: "bin" } },
+      { ...emptyCheckpoint(), channel_values: { raw: bytes }, channel_versions: { raw: 1 } },
+      { source: "loop", step: 0, parents: {} },
+      { raw: 1 },
+    );
+    await saver.putWrites(config, [["raw", bytes]], "task-b");
+
+    const tuple = await saver.getTuple(config);
+    expect(tuple?.checkpoint.channel_values.raw).toEqual(bytes);
+    expect(tuple?.pendingWrites).toEqual([["task-b", "raw", bytes]]);
+  });
+});

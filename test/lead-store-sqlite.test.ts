@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteLeadStore } from "../tools/store/sqlite-lead-store.ts";
+import { runLeadStoreContract } from "./lead-store.contract.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "leadgraph-lead-store-"));
+let files = 0;
+const freshPath = () => join(dir, `nested-${++files}`, "leads.db");
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+runLeadStoreContract("sqlite", async () => {
+  const path = freshPath();
+  return { store: new SqliteLeadStore({ path }), twin: async () => new SqliteLeadStore({ path }) };
+});
+
+describe("SqliteLeadStore", () => {
+  it("keeps leads, timelines, keys, counters and ledger results across close and reopen", async () => {
+    const path = freshPath();
+    const first = new SqliteLeadStore({ path });
+    const receivedAt = "2025-03-01T09:00:00.000Z";
+    await first.createLead({
+      leadId: "l-1",
+      receivedAt,
+      payload: { email: "a@b.co" },
+      idempotencyKey: "k-1",
+    });
+    await first.claimIdempotencyKey("k-1", "l-1");
+    await first.markRunning("l-1");
+    await first.appendTimeline("l-1", {
+      node: "capture",
+      startedAt: receivedAt,
+      endedAt: "2025-03-01T09:00:00.040Z",
+      status: "ok",
+    });
+    await first.markCompleted("l-1", { score: 71, tier: "warm" });
+    await first.counters.increment("rr:pool");
+    await first.counters.increment("rr:pool");
+    await first.ledger.once("l-1:slack", async () => "ts-1");
+    await first.close();
+
+    const reopened = new SqliteLeadStore({ path });
+    try {
+      expect(await reopened.getLead("l-1")).toMatchObject({
+        status: "completed",
+        attempts: 1,
+        result: { score: 71, tier: "warm" },
+        idempotencyKey: "k-1",
+        timeline: [{ node: "capture", durationMs: 40, status: "ok" }],
+      });
+      expect(await reopened.claimIdempotencyKey("k-1", "l-2")).toEqual({ claimed: false, leadId: "l-1" });
+      expect(await reopened.counters.get("rr:pool")).toBe(2);
+      expect(await reopened.ledger.once("l-1:slack", async () => "ts-2")).toBe("ts-1");
+      expect(await reopened.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("runs in memory", async () => {
+    const store = new SqliteLeadStore({ path: ":memory:" });
+    await store.createLead({ leadId: "m-1", receivedAt: "2025-03-01T09:00:00.000Z", payload: {} });
+    expect((await store.listLeads()).leads.map((l) => l.leadId)).toEqual(["m-1"]);
+    await store.close();
+  });
+
+  it("shares a connection it does not close, even inside the owner's open transaction", async () => {
+    const db = new DatabaseSync(":memory:");
+    const store = new SqliteLeadStore({ db });
+    db.exec("BEGIN");
+    expect(await store.claimIdempotencyKey("k", "l-1")).toEqual({ claimed: true });
+    expect(await store.counters.increment("c")).toBe(1);
+    db.exec("COMMIT");
+    expect(await store.claimIdempotencyKey("k", "l-2")).toEqual({ claimed: false, leadId: "l-1" });
+    await store.close();
+    expect(db.isOpen).toBe(true);
+    expect(db.prepare("SELECT COUNT(*) AS n FROM idempotency").get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it("needs a path or a connection", () => {
+    expect(() => new SqliteLeadStore({})).toThrow(TypeError);
+  });
+});

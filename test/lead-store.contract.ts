@@ -1,0 +1,542 @@
+/**
+ * The behaviour every `LeadStore` adapter owes the runtime, run against each adapter by its own test file.
+ */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { compareIds, type LeadRecord, type LeadStore, type NewLead } from "../tools/store/lead-store.ts";
+
+export interface LeadStoreHarness {
+  /** A store over fresh, empty data. */
+  store: LeadStore;
+  /** Another store over the same data through its own connection: what a second process sees. */
+  twin(): Promise<LeadStore>;
+}
+
+export type LeadStoreFactory = () => Promise<LeadStoreHarness>;
+
+const BASE_MS = Date.parse("2025-03-01T09:00:00.000Z");
+
+function newLead(overrides: Partial<NewLead> = {}): NewLead {
+  return {
+    leadId: randomUUID(),
+    source: "generic",
+    receivedAt: new Date(BASE_MS).toISOString(),
+    payload: { email: "ada@example.com", company: "Analytical Engines", tags: ["a", "b"], n: 1.5 },
+    ...overrides,
+  };
+}
+
+async function mustGet(store: LeadStore, leadId: string): Promise<LeadRecord> {
+  const lead = await store.getLead(leadId);
+  if (!lead) throw new Error(`lead ${leadId} missing`);
+  return lead;
+}
+
+async function collectPages(
+  store: LeadStore,
+  options: { status?: LeadRecord["status"]; limit: number },
+): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await store.listLeads({ ...options, cursor });
+    pages++;
+    expect(page.leads.length).toBeLessThanOrEqual(options.limit);
+    ids.push(...page.leads.map((l) => l.leadId));
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && pages < 1000);
+  return { ids, pages };
+}
+
+/** Newest first, ties by leadId descending in byte order: the order both adapters promise. */
+function expectedOrder(leads: NewLead[]): string[] {
+  return [...leads]
+    .sort((a, b) => Date.parse(b.receivedAt) - Date.parse(a.receivedAt) || compareIds(b.leadId, a.leadId))
+    .map((l) => l.leadId);
+}
+
+export function runLeadStoreContract(name: string, factory: LeadStoreFactory): void {
+  describe(`LeadStore contract: ${name}`, () => {
+    const opened: LeadStore[] = [];
+
+    async function open(): Promise<{ store: LeadStore; twin: () => Promise<LeadStore> }> {
+      const harness = await factory();
+      opened.push(harness.store);
+      return {
+        store: harness.store,
+        twin: async () => {
+          const twin = await harness.twin();
+          opened.push(twin);
+          return twin;
+        },
+      };
+    }
+
+    afterEach(async () => {
+      for (const store of opened.splice(0).reverse()) await store.close();
+    });
+
+    describe("lead lifecycle", () => {
+      it("creates a queued lead with 0 attempts and keeps the payload as JSON", async () => {
+        const { store } = await open();
+        const input = newLead({ idempotencyKey: "hs-123" });
+        await store.createLead(input);
+        const lead = await mustGet(store, input.leadId);
+        expect(lead).toMatchObject({
+          leadId: input.leadId,
+          status: "queued",
+          source: "generic",
+          receivedAt: input.receivedAt,
+          attempts: 0,
+          idempotencyKey: "hs-123",
+          payload: input.payload,
+          timeline: [],
+        });
+        expect(Number.isFinite(Date.parse(lead.updatedAt))).toBe(true);
+        expect(lead.lastError).toBeUndefined();
+        expect(lead.result).toBeUndefined();
+      });
+
+      it("leaves optional fields out when the lead has none", async () => {
+        const { store } = await open();
+        const input: NewLead = {
+          leadId: randomUUID(),
+          receivedAt: new Date(BASE_MS).toISOString(),
+          payload: null,
+        };
+        await store.createLead(input);
+        const lead = await mustGet(store, input.leadId);
+        expect(lead.payload).toBeNull();
+        expect("source" in lead).toBe(false);
+        expect("idempotencyKey" in lead).toBe(false);
+      });
+
+      it("walks queued -> running -> failed -> queued -> running -> completed, counting attempts", async () => {
+        const { store } = await open();
+        const input = newLead();
+        await store.createLead(input);
+
+        await store.markRunning(input.leadId);
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "running", attempts: 1 });
+
+        await store.markFailed(input.leadId, { node: "notifyOwner", message: "slack: ratelimited" });
+        const failed = await mustGet(store, input.leadId);
+        expect(failed).toMatchObject({
+          status: "failed",
+          attempts: 1,
+          lastError: { node: "notifyOwner", message: "slack: ratelimited" },
+        });
+        expect(Number.isFinite(Date.parse(failed.lastError?.at ?? ""))).toBe(true);
+
+        await store.markQueued(input.leadId);
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "queued", attempts: 1 });
+
+        await store.markRunning(input.leadId);
+        const result = {
+          score: 82,
+          tier: "hot",
+          owner: "ae-emea-1",
+          ruleName: "emea-enterprise",
+          path: "qualified",
+        };
+        await store.markCompleted(input.leadId, result);
+        const done = await mustGet(store, input.leadId);
+        expect(done).toMatchObject({ status: "completed", attempts: 2, result });
+        // The earlier failure stays visible to admins after the retry succeeded.
+        expect(done.lastError?.message).toBe("slack: ratelimited");
+      });
+
+      it("rejects a second lead with the same id", async () => {
+        const { store } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        await expect(store.createLead(input)).rejects.toMatchObject({
+          name: "LeadExistsError",
+          code: "lead_exists",
+        });
+      });
+
+      it("rejects a receivedAt that is not a timestamp", async () => {
+        const { store } = await open();
+        await expect(store.createLead(newLead({ receivedAt: "yesterday" }))).rejects.toThrow(RangeError);
+      });
+
+      it("returns null for an unknown lead and refuses to change it", async () => {
+        const { store } = await open();
+        expect(await store.getLead("nope")).toBeNull();
+        const notFound = { name: "LeadNotFoundError", code: "lead_not_found" };
+        await expect(store.markRunning("nope")).rejects.toMatchObject(notFound);
+        await expect(store.markQueued("nope")).rejects.toMatchObject(notFound);
+        await expect(store.markCompleted("nope", {})).rejects.toMatchObject(notFound);
+        await expect(store.markFailed("nope", { message: "x" })).rejects.toMatchObject(notFound);
+        await expect(
+          store.appendTimeline("nope", {
+            node: "capture",
+            startedAt: new Date().toISOString(),
+            status: "ok",
+          }),
+        ).rejects.toMatchObject(notFound);
+        // Refused changes leave no trace in listings or counts.
+        expect((await store.listLeads()).leads).toEqual([]);
+        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 });
+      });
+    });
+
+    describe("timeline", () => {
+      it("keeps entries in append order and fills in durations", async () => {
+        const { store } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        const at = (ms: number) => new Date(BASE_MS + ms).toISOString();
+        await store.appendTimeline(input.leadId, {
+          node: "capture",
+          startedAt: at(0),
+          endedAt: at(12),
+          status: "ok",
+        });
+        await store.appendTimeline(input.leadId, {
+          node: "enrich",
+          startedAt: at(12),
+          endedAt: at(250),
+          durationMs: 237,
+          status: "ok",
+        });
+        await store.appendTimeline(input.leadId, {
+          node: "notifyOwner",
+          startedAt: at(300),
+          endedAt: at(1300),
+          status: "error",
+          error: "slack: channel_not_found",
+        });
+        await store.appendTimeline(input.leadId, { node: "syncCrm", startedAt: at(1400), status: "ok" });
+
+        const { timeline } = await mustGet(store, input.leadId);
+        expect(timeline.map((e) => e.node)).toEqual(["capture", "enrich", "notifyOwner", "syncCrm"]);
+        expect(timeline.map((e) => e.durationMs)).toEqual([12, 237, 1000, undefined]);
+        expect(timeline[2]).toMatchObject({ status: "error", error: "slack: channel_not_found" });
+      });
+
+      it("keeps each lead's timeline apart", async () => {
+        const { store } = await open();
+        const a = newLead();
+        const b = newLead();
+        await store.createLead(a);
+        await store.createLead(b);
+        const startedAt = new Date(BASE_MS).toISOString();
+        await store.appendTimeline(a.leadId, { node: "capture", startedAt, status: "ok" });
+        await store.appendTimeline(b.leadId, { node: "enrich", startedAt, status: "ok" });
+        await store.appendTimeline(a.leadId, { node: "scoreLead", startedAt, status: "ok" });
+        expect((await mustGet(store, a.leadId)).timeline.map((e) => e.node)).toEqual([
+          "capture",
+          "scoreLead",
+        ]);
+        expect((await mustGet(store, b.leadId)).timeline.map((e) => e.node)).toEqual(["enrich"]);
+        const listed = (await store.listLeads()).leads.find((l) => l.leadId === a.leadId);
+        expect(listed?.timeline.map((e) => e.node)).toEqual(["capture", "scoreLead"]);
+      });
+    });
+
+    describe("listing", () => {
+      // 23 leads, in groups of 3 sharing a millisecond, so pages must break ties by id.
+      const makeLeads = () =>
+        Array.from({ length: 23 }, (_, i) =>
+          newLead({
+            leadId: `lead-${String((i * 7) % 23).padStart(2, "0")}-${randomUUID().slice(0, 4)}`,
+            receivedAt: new Date(BASE_MS + Math.floor(i / 3) * 1000).toISOString(),
+          }),
+        );
+
+      it("pages newest first with no duplicates or misses", async () => {
+        const { store } = await open();
+        const leads = makeLeads();
+        for (const lead of leads) await store.createLead(lead);
+        for (const limit of [1, 2, 3, 5, 7, 22, 23, 50]) {
+          const { ids, pages } = await collectPages(store, { limit });
+          expect(ids).toEqual(expectedOrder(leads));
+          expect(pages).toBe(Math.max(1, Math.ceil(23 / limit)));
+        }
+      });
+
+      it("keeps a cursor stable while newer leads arrive", async () => {
+        const { store } = await open();
+        const leads = makeLeads();
+        for (const lead of leads) await store.createLead(lead);
+        const first = await store.listLeads({ limit: 4 });
+        await store.createLead(newLead({ receivedAt: new Date(BASE_MS + 3_600_000).toISOString() }));
+        const ids = first.leads.map((l) => l.leadId);
+        let cursor = first.nextCursor;
+        while (cursor !== undefined) {
+          const page = await store.listLeads({ limit: 4, cursor });
+          ids.push(...page.leads.map((l) => l.leadId));
+          cursor = page.nextCursor;
+        }
+        expect(ids).toEqual(expectedOrder(leads));
+      });
+
+      it("defaults to 50 per page and returns full records", async () => {
+        const { store } = await open();
+        const leads = Array.from({ length: 51 }, (_, i) =>
+          newLead({ receivedAt: new Date(BASE_MS + i).toISOString() }),
+        );
+        for (const lead of leads) await store.createLead(lead);
+        const page = await store.listLeads();
+        expect(page.leads).toHaveLength(50);
+        expect(page.nextCursor).toBeDefined();
+        expect(page.leads[0]).toMatchObject({
+          leadId: leads[50]?.leadId,
+          status: "queued",
+          payload: leads[50]?.payload,
+        });
+        const rest = await store.listLeads({ cursor: page.nextCursor });
+        expect(rest.leads.map((l) => l.leadId)).toEqual([leads[0]?.leadId]);
+        expect(rest.nextCursor).toBeUndefined();
+      });
+
+      it("returns an empty page from an empty store", async () => {
+        const { store } = await open();
+        expect(await store.listLeads()).toEqual({ leads: [] });
+        expect(await store.listLeads({ status: "failed" })).toEqual({ leads: [] });
+      });
+
+      it("rejects a cursor it did not issue and a bad limit", async () => {
+        const { store } = await open();
+        await expect(store.listLeads({ cursor: "not-a-cursor" })).rejects.toMatchObject({
+          code: "invalid_cursor",
+        });
+        await expect(store.listLeads({ limit: 0 })).rejects.toThrow(RangeError);
+      });
+
+      it("lists by status, follows status changes, and counts by status", async () => {
+        const { store } = await open();
+        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 });
+        const leads = Array.from({ length: 9 }, (_, i) =>
+          newLead({ receivedAt: new Date(BASE_MS + i * 1000).toISOString() }),
+        );
+        for (const lead of leads) await store.createLead(lead);
+        const id = (i: number) => leads[i]!.leadId;
+        for (const i of [0, 1, 2, 3, 4, 5]) await store.markRunning(id(i));
+        for (const i of [0, 2, 4]) await store.markFailed(id(i), { message: "crm down" });
+        for (const i of [1, 3]) await store.markCompleted(id(i), { score: 50 });
+
+        expect(await store.countByStatus()).toEqual({ queued: 3, running: 1, completed: 2, failed: 3 });
+        expect((await collectPages(store, { status: "failed", limit: 2 })).ids).toEqual([
+          id(4),
+          id(2),
+          id(0),
+        ]);
+        expect((await collectPages(store, { status: "completed", limit: 1 })).ids).toEqual([id(3), id(1)]);
+        expect((await collectPages(store, { status: "running", limit: 5 })).ids).toEqual([id(5)]);
+        expect((await collectPages(store, { status: "queued", limit: 5 })).ids).toEqual([
+          id(8),
+          id(7),
+          id(6),
+        ]);
+
+        // A retry moves the lead out of the failed list.
+        await store.markQueued(id(2));
+        expect((await collectPages(store, { status: "failed", limit: 5 })).ids).toEqual([id(4), id(0)]);
+        expect((await collectPages(store, { status: "queued", limit: 5 })).ids).toEqual([
+          id(8),
+          id(7),
+          id(6),
+          id(2),
+        ]);
+        expect(await store.countByStatus()).toEqual({ queued: 4, running: 1, completed: 2, failed: 2 });
+        expect((await collectPages(store, { limit: 4 })).ids).toHaveLength(9);
+      });
+
+      it("continues a status listing after the cursor's lead changed status", async () => {
+        const { store } = await open();
+        const leads = Array.from({ length: 5 }, (_, i) =>
+          newLead({ receivedAt: new Date(BASE_MS + i).toISOString() }),
+        );
+        for (const lead of leads) await store.createLead(lead);
+        const first = await store.listLeads({ status: "queued", limit: 2 });
+        expect(first.leads.map((l) => l.leadId)).toEqual([leads[4]!.leadId, leads[3]!.leadId]);
+        await store.markRunning(leads[3]!.leadId);
+        const rest = await store.listLeads({ status: "queued", limit: 5, cursor: first.nextCursor });
+        expect(rest.leads.map((l) => l.leadId)).toEqual([
+          leads[2]!.leadId,
+          leads[1]!.leadId,
+          leads[0]!.leadId,
+        ]);
+      });
+    });
+
+    describe("idempotency keys", () => {
+      it("claims once and names the first lead on a duplicate", async () => {
+        const { store } = await open();
+        expect(await store.claimIdempotencyKey("hubspot:evt-1", "lead-a")).toEqual({ claimed: true });
+        expect(await store.claimIdempotencyKey("hubspot:evt-1", "lead-b")).toEqual({
+          claimed: false,
+          leadId: "lead-a",
+        });
+        expect(await store.claimIdempotencyKey("hubspot:evt-2", "lead-b")).toEqual({ claimed: true });
+      });
+
+      it("lets exactly one of many concurrent claimants win, across processes", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        const claims = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? store : other).claimIdempotencyKey("form:same", `lead-${i}`),
+          ),
+        );
+        const winners = claims.flatMap((c, i) => (c.claimed ? [`lead-${i}`] : []));
+        expect(winners).toHaveLength(1);
+        for (const claim of claims) if (!claim.claimed) expect(claim.leadId).toBe(winners[0]);
+      });
+
+      it("frees a key only for the lead that holds it", async () => {
+        const { store } = await open();
+        await store.claimIdempotencyKey("k", "lead-a");
+        await store.releaseIdempotencyKey("k", "lead-b");
+        expect(await store.claimIdempotencyKey("k", "lead-c")).toEqual({ claimed: false, leadId: "lead-a" });
+        await store.releaseIdempotencyKey("k", "lead-a");
+        expect(await store.claimIdempotencyKey("k", "lead-c")).toEqual({ claimed: true });
+        await store.releaseIdempotencyKey("never-claimed", "lead-a");
+      });
+
+      it("lets a key be claimed again once its TTL has passed", async () => {
+        const { store } = await open();
+        expect(await store.claimIdempotencyKey("short", "lead-a", 1)).toEqual({ claimed: true });
+        expect(await store.claimIdempotencyKey("long", "lead-a", 60)).toEqual({ claimed: true });
+        await sleep(1100);
+        expect(await store.claimIdempotencyKey("short", "lead-b", 1)).toEqual({ claimed: true });
+        expect(await store.claimIdempotencyKey("long", "lead-b")).toEqual({
+          claimed: false,
+          leadId: "lead-a",
+        });
+      });
+    });
+
+    describe("counters", () => {
+      it("starts at 0 and counts every one of 200 concurrent increments from two processes", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        expect(await store.counters.get("rr:pool-emea")).toBe(0);
+        const values = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            (i % 2 === 0 ? store : other).counters.increment("rr:pool-emea"),
+          ),
+        );
+        expect([...values].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        expect(await store.counters.get("rr:pool-emea")).toBe(200);
+        expect(await other.counters.get("rr:pool-emea")).toBe(200);
+        expect(await store.counters.get("rr:pool-apac")).toBe(0);
+      });
+
+      it("expires a counter by the TTL set when it was created, not extended by later increments", async () => {
+        const { store } = await open();
+        expect(await store.counters.increment("cap:ae-1:2025-03-01", 1)).toBe(1);
+        expect(await store.counters.increment("forever")).toBe(1);
+        await sleep(600);
+        expect(await store.counters.increment("cap:ae-1:2025-03-01", 1)).toBe(2);
+        await sleep(550);
+        expect(await store.counters.get("cap:ae-1:2025-03-01")).toBe(0);
+        expect(await store.counters.increment("cap:ae-1:2025-03-01", 1)).toBe(1);
+        expect(await store.counters.get("forever")).toBe(1);
+      });
+    });
+
+    describe("ledger", () => {
+      it("runs the effect once for 20 concurrent callers in two processes; all get its result", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        let runs = 0;
+        const post = async () => {
+          runs++;
+          await sleep(50);
+          return { channel: "C123", messageId: "1700000000.000100" };
+        };
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            (i % 2 === 0 ? store : other).ledger.once("lead-1:slack", post),
+          ),
+        );
+        expect(runs).toBe(1);
+        for (const result of results)
+          expect(result).toEqual({ channel: "C123", messageId: "1700000000.000100" });
+        expect(await other.ledger.get("lead-1:slack")).toEqual({
+          channel: "C123",
+          messageId: "1700000000.000100",
+        });
+      });
+
+      it("returns the stored result to a later caller in another process without running it", async () => {
+        const { store, twin } = await open();
+        expect(await store.ledger.once("lead-2:crm", async () => ({ contactId: "901" }))).toEqual({
+          contactId: "901",
+        });
+        const other = await twin();
+        let ran = false;
+        const again = await other.ledger.once("lead-2:crm", async () => {
+          ran = true;
+          return { contactId: "902" };
+        });
+        expect(again).toEqual({ contactId: "901" });
+        expect(ran).toBe(false);
+        expect(await store.ledger.get("lead-9:crm")).toBeUndefined();
+      });
+
+      it("releases the claim when the effect throws, so a retry runs it", async () => {
+        const { store } = await open();
+        await expect(
+          store.ledger.once("lead-3:slack", async () => {
+            throw new Error("slack: ratelimited");
+          }),
+        ).rejects.toThrow("slack: ratelimited");
+        expect(await store.ledger.get("lead-3:slack")).toBeUndefined();
+        let runs = 0;
+        const retry = async () => {
+          runs++;
+          return "ts-2";
+        };
+        expect(await store.ledger.once("lead-3:slack", retry)).toBe("ts-2");
+        expect(await store.ledger.once("lead-3:slack", retry)).toBe("ts-2");
+        expect(runs).toBe(1);
+      });
+
+      it("hands the effect to a waiting process when the holder's attempt throws", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        const failing = store.ledger.once("lead-4:task", async () => {
+          await sleep(80);
+          throw new Error("crm: 502");
+        });
+        await sleep(20);
+        let waiterRuns = 0;
+        const waiting = other.ledger.once("lead-4:task", async () => {
+          waiterRuns++;
+          return { taskId: "t-1" };
+        });
+        await expect(failing).rejects.toThrow("crm: 502");
+        expect(await waiting).toEqual({ taskId: "t-1" });
+        expect(waiterRuns).toBe(1);
+      });
+
+      it("counts an undefined result as done", async () => {
+        const { store } = await open();
+        let runs = 0;
+        const effect = async () => {
+          runs++;
+          return undefined;
+        };
+        expect(await store.ledger.once("lead-5:nurture", effect)).toBeUndefined();
+        expect(await store.ledger.once("lead-5:nurture", effect)).toBeUndefined();
+        expect(runs).toBe(1);
+      });
+    });
+
+    describe("readiness", () => {
+      it("pings true while open and false once closed", async () => {
+        const { store } = await open();
+        expect(await store.ping()).toBe(true);
+        await store.close();
+        expect(await store.ping()).toBe(false);
+      });
+    });
+  });
+}
