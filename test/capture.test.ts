@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { initialState } from "../graph/preview.ts";
 import type { Issue, LeadState } from "../graph/state.ts";
 import { createCaptureNode, InvalidLeadError, normalizePayload } from "../nodes/capture.ts";
 import { allCountryCodes, normalizeCountry } from "../tools/normalize/country.ts";
@@ -16,24 +17,7 @@ function leadOf(raw: unknown, forced?: Parameters<typeof normalizePayload>[1]) {
 }
 
 function stateWith(raw: unknown, source?: LeadState["source"]): LeadState {
-  return {
-    leadId: "lead-1",
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    source,
-    raw,
-    lead: undefined,
-    enrichment: undefined,
-    score: undefined,
-    route: undefined,
-    path: undefined,
-    similarAccounts: [],
-    summary: undefined,
-    notifications: [],
-    crm: {},
-    warnings: [],
-    errors: [],
-    // Cast: this node reads none of the other channels, and the state keeps growing as nodes land.
-  } as Partial<LeadState> as LeadState;
+  return initialState({ leadId: "lead-1", receivedAt: "2026-01-01T00:00:00.000Z", source, raw });
 }
 
 describe("company domain from website and email", () => {

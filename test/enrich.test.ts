@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { initialState } from "../graph/preview.ts";
 import type { Enrichment, LeadState, NormalizedLead } from "../graph/state.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { runEnrichers } from "../tools/enrich/chain.ts";
@@ -42,23 +43,9 @@ function lead(overrides: Partial<NormalizedLead> = {}): NormalizedLead {
 
 function stateWith(captured: NormalizedLead | undefined): LeadState {
   return {
-    leadId: "lead-1",
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    source: "generic",
-    raw: {},
+    ...initialState({ leadId: "lead-1", receivedAt: "2026-01-01T00:00:00.000Z", source: "generic", raw: {} }),
     lead: captured,
-    enrichment: undefined,
-    score: undefined,
-    route: undefined,
-    path: undefined,
-    similarAccounts: [],
-    summary: undefined,
-    notifications: [],
-    crm: {},
-    warnings: [],
-    errors: [],
-    // Cast: this node reads none of the other channels, and the state keeps growing as nodes land.
-  } as Partial<LeadState> as LeadState;
+  };
 }
 
 function enricher(name: string, enrich: Enricher["enrich"]): Enricher {

@@ -3,6 +3,7 @@ import {
   backoffDelay,
   classifyHttpStatus,
   defaultPolicy,
+  isPreSendError,
   parseRetryAfter,
   VendorCaller,
   VendorError,
@@ -83,6 +84,146 @@ describe("VendorCaller", () => {
       await caller.call("op", async () => Promise.reject(httpError(404))).catch(() => undefined);
     expect(caller.circuitOpen).toBe(false);
     caller.shutdown();
+  });
+});
+
+const refused = () =>
+  new TypeError("fetch failed", {
+    cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }),
+  });
+
+describe("VendorCaller with idempotent: false", () => {
+  it("retries a timed-out idempotent call but attempts a non-idempotent one once", async () => {
+    const caller = new VendorCaller(policy({ timeoutMs: 20 }));
+    let reads = 0;
+    const read = await caller
+      .call("read", () => {
+        reads++;
+        return new Promise(() => {});
+      })
+      .catch((e: unknown) => e);
+    expect(read).toMatchObject({ code: "timeout", retryable: true });
+    expect(reads).toBe(3);
+    caller.shutdown();
+
+    const writer = new VendorCaller(policy({ timeoutMs: 20 }));
+    let writes = 0;
+    const write = await writer
+      .call(
+        "create",
+        () => {
+          writes++;
+          return new Promise(() => {});
+        },
+        { idempotent: false },
+      )
+      .catch((e: unknown) => e);
+    expect(write).toBeInstanceOf(VendorError);
+    expect(write).toMatchObject({ code: "timeout", retryable: false });
+    expect(writes).toBe(1);
+    writer.shutdown();
+  });
+
+  it("does not retry a non-idempotent call after a 5xx or a reset connection", async () => {
+    const caller = new VendorCaller(policy());
+    for (const failure of [
+      httpError(502),
+      Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }),
+    ]) {
+      let calls = 0;
+      const err = await caller
+        .call(
+          "create",
+          async () => {
+            calls++;
+            throw failure;
+          },
+          { idempotent: false },
+        )
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ retryable: false });
+      expect(calls).toBe(1);
+    }
+    caller.shutdown();
+  });
+
+  it("retries a non-idempotent call rejected with 429", async () => {
+    const caller = new VendorCaller(policy());
+    let calls = 0;
+    const result = await caller.call(
+      "create",
+      async () => {
+        calls++;
+        if (calls === 1) throw httpError(429);
+        return "created";
+      },
+      { idempotent: false },
+    );
+    expect(result).toBe("created");
+    expect(calls).toBe(2);
+    caller.shutdown();
+  });
+
+  it("retries a non-idempotent call whose request never left the machine", async () => {
+    // A wider breaker window: four connection failures in six calls would otherwise open the circuit.
+    const caller = new VendorCaller(
+      policy({ breaker: { volumeThreshold: 100, errorThresholdPercentage: 50, resetTimeoutMs: 60_000 } }),
+    );
+    let calls = 0;
+    const result = await caller.call(
+      "create",
+      async () => {
+        calls++;
+        if (calls < 3) throw refused();
+        return "created";
+      },
+      { idempotent: false },
+    );
+    expect(result).toBe("created");
+    expect(calls).toBe(3);
+
+    let failures = 0;
+    const err = await caller
+      .call(
+        "create",
+        async () => {
+          failures++;
+          throw refused();
+        },
+        { idempotent: false },
+      )
+      .catch((e: unknown) => e);
+    // Still safe to repeat later: every attempt failed before sending.
+    expect(err).toMatchObject({ code: "network", retryable: true });
+    expect(failures).toBe(3);
+    caller.shutdown();
+  });
+});
+
+describe("isPreSendError", () => {
+  const coded = (code: string) => Object.assign(new Error(code), { code });
+
+  it("finds a connect-time code on the error, its cause or an SDK's wrapped original", () => {
+    expect(isPreSendError(coded("ECONNREFUSED"))).toBe(true);
+    expect(isPreSendError(refused())).toBe(true);
+    expect(isPreSendError({ code: "slack_webapi_request_error", original: coded("ENOTFOUND") })).toBe(true);
+    expect(isPreSendError(new Error("x", { cause: new Error("y", { cause: coded("EAI_AGAIN") }) }))).toBe(
+      true,
+    );
+  });
+
+  it("needs every error of an AggregateError to be pre-send", () => {
+    expect(isPreSendError(new AggregateError([coded("ECONNREFUSED"), coded("EHOSTUNREACH")]))).toBe(true);
+    expect(isPreSendError(new AggregateError([coded("ECONNREFUSED"), coded("ECONNRESET")]))).toBe(false);
+    expect(isPreSendError(new AggregateError([]))).toBe(false);
+  });
+
+  it("is false for resets, timeouts, HTTP errors and non-errors", () => {
+    expect(isPreSendError(coded("ECONNRESET"))).toBe(false);
+    expect(isPreSendError(new DOMException("timed out", "TimeoutError"))).toBe(false);
+    expect(isPreSendError(httpError(500))).toBe(false);
+    expect(isPreSendError(undefined)).toBe(false);
+    expect(isPreSendError("ECONNREFUSED")).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRoutingConfig, type RoutingConfig } from "../config/routing.ts";
+import { initialState } from "../graph/preview.ts";
 import type { LeadState, Score } from "../graph/state.ts";
 import { createRouteLeadNode, decidePath } from "../nodes/route-lead.ts";
 import type { Crm, CrmCompany, Logger } from "../tools/ports.ts";
@@ -28,10 +29,7 @@ const llm = {
 
 function leadState(overrides: Partial<LeadState> = {}): LeadState {
   return {
-    leadId: "lead-1",
-    receivedAt: "2026-06-15T12:00:00Z",
-    source: "generic",
-    raw: {},
+    ...initialState({ leadId: "lead-1", receivedAt: "2026-06-15T12:00:00Z", source: "generic", raw: {} }),
     lead: {
       email: "jane@acme.example",
       emailDomain: "acme.example",
@@ -43,14 +41,6 @@ function leadState(overrides: Partial<LeadState> = {}): LeadState {
     },
     enrichment: { values: { industry: "software", employees: 300 }, provenance: {} },
     score: score(),
-    route: undefined,
-    path: undefined,
-    similarAccounts: [],
-    summary: undefined,
-    notifications: [],
-    crm: {},
-    warnings: [],
-    errors: [],
     ...overrides,
   } as LeadState;
 }

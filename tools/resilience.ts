@@ -90,6 +90,44 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** Node/undici error codes raised before any byte of the request left the machine. */
+const preSendCodes = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * True when the request certainly never reached the server (connection refused, DNS failure):
+ * looks through `cause`, an SDK's wrapped `original`, and every error of an AggregateError.
+ */
+export function isPreSendError(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== "object" || err === null) return false;
+  const { code, cause, errors, original } = err as {
+    code?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    original?: unknown;
+  };
+  if (typeof code === "string" && preSendCodes.has(code)) return true;
+  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => isPreSendError(e, depth + 1)))
+    return true;
+  return isPreSendError(original, depth + 1) || isPreSendError(cause, depth + 1);
+}
+
+export interface CallOptions {
+  /**
+   * Whether repeating the call is harmless (reads, upserts, PATCH). Default true. A call that
+   * creates something without an idempotency key (a post, a note) is retried only when the vendor
+   * certainly did not act on it: a 429 (rejected before processing) or a request that never left
+   * the machine (`isPreSendError`). A 5xx, a reset connection or a timeout may follow a stored record.
+   */
+  idempotent?: boolean;
+}
+
 class AttemptError extends Error {
   constructor(
     readonly classification: ErrorClassification,
@@ -138,8 +176,13 @@ export class VendorCaller {
   }
 
   /** Runs `fn` under the policy; `fn` must pass the signal to its HTTP call. */
-  async call<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async call<T>(
+    operation: string,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
     const { vendor } = this.policy;
+    const idempotent = options.idempotent ?? true;
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.#breaker.fire(fn)) as T;
@@ -152,10 +195,12 @@ export class VendorCaller {
           });
         }
         const c = err.classification;
-        if (!c.retryable || attempt >= this.policy.retries) {
+        const retryable =
+          c.retryable && (idempotent || c.code === "rate_limited" || isPreSendError(err.original));
+        if (!retryable || attempt >= this.policy.retries) {
           throw new VendorError(vendor, c.code, `${operation}: ${err.message}`, {
             ...(c.status === undefined ? {} : { status: c.status }),
-            retryable: c.retryable,
+            retryable,
             cause: err.original,
           });
         }

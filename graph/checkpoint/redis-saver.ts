@@ -12,7 +12,6 @@
  * - `blob:<ns>`: hash of channel values, field `[channel, version]` as JSON, each written once and shared
  *   by every checkpoint still at that version.
  */
-import { isDeepStrictEqual } from "node:util";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -22,15 +21,25 @@ import {
   type CheckpointMetadata,
   type CheckpointPendingWrite,
   type CheckpointTuple,
-  copyCheckpoint,
   getCheckpointId,
-  maxChannelVersion,
   type PendingWrite,
   type SerializerProtocol,
   TASKS,
-  WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 import { type ChainableCommander, Cluster, Redis } from "ioredis";
+import {
+  dumpCheckpoint,
+  dumpWrites,
+  matchesFilter,
+  namespaceOf,
+  nextChannelVersion,
+  nonEmptyString,
+  replacesStoredWrite,
+  requireThreadId,
+  restorePendingSends,
+  threadIdOf,
+  writesTarget,
+} from "./common.ts";
 import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
 
 export interface RedisSaverOptions {
@@ -52,13 +61,6 @@ interface StoredCheckpoint extends CheckpointRef {
   parentId: string | undefined;
   /** [channel, version] pairs of the checkpoint's channel values. */
   versions: [string, string][];
-}
-
-interface DumpedBlob {
-  channel: string;
-  version: string;
-  type: string;
-  bytes: Uint8Array | null;
 }
 
 // How many checkpoints `list` loads per round trip.
@@ -165,12 +167,12 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     const threadId = requireThreadId(config, "put");
     const ns = namespaceOf(config);
     const parentId = nonEmptyString(config.configurable?.checkpoint_id) ?? "";
-    const stored = copyCheckpoint(checkpoint);
-    const [[type, bytes], [metadataType, metadataBytes], blobs] = await Promise.all([
-      this.serde.dumpsTyped({ ...stored, channel_values: {} }),
-      this.serde.dumpsTyped(metadata),
-      this.#dumpBlobs(stored.channel_values, newVersions),
-    ]);
+    const { type, bytes, metadataType, metadataBytes, channelVersions, blobs } = await dumpCheckpoint(
+      this.serde,
+      checkpoint,
+      metadata,
+      newVersions,
+    );
     const keys = this.#keys(threadId);
     const checkpointKey = keys.checkpoint(ns, checkpoint.id);
     const indexKey = keys.index(ns);
@@ -186,7 +188,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
       metadata: asBuffer(metadataBytes),
       metadata_type: metadataType,
       parent: parentId,
-      versions: JSON.stringify(versionPairs(stored.channel_versions)),
+      versions: JSON.stringify(versionPairs(channelVersions)),
     });
     tx.zadd(indexKey, 0, checkpoint.id);
     tx.sadd(keys.namespaces, ns);
@@ -196,28 +198,16 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
-    const threadId = requireThreadId(config, "putWrites");
-    const checkpointId = nonEmptyString(config.configurable?.checkpoint_id);
-    if (checkpointId === undefined) {
-      throw new Error('Failed to put writes: config.configurable has no "checkpoint_id".');
-    }
+    const { threadId, ns, checkpointId } = writesTarget(config);
     if (writes.length === 0) return;
-    const ns = namespaceOf(config);
-    const dumped = await Promise.all(
-      writes.map(async ([channel, value], idx) => {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        return { idx: writeIdx(channel, idx), channel, type, bytes };
-      }),
-    );
+    const dumped = await dumpWrites(this.serde, writes);
     const keys = this.#keys(threadId);
     const writesKey = keys.writes(ns, checkpointId);
     const tx = this.#redis.multi();
     for (const write of dumped) {
       const field = JSON.stringify([taskId, write.idx]);
       const value = pack(JSON.stringify([taskId, write.idx, write.channel, write.type]), write.bytes);
-      // As MemorySaver: a retried task keeps the writes it saved first, while the special channels
-      // (error, interrupt, resume, scheduled) always hold the latest value.
-      if (write.idx < 0) tx.hset(writesKey, field, value);
+      if (replacesStoredWrite(write)) tx.hset(writesKey, field, value);
       else tx.hsetnx(writesKey, field, value);
     }
     tx.sadd(keys.members, writesKey);
@@ -289,13 +279,9 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     return deleted;
   }
 
-  /**
-   * The integer part counts up as in the default. The random fraction keeps a fork of a thread (replay or
-   * `updateState` from an older checkpoint) from minting a version that is already stored with another
-   * value, since a (channel, version) blob is written once and shared.
-   */
+  /** Fork-safe versions: see `nextChannelVersion`. */
   override getNextVersion(current: number | undefined): number {
-    return Math.floor(current ?? 0) + 1 + Math.random();
+    return nextChannelVersion(current);
   }
 
   /** Loads checkpoints of one thread in two round trips, skipping missing ones and those `filter` rejects. */
@@ -319,8 +305,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
         text(hash, "metadata_type"),
         view(required(hash, "metadata")),
       )) as CheckpointMetadata;
-      const fields = metadata as Record<string, unknown>;
-      if (!filter.every(([key, value]) => isDeepStrictEqual(fields[key], value))) continue;
+      if (!matchesFilter(metadata, filter)) continue;
       found.push({
         ...ref,
         checkpoint: (await this.serde.loadsTyped(text(hash, "type"), view(hash.checkpoint))) as Checkpoint,
@@ -371,18 +356,6 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     return tuples;
   }
 
-  async #dumpBlobs(values: Record<string, unknown>, versions: ChannelVersions): Promise<DumpedBlob[]> {
-    return Promise.all(
-      Object.entries(versions).map(async ([channel, version]): Promise<DumpedBlob> => {
-        // A channel that was updated to nothing still needs an entry, or an older version would show through.
-        if (!Object.hasOwn(values, channel))
-          return { channel, version: String(version), type: "empty", bytes: null };
-        const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-        return { channel, version: String(version), type, bytes };
-      }),
-    );
-  }
-
   async #loadBlobs(versions: [string, string][], blobs: (Buffer | null)[]): Promise<Record<string, unknown>> {
     const entries: [string, unknown][] = [];
     for (const [i, [channel]] of versions.entries()) {
@@ -415,12 +388,8 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
 
   /** Checkpoints before format v4 kept pending sends as the parent's TASKS writes. */
   #migratePendingSends(checkpoint: Checkpoint, parentWrites: CheckpointPendingWrite[]): void {
-    checkpoint.channel_values[TASKS] = parentWrites
-      .filter(([, channel]) => channel === TASKS)
-      .map(([, , v]) => v);
-    const versions = Object.values(checkpoint.channel_versions);
-    checkpoint.channel_versions[TASKS] =
-      versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+    const sends = parentWrites.filter(([, channel]) => channel === TASKS).map(([, , v]) => v);
+    restorePendingSends(checkpoint, sends, () => this.getNextVersion(undefined));
   }
 
   /** Every thread with a checkpoint; SCANs each master, so only for the rare cross-thread listing. */
@@ -521,35 +490,4 @@ function required(hash: Record<string, Buffer>, field: string): Buffer {
 
 function text(hash: Record<string, Buffer>, field: string): string {
   return required(hash, field).toString();
-}
-
-function threadIdOf(config: RunnableConfig): string | undefined {
-  const threadId: unknown = config.configurable?.thread_id;
-  if (threadId === undefined || threadId === null) return undefined;
-  if (typeof threadId !== "string") throw new TypeError("config.configurable.thread_id must be a string");
-  return threadId;
-}
-
-function requireThreadId(config: RunnableConfig, method: string): string {
-  const threadId = threadIdOf(config);
-  if (threadId === undefined) {
-    throw new Error(
-      `Failed to ${method}: config.configurable has no "thread_id" (pass one to invoke/stream).`,
-    );
-  }
-  return threadId;
-}
-
-function namespaceOf(config: RunnableConfig): string {
-  const ns: unknown = config.configurable?.checkpoint_ns;
-  return typeof ns === "string" ? ns : "";
-}
-
-function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-/** Special channels get fixed negative indexes so they never collide with a task's ordinary writes. */
-function writeIdx(channel: string, idx: number): number {
-  return Object.hasOwn(WRITES_IDX_MAP, channel) ? (WRITES_IDX_MAP[channel] ?? idx) : idx;
 }

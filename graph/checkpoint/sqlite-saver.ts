@@ -7,7 +7,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { isDeepStrictEqual } from "node:util";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -17,14 +16,24 @@ import {
   type CheckpointMetadata,
   type CheckpointPendingWrite,
   type CheckpointTuple,
-  copyCheckpoint,
   getCheckpointId,
-  maxChannelVersion,
   type PendingWrite,
   type SerializerProtocol,
   TASKS,
-  WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
+import {
+  dumpCheckpoint,
+  dumpWrites,
+  matchesFilter,
+  namespaceOf,
+  nextChannelVersion,
+  nonEmptyString,
+  replacesStoredWrite,
+  requireThreadId,
+  restorePendingSends,
+  threadIdOf,
+  writesTarget,
+} from "./common.ts";
 import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
 
 // Own table names: the official SQLite saver's `checkpoints` table has another shape.
@@ -134,13 +143,6 @@ interface WriteRow {
   blob: Uint8Array;
 }
 
-interface DumpedBlob {
-  channel: string;
-  version: string;
-  type: string;
-  bytes: Uint8Array | null;
-}
-
 export interface SqliteSaverOptions {
   /** Database file (its directory is created) or ":memory:". Ignored when `db` is given. */
   path?: string;
@@ -205,13 +207,13 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       where.push("checkpoint_ns = ?");
       params.push(ns);
     }
-    const checkpointId: unknown = config.configurable?.checkpoint_id;
-    if (typeof checkpointId === "string" && checkpointId !== "") {
+    const checkpointId = nonEmptyString(config.configurable?.checkpoint_id);
+    if (checkpointId !== undefined) {
       where.push("checkpoint_id = ?");
       params.push(checkpointId);
     }
-    const beforeId: unknown = before?.configurable?.checkpoint_id;
-    if (typeof beforeId === "string" && beforeId !== "") {
+    const beforeId = nonEmptyString(before?.configurable?.checkpoint_id);
+    if (beforeId !== undefined) {
       where.push("checkpoint_id < ?");
       params.push(beforeId);
     }
@@ -238,11 +240,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     let remaining = limit ?? Number.POSITIVE_INFINITY;
     for (const head of heads) {
       if (remaining <= 0) return;
-      const metadata = (await this.serde.loadsTyped(head.metadata_type, head.metadata)) as Record<
-        string,
-        unknown
-      >;
-      if (!filterEntries.every(([key, value]) => isDeepStrictEqual(metadata[key], value))) continue;
+      const metadata = (await this.serde.loadsTyped(head.metadata_type, head.metadata)) as CheckpointMetadata;
+      if (!matchesFilter(metadata, filterEntries)) continue;
       const row = this.#get<CheckpointRow>(
         SQL.selectCheckpoint,
         head.thread_id,
@@ -264,13 +263,13 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   ): Promise<RunnableConfig> {
     const threadId = requireThreadId(config, "put");
     const ns = namespaceOf(config);
-    const parentId: unknown = config.configurable?.checkpoint_id;
-    const stored = copyCheckpoint(checkpoint);
-    const [[type, bytes], [metadataType, metadataBytes], blobs] = await Promise.all([
-      this.serde.dumpsTyped({ ...stored, channel_values: {} }),
-      this.serde.dumpsTyped(metadata),
-      this.#dumpBlobs(stored.channel_values, newVersions),
-    ]);
+    const parentId = nonEmptyString(config.configurable?.checkpoint_id) ?? null;
+    const { type, bytes, metadataType, metadataBytes, channelVersions, blobs } = await dumpCheckpoint(
+      this.serde,
+      checkpoint,
+      metadata,
+      newVersions,
+    );
     this.#transaction(() => {
       for (const blob of blobs) {
         this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blob.type, blob.bytes);
@@ -280,36 +279,24 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
         threadId,
         ns,
         checkpoint.id,
-        typeof parentId === "string" && parentId !== "" ? parentId : null,
+        parentId,
         type,
         bytes,
         metadataType,
         metadataBytes,
-        versionsJson(stored.channel_versions),
+        versionsJson(channelVersions),
       );
     });
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
-    const threadId = requireThreadId(config, "putWrites");
-    const checkpointId: unknown = config.configurable?.checkpoint_id;
-    if (typeof checkpointId !== "string" || checkpointId === "") {
-      throw new Error('Failed to put writes: config.configurable has no "checkpoint_id".');
-    }
-    const ns = namespaceOf(config);
-    const dumped = await Promise.all(
-      writes.map(async ([channel, value], idx) => {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        return { idx: writeIdx(channel, idx), channel, type, bytes };
-      }),
-    );
+    const { threadId, ns, checkpointId } = writesTarget(config);
+    const dumped = await dumpWrites(this.serde, writes);
     this.#transaction(() => {
       for (const write of dumped) {
-        // As MemorySaver: a retried task keeps the writes it saved first, while the special channels
-        // (error, interrupt, resume, scheduled) always hold the latest value.
         this.#run(
-          write.idx < 0 ? SQL.replaceWrite : SQL.insertWrite,
+          replacesStoredWrite(write) ? SQL.replaceWrite : SQL.insertWrite,
           threadId,
           ns,
           checkpointId,
@@ -342,13 +329,9 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     return deleted;
   }
 
-  /**
-   * The integer part counts up as in the default. The random fraction keeps a fork of a thread (replay or
-   * `updateState` from an older checkpoint) from minting a version that is already stored with another
-   * value, since a (channel, version) blob is written once and shared.
-   */
+  /** Fork-safe versions: see `nextChannelVersion`. */
   override getNextVersion(current: number | undefined): number {
-    return Math.floor(current ?? 0) + 1 + Math.random();
+    return nextChannelVersion(current);
   }
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
@@ -387,18 +370,6 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     return tuple;
   }
 
-  async #dumpBlobs(values: Record<string, unknown>, versions: ChannelVersions): Promise<DumpedBlob[]> {
-    return Promise.all(
-      Object.entries(versions).map(async ([channel, version]): Promise<DumpedBlob> => {
-        // A channel that was updated to nothing still needs a row, or an older version would show through.
-        if (!Object.hasOwn(values, channel))
-          return { channel, version: String(version), type: "empty", bytes: null };
-        const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-        return { channel, version: String(version), type, bytes };
-      }),
-    );
-  }
-
   async #loadBlobs(rows: BlobRow[]): Promise<Record<string, unknown>> {
     const entries = await Promise.all(
       rows
@@ -426,10 +397,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       TASKS,
     );
     const sends = await Promise.all(rows.map((row) => this.serde.loadsTyped(row.type, row.blob)));
-    checkpoint.channel_values[TASKS] = sends;
-    const versions = Object.values(checkpoint.channel_versions);
-    checkpoint.channel_versions[TASKS] =
-      versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+    restorePendingSends(checkpoint, sends, () => this.getNextVersion(undefined));
   }
 
   // Synchronous on purpose: no other call on this connection can run between BEGIN and COMMIT.
@@ -464,33 +432,6 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   #all<Row>(sql: string, ...params: SQLInputValue[]): Row[] {
     return this.#statement(sql).all(...params) as Row[];
   }
-}
-
-function threadIdOf(config: RunnableConfig): string | undefined {
-  const threadId: unknown = config.configurable?.thread_id;
-  if (threadId === undefined || threadId === null) return undefined;
-  if (typeof threadId !== "string") throw new TypeError("config.configurable.thread_id must be a string");
-  return threadId;
-}
-
-function requireThreadId(config: RunnableConfig, method: string): string {
-  const threadId = threadIdOf(config);
-  if (threadId === undefined) {
-    throw new Error(
-      `Failed to ${method}: config.configurable has no "thread_id" (pass one to invoke/stream).`,
-    );
-  }
-  return threadId;
-}
-
-function namespaceOf(config: RunnableConfig): string {
-  const ns: unknown = config.configurable?.checkpoint_ns;
-  return typeof ns === "string" ? ns : "";
-}
-
-/** Special channels get fixed negative indexes so they never collide with a task's ordinary writes. */
-function writeIdx(channel: string, idx: number): number {
-  return Object.hasOwn(WRITES_IDX_MAP, channel) ? (WRITES_IDX_MAP[channel] ?? idx) : idx;
 }
 
 function versionsJson(versions: ChannelVersions): string {

@@ -71,89 +71,23 @@ export class HubSpotRejectedError extends Error {
   readonly code = "hubspot_rejected";
 }
 
-/**
- * Errors from calls that create a record (note, task): HubSpot has no idempotency key for them,
- * so a retry after the request may have landed would create a duplicate the AE then sees twice.
- */
-const unsafeWriteErrors = new WeakSet<object>();
-
-/** Node/undici error codes raised before any byte of the request left the machine. */
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
-function neverReachedServer(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== "object" || err === null) return false;
-  const { code, cause, errors } = err as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === "string" && notSentCodes.has(code)) return true;
-  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverReachedServer(e, depth + 1)))
-    return true;
-  return neverReachedServer(cause, depth + 1);
-}
-
 function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
 }
 
 /** How HubSpot failures are retried; exported so the registry can build the shared caller. */
 export function classifyHubSpotError(err: unknown): ErrorClassification {
-  const unsafe = typeof err === "object" && err !== null && unsafeWriteErrors.has(err);
-  let c: ErrorClassification;
-  if (err instanceof HubSpotHttpError) c = classifyHttpStatus(err.status, err.retryAfterMs);
-  else if (err instanceof HubSpotRejectedError)
-    c = { retryable: false, tripsCircuit: false, code: "http", status: 207 };
-  else if (isTimeout(err)) c = { retryable: true, tripsCircuit: true, code: "timeout" };
-  else c = { retryable: true, tripsCircuit: true, code: "network" };
-  // A create is retried only when HubSpot certainly did not act on it: 429 (rejected before processing)
-  // or a connection that was never made. 5xx, resets and timeouts may follow a stored record.
-  if (unsafe && c.retryable && c.code !== "rate_limited" && !neverReachedServer(err)) {
-    return { ...c, retryable: false };
-  }
-  return c;
+  if (err instanceof HubSpotHttpError) return classifyHttpStatus(err.status, err.retryAfterMs);
+  if (err instanceof HubSpotRejectedError)
+    return { retryable: false, tripsCircuit: false, code: "http", status: 207 };
+  if (isTimeout(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
+  return { retryable: true, tripsCircuit: true, code: "network" };
 }
 
 export function hubspotPolicy(
   overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
 ): VendorPolicy {
   return { ...defaultPolicy, ...overrides, vendor: "hubspot", classify: classifyHubSpotError };
-}
-
-/**
- * Deadline for create calls, just inside the caller's per-attempt timeout. The caller treats an
- * attempt that ends after its own signal fired as a retryable timeout whatever `classify` says,
- * so a create must give up first and report a non-retryable timeout itself.
- */
-export function unsafeWriteDeadlineMs(timeoutMs: number): number {
-  return Math.max(1, timeoutMs - Math.max(5, Math.floor(timeoutMs / 10)));
-}
-
-/**
- * The SDK takes no AbortSignal (its generated per-call `httpApi` option is ignored by the
- * observable layer in 14.x), so the attempt is raced against the signal. The abandoned request
- * lives on until HubSpot answers or undici's own timeout ends it; the breaker opens on repeated
- * timeouts, which bounds how many pile up during an outage.
- */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** Turns SDK and transport errors into ones safe to log (no request or response bodies). */
@@ -233,7 +167,7 @@ export class HubSpotCrm implements Crm {
   constructor(options: HubSpotCrmOptions) {
     this.#caller = options.caller ?? new VendorCaller(hubspotPolicy());
     if (this.#caller.policy.classify !== classifyHubSpotError) {
-      // Another classify would retry note/task creates after a 5xx or timeout and duplicate them.
+      // Another classify would not know HubSpotHttpError / HubSpotRejectedError (retrying a 400, say).
       throw new TypeError("HubSpotCrm needs a VendorCaller built from hubspotPolicy()");
     }
     this.#ownerIdMap = options.ownerIdMap ?? {};
@@ -392,26 +326,35 @@ export class HubSpotCrm implements Crm {
 
   /** Reads and idempotent writes (upsert by email, PATCH): any retryable failure is retried. */
   #idempotent<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.#caller.call(operation, async (signal) => {
-      try {
-        return await raceSignal(fn(), signal);
-      } catch (err) {
-        throw sanitize(err);
-      }
-    });
+    return this.#call(operation, fn, true);
   }
 
-  /** Creates: retried only when HubSpot certainly did not store the record (see classifyHubSpotError). */
+  /**
+   * Creates (note, task): HubSpot has no idempotency key for them, so a retry after the request
+   * may have landed would create a duplicate the AE then sees twice. The caller retries them only
+   * on a 429 or a connection that was never made.
+   */
   #create<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    const deadlineMs = unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs);
-    return this.#caller.call(operation, async (signal) => {
-      try {
-        return await raceSignal(fn(), AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)]));
-      } catch (err) {
-        const safe = sanitize(err);
-        if (typeof safe === "object" && safe !== null) unsafeWriteErrors.add(safe);
-        throw safe;
-      }
-    });
+    return this.#call(operation, fn, false);
+  }
+
+  /**
+   * The SDK takes no AbortSignal (its generated per-call `httpApi` option is ignored by the
+   * observable layer in 14.x), so the attempt is only raced against the signal by the caller. The
+   * abandoned request lives on until HubSpot answers or undici's own timeout ends it; the breaker
+   * opens on repeated timeouts, which bounds how many pile up during an outage.
+   */
+  #call<T>(operation: string, fn: () => Promise<T>, idempotent: boolean): Promise<T> {
+    return this.#caller.call(
+      operation,
+      async () => {
+        try {
+          return await fn();
+        } catch (err) {
+          throw sanitize(err);
+        }
+      },
+      { idempotent },
+    );
   }
 }

@@ -1,9 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { type FileHandle, mkdir, open } from "node:fs/promises";
-import { join } from "node:path";
 import { z } from "zod";
 import type { ContactInput, Crm, CrmCompany, CrmTaskInput } from "../ports.ts";
+import { JsonlFile } from "../store/jsonl-file.ts";
 
 export interface LocalCrmOptions {
   /** Directory of the append-only `crm.jsonl`; in memory only when absent. */
@@ -145,8 +144,7 @@ const contactFieldNames = [
  */
 export class LocalCrm implements Crm {
   readonly name = "local";
-  readonly #path: string | undefined;
-  readonly #dataDir: string | undefined;
+  readonly #log: JsonlFile<LogRecord> | undefined;
   readonly #clock: () => Date;
   readonly #companies = new Map<string, CrmCompany>();
   readonly #contacts = new Map<string, LocalContact>();
@@ -160,15 +158,15 @@ export class LocalCrm implements Crm {
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LocalCrmOptions = {}) {
-    this.#dataDir = options.dataDir;
-    this.#path = options.dataDir === undefined ? undefined : join(options.dataDir, "crm.jsonl");
+    this.#log =
+      options.dataDir === undefined ? undefined : new JsonlFile(options.dataDir, "crm.jsonl", "local crm");
     this.#clock = options.clock ?? (() => new Date());
     for (const company of options.seedCompanies ?? []) {
       const domain = normalizeDomain(company.domain);
       // First entry wins, as in the firmographics table.
       if (!this.#companies.has(domain)) this.#companies.set(domain, { ...company, domain });
     }
-    if (this.#path === undefined) this.#salt = randomBytes(16).toString("hex");
+    if (this.#log === undefined) this.#salt = randomBytes(16).toString("hex");
   }
 
   async findCompanyByDomain(domain: string): Promise<CrmCompany | null> {
@@ -272,25 +270,12 @@ export class LocalCrm implements Crm {
   }
 
   async #open(): Promise<void> {
-    if (this.#opened || this.#path === undefined || this.#dataDir === undefined) return;
-    await mkdir(this.#dataDir, { recursive: true });
-    const handle = await open(this.#path, "a+");
-    try {
-      const { size } = await handle.stat();
-      if (size > 0) {
-        const last = Buffer.alloc(1);
-        await handle.read(last, 0, 1, size - 1);
-        // A crash mid-append leaves a torn last line; end it so the next record starts clean.
-        if (last[0] !== 0x0a) await appendDurable(handle, "\n");
-      }
-    } finally {
-      await handle.close();
-    }
-    await syncDir(this.#dataDir);
+    if (this.#opened || this.#log === undefined) return;
+    await this.#log.prepare();
     await this.#catchUp();
     if (this.#salt === undefined) {
       // Two processes opening an empty store may both write one; the first line in the log wins.
-      await this.#appendLine({ type: "init", v: 1, salt: randomBytes(16).toString("hex"), at: this.#now() });
+      await this.#log.append({ type: "init", v: 1, salt: randomBytes(16).toString("hex"), at: this.#now() });
       await this.#catchUp();
     }
     this.#opened = true;
@@ -298,49 +283,20 @@ export class LocalCrm implements Crm {
 
   /** Applies the log's complete lines written since the last call (by any process). */
   async #catchUp(): Promise<void> {
-    if (this.#path === undefined) return;
-    const handle = await open(this.#path, "r");
-    try {
-      const { size } = await handle.stat();
-      if (size <= this.#offset) return;
-      const chunk = Buffer.alloc(size - this.#offset);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, this.#offset);
-      const end = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
-      if (end < 0) return;
-      this.#offset += end + 1;
-      for (const line of chunk.subarray(0, end).toString("utf8").split("\n")) {
-        if (line.trim() === "") continue;
-        let record: LogRecord;
-        try {
-          record = JSON.parse(line) as LogRecord;
-        } catch {
-          continue; // a line torn by a crash; the records around it are intact
-        }
-        this.#apply(record);
-      }
-    } finally {
-      await handle.close();
-    }
+    if (this.#log === undefined) return;
+    const { records, offset } = await this.#log.readFrom(this.#offset);
+    this.#offset = offset;
+    for (const record of records) this.#apply(record);
   }
 
   async #append(record: LogRecord): Promise<void> {
-    if (this.#path === undefined) {
+    if (this.#log === undefined) {
       this.#apply(record);
       return;
     }
-    await this.#appendLine(record);
+    await this.#log.append(record);
     // Re-read rather than apply locally, so this process sees the log in the order others do.
     await this.#catchUp();
-  }
-
-  async #appendLine(record: LogRecord): Promise<void> {
-    if (this.#path === undefined) return;
-    const handle = await open(this.#path, "a");
-    try {
-      await appendDurable(handle, `${JSON.stringify(record)}\n`);
-    } finally {
-      await handle.close();
-    }
   }
 
   #apply(record: LogRecord): void {
@@ -395,26 +351,5 @@ export class LocalCrm implements Crm {
         });
         return;
     }
-  }
-}
-
-/**
- * One write(2) per record on an O_APPEND descriptor, then fdatasync: records from two processes
- * never interleave, and a record is on disk before the caller is told it was stored.
- */
-async function appendDurable(handle: FileHandle, text: string): Promise<void> {
-  const bytes = Buffer.from(text, "utf8");
-  const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
-  if (bytesWritten !== bytes.length) throw new Error("local crm: short write to crm.jsonl");
-  await handle.datasync();
-}
-
-/** Makes a newly created log file's directory entry durable too. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -37,42 +37,6 @@ export class NoSlackChannelError extends Error {
   readonly code = "no_channel";
 }
 
-/*
- * Why a post is never retried after it may have reached Slack: chat.postMessage has no
- * idempotency key, so a second attempt after a 5xx, a reset connection or a timeout can put the
- * same lead in front of an AE twice (the ledger guards crashes, not retries inside one call).
- * Slack's own client retries are off (`retries: 0`), and the VendorCaller retries a post only on
- *   - 429: Slack rejected it before doing anything, and says when to come back (Retry-After);
- *   - a connection that was never made (refused, DNS): no byte reached Slack.
- * Lookups (users.lookupByEmail, conversations.open) and chat.update are idempotent and get the
- * full policy.
- */
-const unsafeWriteErrors = new WeakSet<object>();
-
-/** Node/undici error codes raised before any byte of the request left the machine. */
-const notSentCodes = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
-function neverReachedSlack(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== "object" || err === null) return false;
-  const { code, cause, errors, original } = err as {
-    code?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-    original?: unknown;
-  };
-  if (typeof code === "string" && notSentCodes.has(code)) return true;
-  if (Array.isArray(errors) && errors.length > 0 && errors.every((e) => neverReachedSlack(e, depth + 1)))
-    return true;
-  return neverReachedSlack(original, depth + 1) || neverReachedSlack(cause, depth + 1);
-}
-
 function isTimeout(err: unknown, depth = 0): boolean {
   if (depth > 5 || typeof err !== "object" || err === null) return false;
   const { name, cause, original } = err as { name?: unknown; cause?: unknown; original?: unknown };
@@ -83,7 +47,8 @@ function isTimeout(err: unknown, depth = 0): boolean {
 /** Platform errors (HTTP 200, ok:false) that mean Slack-side trouble rather than a bad request. */
 const serverSideErrors = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout"]);
 
-function classifyAny(err: unknown): ErrorClassification {
+/** How Slack failures are retried; exported so the registry can build the shared caller. */
+export function classifySlackError(err: unknown): ErrorClassification {
   const e = err as {
     code?: unknown;
     retryAfter?: unknown;
@@ -115,48 +80,10 @@ function classifyAny(err: unknown): ErrorClassification {
   }
 }
 
-/** How Slack failures are retried; exported so the registry can build the shared caller. */
-export function classifySlackError(err: unknown): ErrorClassification {
-  const c = classifyAny(err);
-  const unsafe = typeof err === "object" && err !== null && unsafeWriteErrors.has(err);
-  if (unsafe && c.retryable && c.code !== "rate_limited" && !neverReachedSlack(err)) {
-    return { ...c, retryable: false };
-  }
-  return c;
-}
-
 export function slackPolicy(
   overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
 ): VendorPolicy {
   return { ...defaultPolicy, ...overrides, vendor: "slack", classify: classifySlackError };
-}
-
-/**
- * Deadline for posts, just inside the caller's per-attempt timeout. The caller treats an attempt
- * that ends after its own signal fired as a retryable timeout whatever `classify` says, so a post
- * must give up first and report a non-retryable timeout itself.
- */
-export function unsafeWriteDeadlineMs(timeoutMs: number): number {
-  return Math.max(1, timeoutMs - Math.max(5, Math.floor(timeoutMs / 10)));
-}
-
-/** The SDK takes no per-call signal; its own `timeout` cancels the fetch, this ends our wait. */
-function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
-  });
 }
 
 /** Forwards the SDK's warnings and errors; drops debug/info, which log request bodies (emails). */
@@ -191,7 +118,8 @@ export class SlackNotifier implements Notifier {
   constructor(options: SlackNotifierOptions) {
     this.#caller = options.caller ?? new VendorCaller(slackPolicy());
     if (this.#caller.policy.classify !== classifySlackError) {
-      // Another classify would retry posts after a 5xx or timeout and could post a lead twice.
+      // Another classify would not read the SDK's errors (a platform error such as channel_not_found
+      // would be retried as a network failure).
       throw new TypeError("SlackNotifier needs a VendorCaller built from slackPolicy()");
     }
     this.#defaultChannel = options.defaultChannel;
@@ -200,8 +128,8 @@ export class SlackNotifier implements Notifier {
       retryConfig: { retries: 0 },
       // A 429 comes back as an error at once; the VendorCaller waits out Retry-After and retries.
       rejectRateLimitedCalls: true,
-      // The SDK aborts its fetch at this deadline, so an abandoned attempt frees its socket.
-      timeout: unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs),
+      // The SDK aborts its fetch at the caller's deadline, so an abandoned attempt frees its socket.
+      timeout: this.#caller.policy.timeoutMs,
       logger: quietLogger(options.logger),
     });
   }
@@ -286,19 +214,18 @@ export class SlackNotifier implements Notifier {
 
   /** Calls that are safe to repeat: every retryable failure is retried. */
   #idempotent<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.#caller.call(operation, (signal) => raceSignal(fn(), signal));
+    // The SDK takes no per-call signal; its own `timeout` cancels the fetch, the caller's race ends our wait.
+    return this.#caller.call(operation, () => fn());
   }
 
-  /** A new message: retried only when Slack certainly did not post it (see classifySlackError). */
+  /**
+   * A new message: chat.postMessage has no idempotency key, so a second attempt after a 5xx, a
+   * reset connection or a timeout can put the same lead in front of an AE twice (the ledger guards
+   * crashes, not retries inside one call). Slack's own client retries are off (`retries: 0`), and
+   * the caller retries a post only on a 429 (Slack rejected it before doing anything, and says when
+   * to come back) or a connection that was never made (refused, DNS: no byte reached Slack).
+   */
   #post<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    const deadlineMs = unsafeWriteDeadlineMs(this.#caller.policy.timeoutMs);
-    return this.#caller.call(operation, async (signal) => {
-      try {
-        return await raceSignal(fn(), AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)]));
-      } catch (err) {
-        if (typeof err === "object" && err !== null) unsafeWriteErrors.add(err);
-        throw err;
-      }
-    });
+    return this.#caller.call(operation, () => fn(), { idempotent: false });
   }
 }
