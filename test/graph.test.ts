@@ -4,7 +4,7 @@ import { runCases, toCases } from "../graph/batch.ts";
 import { buildLeadGraph } from "../graph/build.ts";
 import { routeLabel } from "../graph/labelled-cases.ts";
 import type { LeadState } from "../graph/state.ts";
-import type { Enricher, Notifier } from "../tools/ports.ts";
+import type { Enricher, Llm, Notifier } from "../tools/ports.ts";
 import { sampleCases, testDeps } from "./helpers/deps.ts";
 
 describe("the lead graph, offline", () => {
@@ -71,6 +71,30 @@ describe("the lead graph, offline", () => {
     expect(attempts).toBe(2);
     expect(final.notifications).toEqual([expect.objectContaining({ adapter: "flaky", messageId: "m1" })]);
     expect(final.crm.contactId).toBeDefined();
+  });
+
+  it("consults a configured LLM only for grey-zone leads: at most 35% of the fixtures", async () => {
+    let consulted = 0;
+    const llm: Llm = {
+      name: "counting",
+      configured: true,
+      async assessLead() {
+        consulted++;
+        return { adjustment: 0, reasons: [] };
+      },
+      async summarizeLead() {
+        return { bullets: ["a", "b", "c", "d", "e", "f"] };
+      },
+    };
+    const { deps } = await testDeps({ llm });
+    const outcomes = await runCases(buildLeadGraph(deps), toCases(sampleCases()));
+    const grey = outcomes.filter((o) => o.ok && o.state.score?.greyZone).length;
+    expect(consulted).toBe(grey);
+    expect(consulted).toBeGreaterThan(0);
+    expect(consulted / outcomes.length).toBeLessThanOrEqual(0.35);
+    // With the LLM settling the grey zone, only the fallback leads still need review.
+    const review = outcomes.filter((o) => o.ok && o.state.path === "review");
+    expect(review.every((o) => o.ok && o.state.route?.kind === "fallback")).toBe(true);
   });
 
   it("rejects a lead without a valid email, naming the field", async () => {
