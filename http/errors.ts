@@ -1,0 +1,118 @@
+/**
+ * Error bodies and the one error handler: every error answer is `{error, message, field?}`; a sender's
+ * mistake is a 4xx naming what was wrong, and a 5xx never shows internals.
+ */
+import type { FastifyError, FastifyInstance } from "fastify";
+
+export const ERROR_SCHEMA_ID = "ErrorBody";
+
+export const errorSchema = {
+  $id: ERROR_SCHEMA_ID,
+  type: "object",
+  required: ["error", "message"],
+  properties: {
+    error: { type: "string", description: "Stable machine-readable code, e.g. invalid_lead." },
+    message: { type: "string" },
+    field: { type: "string", description: "The field, header or part of the request that was wrong." },
+  },
+} as const;
+
+/** `{ $ref }` to the shared error schema, for route response maps. */
+export const errorRef = { $ref: `${ERROR_SCHEMA_ID}#` } as const;
+
+export interface ErrorBody {
+  error: string;
+  message: string;
+  field?: string;
+}
+
+/** An expected failure with its status and body; thrown by handlers and hooks, answered by the handler below. */
+export class HttpError extends Error {
+  override readonly name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  get body(): ErrorBody {
+    return { error: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) };
+  }
+}
+
+/** Seconds a sender should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** The store or queue did not answer: the sender should retry the same delivery later. */
+export function unavailable(message = "lead intake is temporarily unavailable; retry later"): HttpError {
+  return new HttpError(503, "unavailable", message, undefined, {
+    "retry-after": String(RETRY_AFTER_SECONDS),
+  });
+}
+
+/** Fastify's own 4xx codes, as our codes. Their messages carry no request data, so they are passed on. */
+const FASTIFY_CODES: Record<string, { code: string; field?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "payload_too_large", field: "body" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "unsupported_media_type", field: "content-type" },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "bad_request", field: "content-length" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "invalid_json", field: "body" },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", field: "body" },
+};
+
+function validationField(err: FastifyError): string | undefined {
+  const first = err.validation?.[0];
+  if (!first) return err.validationContext;
+  const missing = (first.params as { missingProperty?: unknown } | undefined)?.missingProperty;
+  const path = first.instancePath.replace(/^\//, "").replaceAll("/", ".");
+  const name = [path, typeof missing === "string" ? missing : ""].filter(Boolean).join(".");
+  return name || err.validationContext;
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    if (err instanceof HttpError) {
+      if (err.status >= 500) request.log.warn({ code: err.code }, err.message);
+      return reply.code(err.status).headers(err.headers).send(err.body);
+    }
+    if (err.validation) {
+      const field = validationField(err);
+      const detail = err.validation[0]?.message ?? "is invalid";
+      return reply.code(400).send({
+        error: "invalid_request",
+        message: `${field ?? "request"} ${detail}`,
+        ...(field ? { field } : {}),
+      });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const known = err.code ? FASTIFY_CODES[err.code] : undefined;
+      const message =
+        known?.code === "invalid_json"
+          ? "body is not valid JSON"
+          : known?.code === "unsupported_media_type"
+            ? "only application/json is accepted"
+            : err.message;
+      return reply.code(status).send({
+        error: known?.code ?? "bad_request",
+        message,
+        ...(known?.field ? { field: known.field } : {}),
+      });
+    }
+    // The message may name internals (hosts, SQL, stack frames): it goes to the log only.
+    request.log.error(
+      { err: { name: err.name, message: err.message, code: err.code, stack: err.stack } },
+      "request failed",
+    );
+    return reply.code(500).send({ error: "internal_error", message: "internal error" });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send({ error: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` });
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Prometheus metrics: leads received, duplicate, completed and failed; node durations; queue depth; LLM
+ * calls, tokens and latency by purpose. One registry per `createMetrics()`, so tests and several apps in
+ * one process do not share counters. Served at `GET /metrics`.
+ */
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { LlmUsage } from "../tools/ports.ts";
+import type { JobQueue } from "../tools/queue/job-queue.ts";
+import type { RuntimeMetrics } from "../tools/runtime.ts";
+
+export interface LeadMetrics extends RuntimeMetrics {
+  readonly registry: Registry;
+  leadReceived(source: string): void;
+  leadDuplicate(source: string): void;
+  /** The queue whose depth `GET /metrics` reports. */
+  watchQueue(queue: JobQueue): void;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "leadgraph_" });
+  const registers = [registry];
+
+  const received = new Counter({
+    name: "leadgraph_leads_received_total",
+    help: "Leads accepted by the webhook (stored and enqueued), by payload source.",
+    labelNames: ["source"] as const,
+    registers,
+  });
+  const duplicate = new Counter({
+    name: "leadgraph_leads_duplicate_total",
+    help: "Webhook deliveries answered as duplicates, by payload source.",
+    labelNames: ["source"] as const,
+    registers,
+  });
+  const completed = new Counter({
+    name: "leadgraph_leads_completed_total",
+    help: "Leads that went through the whole graph, by path.",
+    labelNames: ["path"] as const,
+    registers,
+  });
+  const failed = new Counter({
+    name: "leadgraph_leads_failed_total",
+    help: "Failed lead runs, by path reached and failing node.",
+    labelNames: ["path", "node"] as const,
+    registers,
+  });
+  const nodeDuration = new Histogram({
+    name: "leadgraph_node_duration_seconds",
+    help: "Duration of each graph node (its own work; the checkpoint write after it is not included).",
+    labelNames: ["node", "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const llmCalls = new Counter({
+    name: "leadgraph_llm_calls_total",
+    help: "LLM calls, by purpose and model.",
+    labelNames: ["purpose", "model"] as const,
+    registers,
+  });
+  const llmTokens = new Counter({
+    name: "leadgraph_llm_tokens_total",
+    help: "LLM tokens, by purpose and kind (prompt or completion).",
+    labelNames: ["purpose", "kind"] as const,
+    registers,
+  });
+  const llmLatency = new Histogram({
+    name: "leadgraph_llm_latency_seconds",
+    help: "LLM call latency, by purpose.",
+    labelNames: ["purpose"] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+    registers,
+  });
+  let queue: JobQueue | undefined;
+  new Gauge({
+    name: "leadgraph_queue_depth",
+    help: "Jobs waiting, delayed or running.",
+    registers,
+    async collect() {
+      if (!queue) return;
+      // An unreachable queue must not break the whole scrape: the gauge just keeps its last value.
+      const depth = await queue.depth().catch(() => undefined);
+      if (depth !== undefined) this.set(depth);
+    },
+  });
+
+  return {
+    registry,
+    leadReceived: (source) => received.inc({ source }),
+    leadDuplicate: (source) => duplicate.inc({ source }),
+    leadCompleted: (path) => completed.inc({ path }),
+    leadFailed: (path, node) => failed.inc({ path, node: node ?? "none" }),
+    nodeFinished: (node, seconds, status) => nodeDuration.observe({ node, status }, seconds),
+    llmCall: (usage: LlmUsage) => {
+      llmCalls.inc({ purpose: usage.purpose, model: usage.model });
+      llmTokens.inc({ purpose: usage.purpose, kind: "prompt" }, usage.promptTokens);
+      llmTokens.inc({ purpose: usage.purpose, kind: "completion" }, usage.completionTokens);
+      llmLatency.observe({ purpose: usage.purpose }, usage.latencyMs / 1000);
+    },
+    watchQueue: (q) => {
+      queue = q;
+    },
+  };
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    metrics: LeadMetrics;
+  }
+}
+
+async function metricsPlugin(app: FastifyInstance, options: { metrics?: LeadMetrics }): Promise<void> {
+  const metrics = options.metrics ?? createMetrics();
+  metrics.watchQueue(app.runtime.queue);
+  app.decorate("metrics", metrics);
+  app.get(
+    "/metrics",
+    {
+      schema: {
+        summary: "Prometheus metrics",
+        tags: ["operations"],
+        response: { 200: { type: "string", description: "Prometheus text exposition format" } },
+      },
+    },
+    async (_request, reply) => {
+      reply.header("content-type", metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+}
+
+export default fp(metricsPlugin, {
+  name: "leadgraph-metrics",
+  fastify: "5.x",
+  dependencies: ["leadgraph-runtime"],
+});

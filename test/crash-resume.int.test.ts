@@ -1,0 +1,213 @@
+/**
+ * A worker child process is killed with SIGKILL right after the checkpoint of a chosen node (each node in
+ * turn, both profiles). A restarted worker then completes the lead; the nodes that had finished are not run
+ * again, and the owner message and the CRM contact exist exactly once.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEnv } from "../config/env.ts";
+import { buildApp } from "../http/app.ts";
+import { createMetrics } from "../http/metrics.ts";
+import { createLogger } from "../tools/logger.ts";
+import { createRuntime, DATABASE_FILE } from "../tools/runtime.ts";
+import type { LeadStore } from "../tools/store/lead-store.ts";
+import { RedisLeadStore } from "../tools/store/redis-lead-store.ts";
+import { SqliteLeadStore } from "../tools/store/sqlite-lead-store.ts";
+import { NURTURE_LEAD, QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
+import { crmContactsFor, outboxMessagesFor } from "./helpers/outbox.ts";
+import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
+
+const QUALIFIED_PATH = ["capture", "enrich", "scoreLead", "routeLead", "summarize", "notifyOwner", "syncCrm"];
+const NURTURE_PATH = ["capture", "enrich", "scoreLead", "routeLead", "nurtureLead", "syncCrm"];
+
+/** Two worker processes per case, eight cases at once: generous, since CI machines may have two cores. */
+const CASE_TIMEOUT_MS = 150_000;
+
+const CASES = [
+  ...QUALIFIED_PATH.map((node) => ({ node, lead: QUALIFIED_LEAD, path: QUALIFIED_PATH })),
+  { node: "nurtureLead", lead: NURTURE_LEAD, path: NURTURE_PATH },
+];
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+function startWorker(
+  env: Record<string, string>,
+  args: string[],
+): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/crash-worker.ts", ...args], {
+    // Only what the worker needs: the developer's own REDIS_URL or tokens must not leak in.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once("exit", (code, signal) => resolve({ code, signal, stderr }));
+  });
+  return { child, exited };
+}
+
+/** A bound on a child's life, so a hung worker fails the test instead of hanging it. */
+async function within<T>(promise: Promise<T>, ms: number, what: string, child?: ChildProcess): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child?.kill("SIGKILL");
+      reject(new Error(`${what} did not happen within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Intake only (`npm start -- --no-worker`): the webhook stores and enqueues the lead. */
+async function ingest(envVars: Record<string, string>, payload: unknown): Promise<string> {
+  const env = parseEnv({ LOG_LEVEL: "silent", ...envVars });
+  const logger = createLogger({ level: "silent" });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const runtime = await createRuntime(env, { logger, worker: false, metrics });
+  const app = await buildApp({ runtime, env, logger, metrics });
+  try {
+    const res = await app.inject({ method: "POST", url: "/webhooks/lead", payload: payload as object });
+    expect(res.statusCode).toBe(202);
+    return res.json<{ leadId: string }>().leadId;
+  } finally {
+    await app.close();
+    await runtime.close();
+  }
+}
+
+function logLines(file: string): string[] {
+  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+}
+
+function startsOf(lines: string[], leadId: string): string[] {
+  return lines.filter((l) => l.startsWith(`start ${leadId} `)).map((l) => l.split(" ")[2] ?? "");
+}
+
+async function crashAndResume(options: {
+  node: string;
+  lead: string;
+  path: string[];
+  dataDir: string;
+  envVars: Record<string, string>;
+  openStore: () => LeadStore;
+}) {
+  const { node, path, dataDir, envVars } = options;
+  const log = join(dataDir, "worker.log");
+  const leadId = await ingest(envVars, sampleLead(options.lead));
+
+  const first = startWorker(envVars, ["--kill-after", node, "--log", log]);
+  const crashed = await within(first.exited, 45_000, `worker killed after ${node}`, first.child);
+  expect(crashed.signal, crashed.stderr).toBe("SIGKILL");
+  // Start events reach the log behind the graph, so the last ones may be missing: a prefix, up to the node.
+  const firstRun = startsOf(logLines(log), leadId);
+  const upTo = path.indexOf(node);
+  expect(firstRun).toEqual(path.slice(0, firstRun.length));
+  expect(firstRun.length).toBeLessThanOrEqual(upTo + 1);
+
+  const store = options.openStore();
+  try {
+    const before = await store.getLead(leadId);
+    expect(before?.status).toBe("running");
+
+    const linesBefore = logLines(log).length;
+    const second = startWorker(envVars, ["--log", log]);
+    try {
+      const done = await within(
+        waitForStatus(store, leadId, ["completed", "failed"], 45_000),
+        50_000,
+        "lead completion after restart",
+        second.child,
+      );
+      expect(done.status, JSON.stringify(done.lastError)).toBe("completed");
+      // The restarted worker ran only what came after the killed node.
+      const secondRun = startsOf(logLines(log).slice(linesBefore), leadId);
+      expect(secondRun).toEqual(path.slice(upTo + 1));
+      // The timeline records a step once its checkpoint is written; the killed process died inside that
+      // write, so the killed node's entry is the one missing. No node appears twice.
+      expect(done.timeline.filter((t) => t.status === "ok").map((t) => t.node)).toEqual(
+        path.filter((n) => n !== node),
+      );
+    } finally {
+      second.child.kill("SIGTERM");
+      await within(second.exited, 15_000, "worker shutdown", second.child);
+    }
+  } finally {
+    await store.close();
+  }
+
+  const effects = logLines(log).filter((l) => l.startsWith("effect ") && l.endsWith(` ${leadId}`));
+  const expectMessage = path.includes("notifyOwner") ? 1 : 0;
+  expect(effects.filter((l) => l.startsWith("effect message ")).length).toBe(expectMessage);
+  expect(effects.filter((l) => l.startsWith("effect contact ")).length).toBe(1);
+  expect(outboxMessagesFor(dataDir, leadId)).toBe(expectMessage);
+  expect(crmContactsFor(dataDir, leadId)).toBe(1);
+}
+
+describe("crash and resume, embedded profile (SQLite)", () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.concurrent.each(CASES)(
+    "SIGKILL after $node",
+    async ({ node, lead, path }) => {
+      const dataDir = mkdtempSync(join(tmpdir(), `leadgraph-crash-${node}-`));
+      dirs.push(dataDir);
+      await crashAndResume({
+        node,
+        lead,
+        path,
+        dataDir,
+        envVars: { DATA_DIR: dataDir },
+        openStore: () => new SqliteLeadStore({ path: join(dataDir, DATABASE_FILE) }),
+      });
+    },
+    CASE_TIMEOUT_MS,
+  );
+});
+
+describe("crash and resume, Redis profile (BullMQ)", () => {
+  let redis: TestRedis;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.concurrent.each(CASES.map((c, i) => ({ ...c, db: i + 1 })))(
+    "SIGKILL after $node",
+    async ({ node, lead, path, db }) => {
+      const dataDir = mkdtempSync(join(tmpdir(), `leadgraph-crash-redis-${node}-`));
+      dirs.push(dataDir);
+      // One Redis database per case: the cases run at once and must not take each other's jobs.
+      const url = `${redis.url}/${db}`;
+      await crashAndResume({
+        node,
+        lead,
+        path,
+        dataDir,
+        envVars: { DATA_DIR: dataDir, REDIS_URL: url },
+        openStore: () => new RedisLeadStore({ redis: url }),
+      });
+    },
+    CASE_TIMEOUT_MS,
+  );
+});

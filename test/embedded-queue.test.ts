@@ -1,0 +1,154 @@
+/**
+ * The embedded queue on its own: one job per lead, retries with backoff, failed jobs kept and requeued,
+ * bounded concurrency, jobs that survive a restart, and a close that lets running jobs finish.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../tools/logger.ts";
+import { EmbeddedQueue } from "../tools/queue/embedded-queue.ts";
+import { backoffDelay } from "../tools/queue/job-queue.ts";
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe("EmbeddedQueue", () => {
+  let dir: string;
+  let db: DatabaseSync;
+  const queues: EmbeddedQueue[] = [];
+
+  function open(options: { attempts?: number; backoffMs?: number } = {}): EmbeddedQueue {
+    const queue = new EmbeddedQueue({ db, logger: silentLogger, pollMs: 5, ...options });
+    queues.push(queue);
+    return queue;
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "leadgraph-queue-"));
+    db = new DatabaseSync(join(dir, "queue.db"));
+  });
+  afterEach(async () => {
+    for (const queue of queues.splice(0)) await queue.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps one job per lead however often it is enqueued", async () => {
+    const queue = open();
+    await Promise.all([queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("b")]);
+    expect(await queue.depth()).toBe(2);
+    const runs: string[] = [];
+    queue.start(
+      async (leadId) => {
+        runs.push(leadId);
+      },
+      { concurrency: 2 },
+    );
+    await until(async () => (await queue.depth()) === 0, "jobs done");
+    expect(runs.sort()).toEqual(["a", "b"]);
+  });
+
+  it("retries a failing job with exponential backoff, then keeps it failed; requeue runs it again", async () => {
+    const queue = open({ attempts: 3, backoffMs: 20 });
+    const at: number[] = [];
+    let fail = true;
+    queue.start(
+      async () => {
+        at.push(Date.now());
+        if (fail) throw new Error("vendor down");
+      },
+      { concurrency: 1 },
+    );
+    await queue.enqueue("lead-1");
+    await until(() => at.length === 3, "three attempts");
+    await until(
+      () => db.prepare("SELECT state FROM jobs WHERE lead_id = 'lead-1'").get()?.state === "failed",
+      "failed state",
+    );
+    const row = db.prepare("SELECT attempts_made, last_error FROM jobs WHERE lead_id = 'lead-1'").get();
+    expect(row).toMatchObject({ attempts_made: 3, last_error: "vendor down" });
+    // Waited at least the backoff between attempts (a lower bound, not a timing assertion on speed).
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(backoffDelay(1, 20));
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(backoffDelay(2, 20));
+    expect(await queue.depth()).toBe(0);
+
+    fail = false;
+    await queue.enqueue("lead-1");
+    await sleep(30);
+    expect(at).toHaveLength(3);
+    await queue.requeue("lead-1");
+    await until(() => at.length === 4, "requeued run");
+    await until(() => db.prepare("SELECT COUNT(*) AS n FROM jobs").get()?.n === 0, "job removed");
+  });
+
+  it("never runs more jobs at once than its concurrency", async () => {
+    const queue = open();
+    for (let i = 0; i < 20; i++) await queue.enqueue(`lead-${i}`);
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    queue.start(
+      async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await sleep(5);
+        running -= 1;
+        done += 1;
+      },
+      { concurrency: 3 },
+    );
+    await until(() => done === 20, "all jobs");
+    expect(peak).toBe(3);
+  });
+
+  it("picks up jobs left by a previous process at start", async () => {
+    const first = open();
+    await first.enqueue("waiting-lead");
+    // A job claimed by a process that no longer exists (pid 2^22 + 1 is never a live pid here).
+    db.prepare(
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, owner, lease_until_ms, created_at_ms, updated_at_ms)
+       VALUES ('orphaned-lead', 'active', 0, 3, 0, ?, ?, 0, 0)`,
+    ).run(`${(await import("node:os")).hostname()}|4194305|dead`, Date.now() + 60_000);
+    await first.close();
+
+    const second = open();
+    const runs: string[] = [];
+    second.start(
+      async (leadId) => {
+        runs.push(leadId);
+      },
+      { concurrency: 2 },
+    );
+    await until(() => runs.length === 2, "both jobs");
+    expect(runs.sort()).toEqual(["orphaned-lead", "waiting-lead"]);
+  });
+
+  it("close waits for running jobs and takes no new ones", async () => {
+    const queue = open();
+    let finished = false;
+    let started = 0;
+    queue.start(
+      async () => {
+        started += 1;
+        await sleep(50);
+        finished = true;
+      },
+      { concurrency: 1 },
+    );
+    await queue.enqueue("slow");
+    await until(() => started === 1, "start");
+    await queue.enqueue("next");
+    await queue.close();
+    expect(finished).toBe(true);
+    expect(started).toBe(1);
+    expect(await queue.depth()).toBe(1);
+  });
+});

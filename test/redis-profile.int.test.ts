@@ -1,0 +1,225 @@
+/**
+ * The Redis profile end to end on a private redis-server: Redis lead store, RedisSaver and BullMQ. Intake
+ * and workers in one process, then intake only (`--no-worker`) with `leadgraph worker` as a child process.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GraphDeps } from "../graph/deps.ts";
+import type { BullmqQueue } from "../tools/queue/bullmq-queue.ts";
+import {
+  countEffects,
+  NURTURE_LEAD,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
+import { crmContactsFor, outboxMessagesFor } from "./helpers/outbox.ts";
+import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
+
+const TOKEN = "admin-token-0123456789abcdef";
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe("Redis profile, host and worker in one process", () => {
+  let service: TestService;
+  const effects = countEffects();
+  const notifier = { failing: false };
+  const enqueued: string[] = [];
+  const nodeCalls = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    service = await startService(
+      { REDIS_URL: `${redis.url}/1`, ADMIN_TOKENS: TOKEN },
+      {
+        hooks: {
+          onNodeStart(leadId, node) {
+            nodeCalls.set(leadId, [...(nodeCalls.get(leadId) ?? []), node]);
+          },
+        },
+        overrideDeps: (deps: GraphDeps) => {
+          const counted = effects.override(deps);
+          return {
+            ...counted,
+            notifier: {
+              name: counted.notifier.name,
+              async send(message, previous) {
+                if (notifier.failing) throw new Error("slack: ratelimited");
+                return counted.notifier.send(message, previous);
+              },
+            },
+          };
+        },
+      },
+    );
+    const { queue } = service.runtime;
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = async (leadId) => {
+      enqueued.push(leadId);
+      return enqueue(leadId);
+    };
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  function post(body: unknown, headers: Record<string, string> = {}) {
+    return service.app.inject({ method: "POST", url: "/webhooks/lead", headers, payload: body as object });
+  }
+
+  it("runs on the Redis adapters", async () => {
+    expect(service.runtime.profile).toBe("redis");
+    expect(service.runtime.store.name).toBe("redis");
+    expect(service.runtime.queue.name).toBe("bullmq");
+    expect(service.runtime.checkpointer.constructor.name).toBe("RedisSaver");
+    expect((await service.app.inject("/ready")).json()).toMatchObject({ status: "ready", store: "redis" });
+  });
+
+  it("webhook → 202 → completed, with one owner message and one CRM contact", async () => {
+    const res = await post(sampleLead(QUALIFIED_LEAD));
+    expect(res.statusCode).toBe(202);
+    const { leadId } = res.json<{ leadId: string }>();
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+    expect(lead.result).toMatchObject({ owner: "noah.williams", path: "qualified" });
+    expect(effects.of(leadId)).toEqual({ messages: 1, messageUpdates: 0, contacts: 1 });
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
+    expect(crmContactsFor(service.dataDir, leadId)).toBe(1);
+
+    const again = await post(sampleLead(QUALIFIED_LEAD));
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ leadId, status: "completed", duplicate: true });
+  });
+
+  it("nurture path", async () => {
+    const res = await post(sampleLead(NURTURE_LEAD));
+    const lead = await waitForStatus(service.runtime.store, res.json().leadId, ["completed", "failed"]);
+    expect(lead.result).toMatchObject({ path: "nurture" });
+  });
+
+  it("50 concurrent deliveries → one lead, one job, one message", async () => {
+    enqueued.length = 0;
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "burst.redis@bramblewick.com" };
+    const before = (await service.runtime.store.listLeads({ limit: 500 })).leads.length;
+    const responses = await Promise.all(Array.from({ length: 50 }, () => post(payload)));
+    expect(responses.filter((r) => r.statusCode === 202)).toHaveLength(1);
+    expect(responses.filter((r) => r.statusCode === 200)).toHaveLength(49);
+    const leadId = responses.find((r) => r.statusCode === 202)!.json<{ leadId: string }>().leadId;
+    expect(new Set(responses.map((r) => r.json().leadId))).toEqual(new Set([leadId]));
+
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+    expect((await service.runtime.store.listLeads({ limit: 500 })).leads.length - before).toBe(1);
+    expect(new Set(enqueued)).toEqual(new Set([leadId]));
+    expect(lead.attempts).toBe(1);
+    expect(nodeCalls.get(leadId)?.filter((n) => n === "capture")).toHaveLength(1);
+    expect(effects.of(leadId)).toEqual({ messages: 1, messageUpdates: 0, contacts: 1 });
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
+  });
+
+  it("notifyOwner failing through every BullMQ attempt → failed; admin retry resumes there → completed", async () => {
+    notifier.failing = true;
+    const res = await post({ ...sampleLead(QUALIFIED_LEAD), email: "ratelimited@bramblewick.com" });
+    const { leadId } = res.json<{ leadId: string }>();
+    const bull = (service.runtime.queue as BullmqQueue).bullQueue;
+    // attempts: 1 in tests, so the job fails for good on the first failure and is kept.
+    const deadline = Date.now() + 30_000;
+    while ((await bull.getJobState(leadId)) !== "failed" && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await bull.getJobState(leadId)).toBe("failed");
+    const failed = await waitForStatus(service.runtime.store, leadId, ["failed"]);
+    expect(failed.lastError).toMatchObject({
+      node: "notifyOwner",
+      message: expect.stringContaining("ratelimited"),
+    });
+
+    notifier.failing = false;
+    const retry = await service.app.inject({
+      method: "POST",
+      url: `/admin/leads/${leadId}/retry`,
+      headers: auth,
+    });
+    expect(retry.statusCode).toBe(202);
+    const done = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(done.status).toBe("completed");
+    expect(nodeCalls.get(leadId)).toEqual([
+      "capture",
+      "enrich",
+      "scoreLead",
+      "routeLead",
+      "summarize",
+      "notifyOwner",
+      "notifyOwner",
+      "syncCrm",
+    ]);
+    expect(effects.of(leadId).messages).toBe(1);
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
+  });
+
+  it("prunes a completed lead's checkpoints to the last one", async () => {
+    const res = await post({ ...sampleLead(QUALIFIED_LEAD), email: "pruned@bramblewick.com" });
+    const { leadId } = res.json<{ leadId: string }>();
+    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    const checkpoints = [];
+    for await (const tuple of service.runtime.checkpointer.list({ configurable: { thread_id: leadId } }))
+      checkpoints.push(tuple);
+    expect(checkpoints).toHaveLength(1);
+  });
+});
+
+describe("Redis profile, intake only with `leadgraph worker` processes", () => {
+  let service: TestService;
+  let worker: ChildProcess | undefined;
+  const url = () => `${redis.url}/2`;
+
+  beforeAll(async () => {
+    service = await startService({ REDIS_URL: url() }, { worker: false });
+  });
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((resolve) => worker?.once("exit", resolve));
+      worker.kill("SIGTERM");
+      await exited;
+    }
+    await service?.close();
+  });
+
+  it("the host only ingests; a separate worker process completes the lead", async () => {
+    const res = await service.app.inject({
+      method: "POST",
+      url: "/webhooks/lead",
+      payload: sampleLead(QUALIFIED_LEAD),
+    });
+    expect(res.statusCode).toBe(202);
+    const { leadId } = res.json<{ leadId: string }>();
+    expect(await service.runtime.queue.depth()).toBe(1);
+    expect((await service.runtime.store.getLead(leadId))?.status).toBe("queued");
+
+    worker = spawn(process.execPath, ["bin/leadgraph.js", "worker"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        REDIS_URL: url(),
+        DATA_DIR: service.dataDir,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"], 45_000);
+    expect(lead.status).toBe("completed");
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
+    expect(crmContactsFor(service.dataDir, leadId)).toBe(1);
+
+    const exited = new Promise<number | null>((resolve) => worker?.once("exit", (code) => resolve(code)));
+    worker.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  }, 90_000);
+});

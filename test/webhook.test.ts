@@ -1,0 +1,442 @@
+/**
+ * POST /webhooks/lead on the embedded profile (SQLite in a temp DATA_DIR), through app.inject: every 2xx
+ * means a stored lead with a job; senders' mistakes are 4xx naming the field; signatures are enforced.
+ */
+import { Writable } from "node:stream";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { genericSignature, hubspotV3Signature } from "../http/signatures.ts";
+import {
+  countEffects,
+  NURTURE_LEAD,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
+import { crmContactsFor, outboxMessagesFor } from "./helpers/outbox.ts";
+
+function post(
+  service: TestService,
+  body: unknown,
+  headers: Record<string, string> = {},
+  url = "/webhooks/lead",
+) {
+  return service.app.inject({
+    method: "POST",
+    url,
+    headers: { "content-type": "application/json", ...headers },
+    payload: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+describe("webhook intake (embedded profile)", () => {
+  let service: TestService;
+  const effects = countEffects();
+  const enqueued: string[] = [];
+
+  beforeAll(async () => {
+    service = await startService({}, { overrideDeps: effects.override });
+    const { queue } = service.runtime;
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = async (leadId) => {
+      enqueued.push(leadId);
+      return enqueue(leadId);
+    };
+  });
+  afterAll(async () => {
+    await service.close();
+  });
+  afterEach(() => {
+    enqueued.length = 0;
+  });
+
+  it("answers 202 once the lead is stored and queued, then runs it to completion", async () => {
+    const res = await post(service, sampleLead(QUALIFIED_LEAD));
+    expect(res.statusCode).toBe(202);
+    const body = res.json<{ leadId: string; status: string }>();
+    expect(body.status).toBe("queued");
+    // 2xx ⇒ stored: the record exists the moment the answer is out.
+    expect(await service.runtime.store.getLead(body.leadId)).not.toBeNull();
+    expect(enqueued).toEqual([body.leadId]);
+
+    const lead = await waitForStatus(service.runtime.store, body.leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+    expect(lead.attempts).toBe(1);
+    expect(lead.result).toMatchObject({ tier: "hot", owner: "noah.williams", path: "qualified" });
+    expect(lead.timeline.map((t) => t.node)).toEqual([
+      "capture",
+      "enrich",
+      "scoreLead",
+      "routeLead",
+      "summarize",
+      "notifyOwner",
+      "syncCrm",
+    ]);
+    expect(lead.timeline.every((t) => t.status === "ok" && typeof t.durationMs === "number")).toBe(true);
+    expect(effects.of(body.leadId)).toEqual({ messages: 1, messageUpdates: 0, contacts: 1 });
+    expect(outboxMessagesFor(service.dataDir, body.leadId)).toBe(1);
+    expect(crmContactsFor(service.dataDir, body.leadId)).toBe(1);
+    const result = lead.result as { notifications: unknown[]; crm: { contactId?: string } };
+    expect(result.notifications).toHaveLength(1);
+    expect(result.crm.contactId).toBeTruthy();
+  });
+
+  it("runs a nurture lead without messaging anyone", async () => {
+    const res = await post(service, sampleLead(NURTURE_LEAD));
+    expect(res.statusCode).toBe(202);
+    const { leadId } = res.json<{ leadId: string }>();
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(lead.result).toMatchObject({ path: "nurture", owner: "queue:nurture" });
+    expect(effects.of(leadId)).toEqual({ messages: 0, messageUpdates: 0, contacts: 1 });
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(0);
+  });
+
+  it("answers a duplicate delivery with 200 and the first lead, and enqueues nothing", async () => {
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "dup.check@bramblewick.com" };
+    const first = await post(service, payload, { "idempotency-key": "delivery-42" });
+    expect(first.statusCode).toBe(202);
+    const { leadId } = first.json<{ leadId: string }>();
+    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    enqueued.length = 0;
+
+    const again = await post(service, payload, { "idempotency-key": "delivery-42" });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ leadId, status: "completed", duplicate: true });
+    expect(enqueued).toEqual([]);
+
+    // Without the header the key is the hash of email + campaign + form: the same lead again.
+    const hashed = await post(service, { ...payload, email: "another@bramblewick.com" });
+    expect(hashed.statusCode).toBe(202);
+    const hashedAgain = await post(service, { ...payload, email: "  Another@Bramblewick.com " });
+    expect(hashedAgain.statusCode).toBe(200);
+    expect(hashedAgain.json().leadId).toBe(hashed.json().leadId);
+    await waitForStatus(service.runtime.store, hashed.json().leadId, ["completed"]);
+  });
+
+  it("turns 50 concurrent deliveries of one lead into one lead, one job and one message", async () => {
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "burst@bramblewick.com", campaign: "burst" };
+    const before = (await service.runtime.store.listLeads({ limit: 500 })).leads.length;
+    const responses = await Promise.all(Array.from({ length: 50 }, () => post(service, payload)));
+
+    const accepted = responses.filter((r) => r.statusCode === 202);
+    const duplicates = responses.filter((r) => r.statusCode === 200);
+    expect(accepted).toHaveLength(1);
+    expect(duplicates).toHaveLength(49);
+    const { leadId } = accepted[0]!.json<{ leadId: string }>();
+    expect(new Set(duplicates.map((r) => r.json().leadId))).toEqual(new Set([leadId]));
+    expect(duplicates.every((r) => r.json().duplicate === true)).toBe(true);
+
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+    const after = (await service.runtime.store.listLeads({ limit: 500 })).leads.length;
+    expect(after - before).toBe(1);
+    // One job: enqueue only ever named this lead, and the graph ran once.
+    expect(new Set(enqueued)).toEqual(new Set([leadId]));
+    expect(lead.attempts).toBe(1);
+    expect(lead.timeline.filter((t) => t.node === "capture")).toHaveLength(1);
+    expect(effects.of(leadId)).toEqual({ messages: 1, messageUpdates: 0, contacts: 1 });
+    expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
+    expect(crmContactsFor(service.dataDir, leadId)).toBe(1);
+    expect(await service.runtime.queue.depth()).toBe(0);
+  });
+
+  describe("sender mistakes are 4xx naming what was wrong", () => {
+    it("malformed JSON → 400", async () => {
+      const res = await post(service, '{"email": "a@b.com",');
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: "invalid_json", field: "body" });
+      expect(res.body).not.toContain("a@b.com");
+    });
+
+    it("non-JSON content type → 415", async () => {
+      const res = await service.app.inject({
+        method: "POST",
+        url: "/webhooks/lead",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        payload: "email=a%40b.com",
+      });
+      expect(res.statusCode).toBe(415);
+      expect(res.json()).toMatchObject({ error: "unsupported_media_type" });
+      expect(typeof res.json().message).toBe("string");
+
+      const noType = await service.app.inject({ method: "POST", url: "/webhooks/lead", payload: "hello" });
+      expect(noType.statusCode).toBe(415);
+    });
+
+    it("body over 256 KB → 413", async () => {
+      const res = await post(service, { email: "big@example.com", message: "x".repeat(300 * 1024) });
+      expect(res.statusCode).toBe(413);
+      expect(res.json()).toMatchObject({ error: "payload_too_large" });
+    });
+
+    it("missing or invalid email → 422 naming email; nothing stored", async () => {
+      const before = (await service.runtime.store.listLeads({ limit: 500 })).leads.length;
+      const missing = await post(service, { first_name: "No", company: "Mail Inc" });
+      expect(missing.statusCode).toBe(422);
+      expect(missing.json()).toMatchObject({ error: "invalid_lead", field: "email" });
+      const invalid = await post(service, { email: "not-an-address" });
+      expect(invalid.statusCode).toBe(422);
+      expect(invalid.json().field).toBe("email");
+      const empty = await post(service, "");
+      expect(empty.statusCode).toBe(422);
+      expect(empty.json().field).toBe("body");
+      expect((await service.runtime.store.listLeads({ limit: 500 })).leads.length).toBe(before);
+      expect(enqueued).toEqual([]);
+    });
+
+    it("unknown ?source → 400 naming the parameter", async () => {
+      const res = await post(service, sampleLead(QUALIFIED_LEAD), {}, "/webhooks/lead?source=salesforce");
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ error: "invalid_request", field: "source" });
+    });
+  });
+
+  it("serves health, readiness, metrics and the OpenAPI document", async () => {
+    expect((await service.app.inject("/health")).json()).toEqual({ status: "ok" });
+    expect((await service.app.inject("/ready")).json()).toMatchObject({ status: "ready", store: "sqlite" });
+    const metrics = await service.app.inject("/metrics");
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toContain("leadgraph_leads_received_total");
+    expect(metrics.body).toMatch(/leadgraph_leads_completed_total\{path="qualified"\} \d+/);
+    expect(metrics.body).toContain('leadgraph_node_duration_seconds_count{node="notifyOwner",status="ok"}');
+    expect(metrics.body).toContain("leadgraph_queue_depth 0");
+    const openapi = (await service.app.inject("/openapi.json")).json();
+    expect(openapi.openapi).toMatch(/^3\./);
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(["/webhooks/lead", "/admin/leads/{id}", "/admin/routing/preview", "/ready"]),
+    );
+    expect(Object.keys(openapi.paths["/webhooks/lead"].post.responses)).toEqual(
+      expect.arrayContaining(["200", "202", "400", "401", "413", "415", "422", "503"]),
+    );
+  });
+});
+
+describe("webhook when the store or queue is down", () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startService();
+  });
+  afterAll(async () => {
+    await service.close();
+  });
+
+  it("store unreachable → 503 with Retry-After, and the retried delivery is accepted", async () => {
+    const { store } = service.runtime;
+    const createLead = store.createLead.bind(store);
+    store.createLead = async () => {
+      throw new Error("SQLITE_BUSY: database is locked");
+    };
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "retry.me@bramblewick.com" };
+    const res = await post(service, payload);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+    expect(res.json()).toMatchObject({ error: "unavailable" });
+    expect(res.body).not.toContain("SQLITE");
+
+    store.createLead = createLead;
+    // The claim was released, so the sender's retry is a first delivery, not a duplicate of nothing.
+    const retried = await post(service, payload);
+    expect(retried.statusCode).toBe(202);
+    const lead = await waitForStatus(store, retried.json().leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+  });
+
+  it("queue unreachable → 503; the retried delivery enqueues the stored lead", async () => {
+    const { queue, store } = service.runtime;
+    const enqueue = queue.enqueue.bind(queue);
+    queue.enqueue = async () => {
+      throw new Error("connect ECONNREFUSED");
+    };
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "queue.down@bramblewick.com" };
+    const res = await post(service, payload);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+
+    queue.enqueue = enqueue;
+    const retried = await post(service, payload);
+    expect(retried.statusCode).toBe(200);
+    const { leadId, duplicate } = retried.json<{ leadId: string; duplicate: boolean }>();
+    expect(duplicate).toBe(true);
+    const lead = await waitForStatus(store, leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+  });
+
+  it("a claim whose lead was never stored is released, so the sender's retry is accepted", async () => {
+    const { store } = service.runtime;
+    const payload = { ...sampleLead(QUALIFIED_LEAD), email: "crashed.intake@bramblewick.com" };
+    // As if a process claimed the key and died before storing the lead.
+    await store.claimIdempotencyKey("key:crashed-1", "lead-that-never-was");
+    const res = await post(service, payload, { "idempotency-key": "crashed-1" });
+    expect(res.statusCode).toBe(503);
+    const retried = await post(service, payload, { "idempotency-key": "crashed-1" });
+    expect(retried.statusCode).toBe(202);
+  });
+});
+
+describe("webhook signatures", () => {
+  const WEBHOOK_SECRET = "generic-secret-0123456789";
+  const HUBSPOT_CLIENT_SECRET = "hubspot-client-secret-abcdef";
+  const PUBLIC_URL = "https://leads.example.com";
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startService({ WEBHOOK_SECRET, HUBSPOT_CLIENT_SECRET, PUBLIC_URL });
+  });
+  afterAll(async () => {
+    await service.close();
+  });
+
+  function hubspotHeaders(body: string, options: { secret?: string; timestamp?: number; url?: string } = {}) {
+    const timestamp = String(options.timestamp ?? Date.now());
+    const url = options.url ?? "/webhooks/lead?source=hubspot";
+    const signature = hubspotV3Signature(options.secret ?? HUBSPOT_CLIENT_SECRET, {
+      method: "POST",
+      uri: `${PUBLIC_URL}${url}`,
+      body,
+      timestamp,
+    });
+    return { "x-hubspot-signature-v3": signature, "x-hubspot-request-timestamp": timestamp };
+  }
+
+  const hubspotBody = JSON.stringify({
+    vid: 90101,
+    "portal-id": 555,
+    properties: {
+      email: { value: "signed.hubspot@bramblewick.com" },
+      firstname: { value: "Signed" },
+      company: { value: "Bramblewick Logistics" },
+    },
+  });
+
+  it("accepts a valid generic signature", async () => {
+    const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "signed.generic@bramblewick.com" });
+    const res = await post(service, body, { "x-signature": genericSignature(WEBHOOK_SECRET, body) });
+    expect(res.statusCode).toBe(202);
+  });
+
+  it("accepts a valid HubSpot v3 signature", async () => {
+    const res = await post(
+      service,
+      hubspotBody,
+      hubspotHeaders(hubspotBody),
+      "/webhooks/lead?source=hubspot",
+    );
+    expect(res.statusCode).toBe(202);
+    const lead = await service.runtime.store.getLead(res.json().leadId);
+    expect(lead?.source).toBe("hubspot-workflow");
+  });
+
+  it("rejects unsigned, tampered, wrongly keyed and stale deliveries with 401", async () => {
+    const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "tamper@bramblewick.com" });
+    const cases = [
+      { name: "unsigned", res: await post(service, body) },
+      {
+        name: "tampered body (generic)",
+        res: await post(service, body.replace("tamper@", "tampered@"), {
+          "x-signature": genericSignature(WEBHOOK_SECRET, body),
+        }),
+      },
+      {
+        name: "wrong secret (generic)",
+        res: await post(service, body, { "x-signature": genericSignature("not-the-secret", body) }),
+      },
+      {
+        name: "tampered body (HubSpot)",
+        res: await post(
+          service,
+          hubspotBody.replace("signed.hubspot@", "evil@"),
+          hubspotHeaders(hubspotBody),
+          "/webhooks/lead?source=hubspot",
+        ),
+      },
+      {
+        name: "wrong secret (HubSpot)",
+        res: await post(
+          service,
+          hubspotBody,
+          hubspotHeaders(hubspotBody, { secret: "wrong" }),
+          "/webhooks/lead?source=hubspot",
+        ),
+      },
+      {
+        name: "stale timestamp (HubSpot)",
+        res: await post(
+          service,
+          hubspotBody,
+          hubspotHeaders(hubspotBody, { timestamp: Date.now() - 6 * 60 * 1000 }),
+          "/webhooks/lead?source=hubspot",
+        ),
+      },
+      {
+        name: "signed for another URL (HubSpot)",
+        res: await post(
+          service,
+          hubspotBody,
+          hubspotHeaders(hubspotBody, { url: "/webhooks/lead?source=generic" }),
+          "/webhooks/lead?source=hubspot",
+        ),
+      },
+    ];
+    for (const { name, res } of cases) {
+      expect(res.statusCode, name).toBe(401);
+      expect(res.json().error, name).toBe("invalid_signature");
+      expect(typeof res.json().field, name).toBe("string");
+    }
+    const leads = await service.runtime.store.listLeads({ limit: 500 });
+    expect(leads.leads.map((l) => (l.payload as { email?: string }).email)).not.toContain(
+      "tamper@bramblewick.com",
+    );
+  });
+});
+
+describe("logs", () => {
+  it("carry the leadId on every line about a lead and never an email, phone, name or token", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(...chunk.toString().split("\n").filter(Boolean));
+        callback();
+      },
+    });
+    const token = "admin-token-never-logged-123456";
+    const service = await startService({ ADMIN_TOKENS: token }, {}, { level: "debug", destination });
+    try {
+      const payload = {
+        ...sampleLead(QUALIFIED_LEAD),
+        email: "private.person@bramblewick.com",
+        first_name: "Privatus",
+        last_name: "Personsson",
+        phone: "+1 312 555 0199",
+      };
+      const res = await post(service, payload);
+      expect(res.statusCode).toBe(202);
+      const { leadId } = res.json<{ leadId: string }>();
+      await waitForStatus(service.runtime.store, leadId, ["completed"]);
+      await service.app.inject({
+        url: `/admin/leads/${leadId}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await post(service, "{broken");
+
+      const text = lines.join("\n");
+      for (const secret of ["private.person", "Privatus", "Personsson", "555 0199", "+13125550199", token])
+        expect(text).not.toContain(secret);
+      const aboutLead = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => JSON.stringify(l).includes(leadId));
+      expect(aboutLead.length).toBeGreaterThan(3);
+      // Lines from the run itself (no request) all carry the leadId as a field.
+      const runLines = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter(
+          (l) =>
+            typeof l.msg === "string" && /^(running lead|node done|lead completed|lead routed)/.test(l.msg),
+        );
+      expect(runLines.length).toBeGreaterThan(0);
+      expect(runLines.every((l) => l.leadId === leadId)).toBe(true);
+    } finally {
+      await service.close();
+    }
+  });
+});

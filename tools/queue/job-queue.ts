@@ -1,0 +1,75 @@
+/**
+ * The `JobQueue` port (ARCHITECTURE section 4): one job per lead, keyed by the lead id, so enqueueing the
+ * same lead twice never makes two jobs. BullMQ in the Redis profile, SQLite-backed in the embedded one.
+ */
+
+/** Runs one lead; throwing fails the attempt (retried with backoff until attempts run out). */
+export type JobHandler = (leadId: string) => Promise<unknown>;
+
+export interface JobQueueOptions {
+  /** Tries per job, first run included. Default 3. */
+  attempts?: number;
+  /** First retry delay; doubles on every further attempt. Default 1000 ms. */
+  backoffMs?: number;
+}
+
+export interface StartOptions {
+  /** Jobs run at the same time by this process. */
+  concurrency: number;
+}
+
+export interface JobQueue {
+  /** "bullmq" or "embedded", for the startup log line. */
+  readonly name: string;
+  /** Adds the lead's job unless one is already waiting, delayed or running: idempotent per lead. */
+  enqueue(leadId: string): Promise<void>;
+  /**
+   * Admin retry: a job that failed for good (or finished) goes back to waiting with fresh attempts; a job
+   * still waiting for its backoff runs now; a running one is left alone.
+   */
+  requeue(leadId: string): Promise<void>;
+  /** Starts taking jobs in this process. */
+  start(handler: JobHandler, options: StartOptions): void;
+  /** Jobs waiting, delayed or running. */
+  depth(): Promise<number>;
+  /**
+   * Stops taking jobs and waits up to `timeoutMs` (default: no bound) for the running ones to finish. A job
+   * cut short stays claimed until its lease runs out or its process is seen dead, then runs again.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  timeoutMs?: number;
+}
+
+export const DEFAULT_ATTEMPTS = 3;
+export const DEFAULT_BACKOFF_MS = 1000;
+
+/** Delay before attempt `attempt + 1`, after `attempt` failures: backoff, 2 x backoff, 4 x backoff, ... */
+export function backoffDelay(attempt: number, backoffMs: number): number {
+  return backoffMs * 2 ** Math.max(0, attempt - 1);
+}
+
+/** Resolves when `work` settles or `timeoutMs` passes; true when it settled. */
+export async function settleWithin(work: Promise<unknown>, timeoutMs: number | undefined): Promise<boolean> {
+  if (timeoutMs === undefined) {
+    await work.catch(() => undefined);
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
