@@ -2,7 +2,7 @@
  * Ports: one interface per external capability. Nodes depend on these only;
  * `tools/registry.ts` picks an adapter for each from the parsed environment.
  */
-import type { Enrichment, EnrichmentValues, Evidence, NormalizedLead, SimilarAccount } from "../graph/state.ts";
+import type { Enrichment, EnrichmentValues, Evidence, NormalizedLead } from "../graph/state.ts";
 
 // ---------------------------------------------------------------- LLM
 
@@ -72,9 +72,6 @@ export interface VectorIndex {
   upsert(records: Array<{ id: string; values: number[]; account: PastAccount }>): Promise<void>;
   query(vector: number[], options: { topK: number; filter?: AccountFilter }): Promise<VectorMatch[]>;
 }
-
-/** Text embedded for an account and for a lead, so both land in the same space. */
-export type { SimilarAccount };
 
 // ---------------------------------------------------------------- CRM
 
