@@ -38,6 +38,22 @@ describe("the lead graph, offline", () => {
     expect(new Set(states.map((s) => s.path))).toEqual(new Set(["qualified", "review", "nurture"]));
   });
 
+  it("finds similar past accounts in the lead's own industry first", async () => {
+    const { deps } = await testDeps();
+    const outcomes = await runCases(buildLeadGraph(deps), toCases(sampleCases()));
+    let withIndustry = 0;
+    let sameIndustryTop = 0;
+    for (const o of outcomes) {
+      if (!o.ok || o.state.path === "nurture") continue;
+      const industry = o.state.enrichment?.values.industry;
+      if (!industry) continue;
+      withIndustry++;
+      if (o.state.similarAccounts[0]?.industry === industry) sameIndustryTop++;
+    }
+    expect(withIndustry).toBeGreaterThan(20);
+    expect(sameIndustryTop).toBe(withIndustry);
+  });
+
   it("resumes a failed lead at the failed node without re-running finished nodes", async () => {
     let enrichCalls = 0;
     const counting: Enricher = {

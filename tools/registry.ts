@@ -12,7 +12,7 @@ import { type ConfigProblem, formatProblems } from "../config/validation.ts";
 import type { GraphDeps } from "../graph/deps.ts";
 import { HubSpotCrm } from "./crm/hubspot-crm.ts";
 import { LocalCrm, loadCrmSeed } from "./crm/local-crm.ts";
-import { HashingEmbedder } from "./embeddings/hashing-embedder.ts";
+import { createProfileEmbedder } from "./embeddings/hashing-embedder.ts";
 import { OpenAiEmbedder } from "./embeddings/openai-embedder.ts";
 import { createDerivedEnricher } from "./enrich/derived.ts";
 import { createFirmographicsEnricher, loadCompanies } from "./enrich/firmographics.ts";
@@ -111,7 +111,7 @@ function pickEmbedder(env: Env): Embedder {
         model: env.OPENAI_EMBEDDING_MODEL,
         ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
       })
-    : new HashingEmbedder();
+    : createProfileEmbedder();
 }
 
 function pickVectorIndex(env: Env): VectorIndex {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { GraphDeps } from "../../graph/deps.ts";
-import { HashingEmbedder } from "../../tools/embeddings/hashing-embedder.ts";
+import { createProfileEmbedder } from "../../tools/embeddings/hashing-embedder.ts";
 import { createDerivedEnricher } from "../../tools/enrich/derived.ts";
 import { createFirmographicsEnricher, loadCompanies } from "../../tools/enrich/firmographics.ts";
 import { NoLlm } from "../../tools/llm/none.ts";
@@ -17,7 +17,7 @@ export async function testDeps(overrides: Partial<GraphDeps> = {}) {
   const crmSeed = JSON.parse(readFileSync("fixtures/crm-companies.json", "utf8")) as CrmCompany[];
   const crm = recordingCrm(crmSeed);
   const notifier = recordingNotifier();
-  const embedder = new HashingEmbedder();
+  const embedder = createProfileEmbedder();
   const vectorIndex = new MemoryVectorIndex();
   const accounts = JSON.parse(readFileSync("fixtures/accounts.json", "utf8")) as PastAccount[];
   await indexAccounts(accounts, embedder, vectorIndex, { batchSize: 100 });

@@ -1,8 +1,11 @@
 import type { Embedder } from "../ports.ts";
+import { PROFILE_KEY_WEIGHTS } from "./text.ts";
 
 export interface HashingEmbedderOptions {
   /** Number of buckets; default 256. */
   dimension?: number;
+  /** Weight of the `key=value` token of each key (default 2), e.g. to make industry count more than size. */
+  keyWeights?: Readonly<Record<string, number>>;
 }
 
 export interface WeightedToken {
@@ -45,7 +48,7 @@ function mix(hash: number): number {
  * Lower-case words, plus a `key=value` token per `key: value` line (one per item for
  * comma-separated values) so that the profile texts from `text.ts` match field by field.
  */
-export function tokenize(text: string): WeightedToken[] {
+export function tokenize(text: string, keyWeights: Readonly<Record<string, number>> = {}): WeightedToken[] {
   const tokens: WeightedToken[] = [];
   for (const rawLine of text.toLowerCase().split(/\r?\n|\.\s+/)) {
     const line = rawLine.trim();
@@ -56,7 +59,8 @@ export function tokenize(text: string): WeightedToken[] {
       const key = keyed[1]!;
       const items = body.split(",").map((v) => v.trim().replace(/\s+/g, " ").replace(/\.$/, ""));
       for (const item of items)
-        if (item !== "") tokens.push({ token: `${key}=${item}`, weight: STRUCTURED_WEIGHT });
+        if (item !== "")
+          tokens.push({ token: `${key}=${item}`, weight: keyWeights[key] ?? STRUCTURED_WEIGHT });
     }
     for (const match of body.matchAll(WORD)) {
       const word = match[0];
@@ -75,12 +79,14 @@ export function tokenize(text: string): WeightedToken[] {
 export class HashingEmbedder implements Embedder {
   readonly name = "hashing";
   readonly dimension: number;
+  readonly #keyWeights: Readonly<Record<string, number>>;
 
   constructor(options: HashingEmbedderOptions = {}) {
     const dimension = options.dimension ?? 256;
     if (!Number.isInteger(dimension) || dimension < 1)
       throw new RangeError(`dimension must be a positive integer, got ${dimension}`);
     this.dimension = dimension;
+    this.#keyWeights = options.keyWeights ?? {};
   }
 
   async embed(texts: string[]): Promise<number[][]> {
@@ -89,7 +95,7 @@ export class HashingEmbedder implements Embedder {
 
   embedOne(text: string): number[] {
     const vector = new Array<number>(this.dimension).fill(0);
-    for (const { token, weight } of tokenize(text)) {
+    for (const { token, weight } of tokenize(text, this.#keyWeights)) {
       const hash = mix(fnv1a(token));
       const bucket = (hash & 0x7fffffff) % this.dimension;
       const sign = hash & 0x80000000 ? -1 : 1;
@@ -101,4 +107,9 @@ export class HashingEmbedder implements Embedder {
     // An empty text stays the zero vector: its cosine with anything is 0, which is the honest answer.
     return norm === 0 ? vector : vector.map((v) => v / norm);
   }
+}
+
+/** The embedded default: company profiles (tools/embeddings/text.ts) with industry weighted first. */
+export function createProfileEmbedder(): HashingEmbedder {
+  return new HashingEmbedder({ dimension: 512, keyWeights: PROFILE_KEY_WEIGHTS });
 }

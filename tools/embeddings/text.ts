@@ -18,6 +18,19 @@ export interface CompanyProfile {
 /** Keys of the profile lines; the hashing embedder turns each `key: value` into a structured token. */
 export const PROFILE_KEYS = ["industry", "size", "segment", "country", "region", "tech"] as const;
 
+/**
+ * What makes a past account "similar" to an AE: the same industry first, then size and place. Size has
+ * two lines (band and segment) already, so industry gets the weight of both.
+ */
+export const PROFILE_KEY_WEIGHTS: Readonly<Record<(typeof PROFILE_KEYS)[number], number>> = {
+  industry: 4,
+  size: 2,
+  segment: 2,
+  country: 2,
+  region: 1,
+  tech: 1,
+};
+
 const SIZE_BANDS: Array<{ max: number; band: string; segment: string }> = [
   { max: 10, band: "1-10", segment: "micro" },
   { max: 50, band: "11-50", segment: "smb" },
@@ -66,6 +79,6 @@ export function leadText(lead: NormalizedLead | undefined, enrichment: Enrichmen
   const country = lead?.country ?? values?.country;
   if (country !== undefined) profile.country = country;
   if (lead?.region !== undefined) profile.region = lead.region;
-  if (values?.techStack !== undefined) profile.tech = values.techStack;
+  // No tech line: past accounts carry none, and a token only one side has only adds noise.
   return profileText(profile);
 }
