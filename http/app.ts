@@ -47,17 +47,24 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   installErrorHandlers(app);
   app.decorateRequest("leadId", undefined);
-  app.addHook("onResponse", async (request, reply) => {
-    request.log.info(
+  // The access line is built here from the method, route, status, timing and ids only (never a payload or
+  // a header), so it skips the root logger's redaction, whose wildcard paths cost several microseconds a
+  // line. Everything else logs through request.log and stays redacted.
+  const accessLog = options.logger.child({}, { redact: [] });
+  app.addHook("onResponse", (request, reply, done) => {
+    accessLog.info(
       {
+        reqId: request.id,
         method: request.method,
         url: request.routeOptions.url ?? request.url.split("?")[0],
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
-        ...(request.leadId ? { leadId: request.leadId } : {}),
+        // Left out of the line when undefined.
+        leadId: request.leadId,
       },
       "request",
     );
+    done();
   });
   app.addSchema(errorSchema);
 

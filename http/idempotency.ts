@@ -3,14 +3,15 @@
  * id, else a hash of the normalised email with the campaign and form (the same person filling in the same
  * form again inside the key's TTL is the same lead).
  */
-import { createHash } from "node:crypto";
-import type { NormalizedLead } from "../graph/state.ts";
+import { hash } from "node:crypto";
 import { isRecord } from "../tools/normalize/text.ts";
+import type { LeadKeyInputs } from "./intake.ts";
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 200;
 
 function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  // One-shot: no Hash object per request.
+  return hash("sha256", text, "hex");
 }
 
 function scalar(value: unknown): string | undefined {
@@ -28,7 +29,7 @@ export function hubspotEventId(body: unknown): string | undefined {
   return `${scalar(event.portalId) ?? "-"}:${eventId}`;
 }
 
-export function idempotencyKeyOf(header: string | undefined, body: unknown, lead: NormalizedLead): string {
+export function idempotencyKeyOf(header: string | undefined, body: unknown, lead: LeadKeyInputs): string {
   const given = header?.trim();
   if (given) return `key:${given}`;
   const event = hubspotEventId(body);

@@ -2,9 +2,13 @@
  * POST /webhooks/lead on the embedded profile (SQLite in a temp DATA_DIR), through app.inject: every 2xx
  * means a stored lead with a job; senders' mistakes are 4xx naming the field; signatures are enforced.
  */
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { genericSignature, hubspotV3Signature } from "../http/signatures.ts";
+import type { LeadSource } from "../graph/state.ts";
+import { checkIntake } from "../http/intake.ts";
+import { genericSignature, hubspotUri, hubspotV3Signature } from "../http/signatures.ts";
+import { normalizePayload } from "../nodes/capture.ts";
 import {
   countEffects,
   NURTURE_LEAD,
@@ -29,6 +33,63 @@ function post(
     payload: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+describe("intake checks what capture would reject, and only that", () => {
+  const fixtures = (
+    JSON.parse(readFileSync("fixtures/leads_sample.json", "utf8")) as Array<{ id: string; payload: unknown }>
+  ).map((c): [string, unknown, LeadSource?] => [c.id, c.payload]);
+  const long = "x".repeat(299) + "yé".repeat(10);
+  const cases: Array<[string, unknown, LeadSource?]> = [
+    ...fixtures,
+    ["no body", undefined],
+    ["null", null],
+    ["a string", "jane@acme.com"],
+    ["a number", 42],
+    ["empty array", []],
+    ["batch of one", [{ email: "Batch@Acme.com", campaign: "c", form: "f" }]],
+    ["batch of two", [{ email: "a@acme.com" }, { email: "b@acme.com" }]],
+    ["batch of a non-object", [5]],
+    ["nested batch", [[{ email: "a@acme.com" }]]],
+    ["no email", { first_name: "Jane" }],
+    ["blank email", { email: "   " }],
+    ["null email", { email: null }],
+    ["array email", { email: ["jane@acme.com"] }],
+    ["numeric email", { email: 12345 }],
+    ["malformed email", { email: "jane(at)acme.com" }],
+    ["email without TLD", { email: "jane@localhost" }],
+    ["over-long email", { email: `${"a".repeat(250)}@acme.com` }],
+    ["mailto and case", { Email_Address: " mailto:Jane.Doe@ACME.com " }],
+    ["camelCase key", { emailAddress: "jane@acme.io", formName: "demo", Campaign: "spring" }],
+    [
+      "junk everywhere but the email",
+      { email: "j@acme.com", phone: "12", country: "Atlantis", website: "::" },
+    ],
+    ["long campaign and form", { email: "long@acme.com", campaign: long, form: `${long} ` }],
+    ["HubSpot legacy", { vid: 1, properties: { email: { value: "Legacy@Acme.com" }, form: { value: "d" } } }],
+    ["HubSpot flat", { objectId: 7, properties: { email: "flat@acme.com" } }],
+    ["HubSpot properties win", { email: "top@acme.com", properties: { email: "inner@acme.com" } }],
+    ["HubSpot without email", { properties: { firstname: { value: "Bob" } } }],
+    ["forced generic on HubSpot shape", { properties: { email: "x@acme.com" } }, "generic"],
+    ["forced HubSpot on generic shape", { email: "g@acme.com", campaign: "c" }, "hubspot-workflow"],
+    [
+      "forced HubSpot, batch of one",
+      [{ properties: { email: { value: "b1@acme.com" } } }],
+      "hubspot-workflow",
+    ],
+  ];
+
+  it.each(cases)("%s", (_name, body, forced) => {
+    const capture = normalizePayload(body, forced);
+    const intake = checkIntake(body, forced);
+    if (!capture.ok) {
+      expect(intake).toEqual(capture);
+      return;
+    }
+    // Accepted by both, from the same source, with the idempotency inputs capture's lead would give.
+    const { email, campaign, form } = capture.lead;
+    expect(intake).toEqual({ ok: true, source: capture.source, keyInputs: { email, campaign, form } });
+  });
+});
 
 describe("webhook intake (embedded profile)", () => {
   let service: TestService;
@@ -80,6 +141,23 @@ describe("webhook intake (embedded profile)", () => {
     const result = lead.result as { notifications: unknown[]; crm: { contactId?: string } };
     expect(result.notifications).toHaveLength(1);
     expect(result.crm.contactId).toBeTruthy();
+  });
+
+  it("accepts a lead whose phone, country and website capture can only warn about", async () => {
+    const payload = {
+      ...sampleLead(QUALIFIED_LEAD),
+      email: "junk.fields@bramblewick.com",
+      phone: "12",
+      country: "Atlantis",
+      website: "::not a site::",
+    };
+    const res = await post(service, payload);
+    expect(res.statusCode).toBe(202);
+    const { leadId } = res.json<{ leadId: string }>();
+    // Normalised in the worker: capture drops the junk with a warning instead of failing the lead.
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(lead.status).toBe("completed");
+    expect(lead.payload).toEqual(payload);
   });
 
   it("runs a nurture lead without messaging anyone", async () => {
@@ -307,6 +385,12 @@ describe("webhook signatures", () => {
       firstname: { value: "Signed" },
       company: { value: "Bramblewick Logistics" },
     },
+  });
+
+  it("decodes the escapes HubSpot decodes before signing, and no others", () => {
+    expect(hubspotUri("https://x.io/a%3Ab%2fc%3F%40%21%24%27%28%29%2A%2c%3B?q=%20%25%3a")).toBe(
+      "https://x.io/a:b/c?@!$'()*,;?q=%20%25:",
+    );
   });
 
   it("accepts a valid generic signature", async () => {

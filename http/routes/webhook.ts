@@ -1,21 +1,23 @@
 /**
- * `POST /webhooks/lead`: verify the signature, validate, claim the idempotency key, store the lead, enqueue
- * it, and only then answer 202. Every 2xx means the lead is stored and has a job; anything the service
- * could not do is a 503 the sender retries, and a retried delivery lands on the same lead.
+ * `POST /webhooks/lead`: verify the signature, check the lead (http/intake.ts: its shape and email, not
+ * the full normalisation, which capture does in the worker), claim the idempotency key, store the lead,
+ * enqueue it, and only then answer 202. Every 2xx means the lead is stored and has a job; anything the
+ * service could not do is a 503 the sender retries, and a retried delivery lands on the same lead.
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { LeadSource } from "../../graph/state.ts";
-import { normalizePayload } from "../../nodes/capture.ts";
-import type { LeadRecord } from "../../tools/store/lead-store.ts";
+import type { IdempotencyClaim, LeadRecord } from "../../tools/store/lead-store.ts";
 import { errorRef, HttpError, unavailable } from "../errors.ts";
 import { idempotencyKeyOf, MAX_IDEMPOTENCY_KEY_LENGTH } from "../idempotency.ts";
+import { checkIntake } from "../intake.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
   HUBSPOT_SIGNATURE_HEADER,
   HUBSPOT_TIMESTAMP_HEADER,
   type SignatureCheck,
+  signingKey,
   verifyGenericSignature,
   verifyHubspotV3,
 } from "../signatures.ts";
@@ -80,6 +82,8 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
   const { env } = app;
   const { store, queue } = app.runtime;
   const publicOrigin = env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : undefined;
+  const hubspotKey = env.HUBSPOT_CLIENT_SECRET ? signingKey(env.HUBSPOT_CLIENT_SECRET) : undefined;
+  const genericKey = env.WEBHOOK_SECRET ? signingKey(env.WEBHOOK_SECRET) : undefined;
 
   /** HubSpot signs the URL it called; behind a proxy that is PUBLIC_URL's origin, not our own host. */
   function requestUri(request: FastifyRequest): string {
@@ -92,22 +96,53 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
    * generic one, else whichever is configured (which then names the missing header).
    */
   function checkSignature(request: FastifyRequest): SignatureCheck {
-    const hubspotSecret = env.HUBSPOT_CLIENT_SECRET;
-    const genericSecret = env.WEBHOOK_SECRET;
-    if (!hubspotSecret && !genericSecret) return { ok: true };
     const body = request.rawBody ?? Buffer.alloc(0);
     const hubspotSigned = header(request, HUBSPOT_SIGNATURE_HEADER) !== undefined;
     const genericSigned = header(request, GENERIC_SIGNATURE_HEADER) !== undefined;
-    const useHubspot = hubspotSecret && (hubspotSigned || !genericSigned || !genericSecret);
-    if (useHubspot)
-      return verifyHubspotV3(hubspotSecret, {
+    if (hubspotKey && (hubspotSigned || !genericSigned || !genericKey))
+      return verifyHubspotV3(hubspotKey, {
         method: request.method,
         uri: requestUri(request),
         body,
         signature: header(request, HUBSPOT_SIGNATURE_HEADER),
         timestamp: header(request, HUBSPOT_TIMESTAMP_HEADER),
       });
-    return verifyGenericSignature(genericSecret ?? "", body, header(request, GENERIC_SIGNATURE_HEADER));
+    if (genericKey)
+      return verifyGenericSignature(genericKey, body, header(request, GENERIC_SIGNATURE_HEADER));
+    return { ok: true };
+  }
+
+  /**
+   * The lead a duplicate delivery's key points at, made sure to have a job; a 503 when that cannot be
+   * known or done, so the sender retries.
+   */
+  async function duplicateOf(request: FastifyRequest, key: string, leadId: string): Promise<LeadRecord> {
+    let lead: LeadRecord | null;
+    try {
+      lead = await claimedLead(leadId);
+    } catch (err) {
+      request.log.error({ leadId, err: String(err) }, "could not read the claimed lead");
+      throw unavailable();
+    }
+    if (!lead) {
+      // The delivery that claimed the key never stored its lead (it died in between): free the key so
+      // this sender's retry can store it, and make sure it retries.
+      await store.releaseIdempotencyKey(key, leadId).catch(() => undefined);
+      request.log.warn({ leadId }, "stale idempotency claim released");
+      throw unavailable("an earlier delivery of this lead did not complete; retry");
+    }
+    if (lead.status === "queued") {
+      // The first delivery may have stored the lead and died before enqueueing it; one job per lead
+      // either way, since the job id is the lead id.
+      try {
+        await queue.enqueue(leadId);
+      } catch (err) {
+        request.log.error({ leadId, err: String(err) }, "enqueue of duplicate's lead failed");
+        throw unavailable();
+      }
+    }
+    request.log.info({ leadId, status: lead.status }, "duplicate delivery");
+    return lead;
   }
 
   /** The record the claim points at; a first delivery still being stored gets a moment to finish. */
@@ -170,63 +205,41 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
       if (!signature.ok) throw new HttpError(401, "invalid_signature", signature.message, signature.field);
 
       const forced = request.query.source ? FORCED_SOURCE[request.query.source] : undefined;
-      const parsed = normalizePayload(request.body, forced);
-      if (!parsed.ok) throw new HttpError(422, "invalid_lead", parsed.message, parsed.field);
+      const intake = checkIntake(request.body, forced);
+      if (!intake.ok) throw new HttpError(422, "invalid_lead", intake.message, intake.field);
 
-      const key = idempotencyKeyOf(header(request, "idempotency-key"), request.body, parsed.lead);
+      const key = idempotencyKeyOf(header(request, "idempotency-key"), request.body, intake.keyInputs);
       const leadId = randomUUID();
       request.leadId = leadId;
-      // Child loggers cost a few microseconds each; the accepted path logs through the access line instead.
-      const log = {
-        error: (obj: Record<string, unknown>, msg: string) => request.log.error({ leadId, ...obj }, msg),
-      };
 
-      const claim = await store.claimIdempotencyKey(key, leadId).catch((err: unknown) => {
-        log.error({ err: String(err) }, "idempotency claim failed");
+      // Error lines name the lead as a field: a child logger per request would cost more than it saves.
+      let claim: IdempotencyClaim;
+      try {
+        claim = await store.claimIdempotencyKey(key, leadId);
+      } catch (err) {
+        request.log.error({ leadId, err: String(err) }, "idempotency claim failed");
         throw unavailable();
-      });
-
+      }
       if (!claim.claimed) {
-        const existing = claim.leadId;
-        request.leadId = existing;
-        const dupLog = request.log.child({ leadId: existing });
-        const lead = await claimedLead(existing).catch((err: unknown) => {
-          dupLog.error({ err: String(err) }, "could not read the claimed lead");
-          throw unavailable();
-        });
-        if (!lead) {
-          // The delivery that claimed the key never stored its lead (it died in between): free the key so
-          // this sender's retry can store it, and make sure it retries.
-          await store.releaseIdempotencyKey(key, existing).catch(() => undefined);
-          dupLog.warn({}, "stale idempotency claim released");
-          throw unavailable("an earlier delivery of this lead did not complete; retry");
-        }
-        if (lead.status === "queued") {
-          // The first delivery may have stored the lead and died before enqueueing it; one job per lead
-          // either way, since the job id is the lead id.
-          await queue.enqueue(existing).catch((err: unknown) => {
-            dupLog.error({ err: String(err) }, "enqueue of duplicate's lead failed");
-            throw unavailable();
-          });
-        }
-        app.metrics.leadDuplicate(parsed.source);
-        dupLog.info({ status: lead.status }, "duplicate delivery");
-        return reply.code(200).send({ leadId: existing, status: lead.status, duplicate: true });
+        request.leadId = claim.leadId;
+        const lead = await duplicateOf(request, key, claim.leadId);
+        app.metrics.leadDuplicate(intake.source);
+        return reply.code(200).send({ leadId: claim.leadId, status: lead.status, duplicate: true });
       }
 
       try {
         await store.createLead({
           leadId,
-          source: parsed.source,
+          source: intake.source,
           receivedAt: new Date().toISOString(),
           idempotencyKey: key,
           payload: request.body,
         });
       } catch (err) {
-        log.error({ err: String(err) }, "storing the lead failed");
+        request.log.error({ leadId, err: String(err) }, "storing the lead failed");
         await store.releaseIdempotencyKey(key, leadId).catch((releaseErr: unknown) => {
           // The claim then expires with its TTL; until then the sender's retries get 503 and a release.
-          log.error({ err: String(releaseErr) }, "releasing the idempotency claim failed");
+          request.log.error({ leadId, err: String(releaseErr) }, "releasing the idempotency claim failed");
         });
         throw unavailable();
       }
@@ -236,12 +249,12 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
       } catch (err) {
         // The lead is stored as queued: the sender's retry (a duplicate) enqueues it, and so does the next
         // worker start.
-        log.error({ err: String(err) }, "enqueue failed");
+        request.log.error({ leadId, err: String(err) }, "enqueue failed");
         throw unavailable();
       }
 
-      app.metrics.leadReceived(parsed.source);
-      request.log.debug({ leadId, source: parsed.source, warnings: parsed.warnings.length }, "lead accepted");
+      app.metrics.leadReceived(intake.source);
+      // The access line (http/app.ts) names the lead: no second line for an accepted one.
       return reply.code(202).send({ leadId, status: "queued" });
     },
   );
