@@ -184,29 +184,38 @@ export function mergeCrm(left: CrmSync, right: CrmSync | undefined): CrmSync {
   return right ? { ...left, ...right } : left;
 }
 
+/**
+ * A field that is absent until a node writes it. A plain `Annotation<T>` channel throws an internal
+ * EmptyChannelError on every read while unset, which LangGraph catches; starting from `undefined` avoids
+ * that cost on every step.
+ */
+function optional<T>() {
+  return Annotation<T | undefined>({ reducer: (_left, right) => right, default: () => undefined });
+}
+
 export const LeadStateAnnotation = Annotation.Root({
   /** Stable id of the lead; also the checkpoint thread id. */
   leadId: Annotation<string>,
   /** ISO timestamp of intake. */
   receivedAt: Annotation<string>,
   /** Payload shape detected by capture (or forced by ?source=). */
-  source: Annotation<LeadSource | undefined>,
+  source: optional<LeadSource>(),
   /** The payload exactly as received. */
   raw: Annotation<unknown>,
   /** The normalised lead written by capture. */
-  lead: Annotation<NormalizedLead | undefined>,
+  lead: optional<NormalizedLead>(),
   /** Enriched values with provenance per field. */
-  enrichment: Annotation<Enrichment | undefined>,
+  enrichment: optional<Enrichment>(),
   /** Rule score, optional LLM adjustment, tier and reasons. */
-  score: Annotation<Score | undefined>,
+  score: optional<Score>(),
   /** Owner or queue, the rule that matched, and why. */
-  route: Annotation<Route | undefined>,
+  route: optional<Route>(),
   /** Which branch the lead takes after routing. */
-  path: Annotation<LeadPath | undefined>,
+  path: optional<LeadPath>(),
   /** Most similar past accounts with their outcomes. */
   similarAccounts: Annotation<SimilarAccount[]>({ reducer: (_l, r) => r, default: () => [] }),
   /** AE-facing summary. */
-  summary: Annotation<Summary | undefined>,
+  summary: optional<Summary>(),
   /** Messages sent to owners. */
   notifications: Annotation<NotificationRecord[]>({ reducer: (_l, r) => r, default: () => [] }),
   /** CRM ids written by syncCrm / nurtureLead. */

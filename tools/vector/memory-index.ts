@@ -41,16 +41,22 @@ export class MemoryVectorIndex implements VectorIndex {
       throw new Error(`query vector has ${vector.length} dimensions, the index has ${dimension}`);
     const queryNorm = norm(vector);
     const filter = Object.entries(options.filter ?? {}).filter(([, v]) => v !== undefined);
-    const matches: VectorMatch[] = [];
+    // Only the query's non-zero dimensions contribute: exact for any vector, and hashed profile vectors
+    // have a dozen of them out of hundreds.
+    const active: number[] = [];
+    for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) active.push(i);
+    const scored: Array<{ entry: Entry; score: number }> = [];
     for (const entry of this.#entries.values()) {
       if (!filter.every(([key, value]) => entry.account[key as keyof AccountFilter] === value)) continue;
       const denominator = queryNorm * entry.norm;
-      const score = denominator === 0 ? 0 : dot(vector, entry.values) / denominator;
-      matches.push({ id: entry.id, score, account: { ...entry.account } });
+      scored.push({ entry, score: denominator === 0 ? 0 : dotAt(active, vector, entry.values) / denominator });
     }
     // Ties broken by id so results never depend on insertion order.
-    matches.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return matches.slice(0, Math.max(0, options.topK));
+    scored.sort((a, b) => b.score - a.score || (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0));
+    // Only the matches returned are copied, so callers cannot mutate the index.
+    return scored
+      .slice(0, Math.max(0, options.topK))
+      .map(({ entry, score }) => ({ id: entry.id, score, account: { ...entry.account } }));
   }
 
   #dimension(): number | undefined {
@@ -62,6 +68,12 @@ export class MemoryVectorIndex implements VectorIndex {
 function dot(a: number[], b: number[]): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += (a[i] ?? 0) * (b[i] ?? 0);
+  return sum;
+}
+
+function dotAt(indices: number[], a: number[], b: number[]): number {
+  let sum = 0;
+  for (const i of indices) sum += (a[i] as number) * (b[i] as number);
   return sum;
 }
 
