@@ -4,14 +4,25 @@
  * 1. Graph only, per checkpointer (in-memory, SQLite, Redis): the same local adapters, in-memory counters
  *    and ledger, "sync" durability as the runner uses, and pruning after each lead; only the saver differs.
  * 2. Full profiles, one process: leads ingested through the webhook, then worked off by the queue workers
- *    (runner: lead records, timeline, checkpoints, ledger, pruning). For Redis also the commands per lead
- *    (MONITOR: sent by clients, and executed including those inside Lua scripts; INFO commandstats for the
- *    breakdown) and the memory per completed lead (INFO memory, after pruning).
+ *    (runner: lead records, timeline, checkpoints, ledger, pruning); leads/s is the work-off rate. In the
+ *    Redis profile the worker starts first and is paused during intake, so its start-up sweep (which
+ *    re-asserts the job of every queued lead) finds nothing and jobs are added as on a live queue: the
+ *    figures are a lead's own.
+ *    Redis commands per completed lead come from INFO commandstats, which counts the commands clients send
+ *    and those run inside Lua scripts (BullMQ's mostly); this benchmark's own polls and INFO calls are taken
+ *    out. Memory per completed lead is used_memory after every lead completed and was pruned, less
+ *    used_memory before intake, over 1000 leads by default (jemalloc's exact byte count, not RSS).
+ * 3. The Redis profile once more under MONITOR, to split the same commands by who issued them: each command
+ *    is put down to the component owning the key it touches (checkpointer `lg:cp:`, BullMQ `lg:bull:`,
+ *    lead store: ledger `lg:ledger`, counters `lg:counter:`, idempotency `lg:idem:`, records the rest of
+ *    `lg:`); MULTI/EXEC to their connection's next/previous command, commands in a script to the script.
  *
- * Redis is a private redis-server. Usage: node --import tsx bench/pipeline.ts [--leads 1000] [--concurrency 16]
+ * Redis is a private redis-server. Usage:
+ *   node --import tsx bench/pipeline.ts [--leads 1000] [--concurrency 16] [--monitor-leads 300]
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -29,15 +40,24 @@ import { startRedis } from "../test/helpers/redis-server.ts";
 import { LocalCrm, loadCrmSeed } from "../tools/crm/local-crm.ts";
 import { createLogger, silentLogger } from "../tools/logger.ts";
 import { OutboxNotifier } from "../tools/notifier/outbox-notifier.ts";
+import type { BullmqQueue } from "../tools/queue/bullmq-queue.ts";
 import { createGraphDeps, loadRevOpsConfig } from "../tools/registry.ts";
-import { createRuntime } from "../tools/runtime.ts";
+import { createRuntime, DATABASE_FILE, type LeadRuntime } from "../tools/runtime.ts";
+import type { LeadStore } from "../tools/store/lead-store.ts";
 import { MemoryCounters, MemoryLedger } from "../tools/store/memory.ts";
+import { RedisLeadStore } from "../tools/store/redis-lead-store.ts";
+import { SqliteLeadStore } from "../tools/store/sqlite-lead-store.ts";
 
 const { values } = parseArgs({
-  options: { leads: { type: "string", default: "1000" }, concurrency: { type: "string", default: "16" } },
+  options: {
+    leads: { type: "string", default: "1000" },
+    concurrency: { type: "string", default: "16" },
+    "monitor-leads": { type: "string", default: "300" },
+  },
 });
 const LEADS = Number(values.leads);
 const CONCURRENCY = Number(values.concurrency);
+const MONITOR_LEADS = Math.min(LEADS, Number(values["monitor-leads"]));
 
 const SAMPLES = (
   JSON.parse(readFileSync("fixtures/leads_sample.json", "utf8")) as Array<{
@@ -72,6 +92,8 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
+const perLead = (n: number, leads: number) => Number((n / leads).toFixed(1));
+
 async function graphOnly(env: Env, name: string, checkpointer: BaseCheckpointSaver) {
   const config = loadRevOpsConfig(env, { logger: silentLogger });
   const runtime = await createGraphDeps(env, {
@@ -97,28 +119,6 @@ async function graphOnly(env: Env, name: string, checkpointer: BaseCheckpointSav
   return { bench: "graph", checkpointer: name, leads: LEADS, leadsPerSecond: Math.round(LEADS / seconds) };
 }
 
-interface RedisCount {
-  client: number;
-  lua: number;
-}
-
-/** Counts commands Redis executes while `work` runs, split into client-sent and Lua-internal. */
-async function monitored<T>(url: string, work: () => Promise<T>): Promise<{ result: T; counts: RedisCount }> {
-  const redis = new Redis(url);
-  const monitor = await redis.monitor();
-  const counts: RedisCount = { client: 0, lua: 0 };
-  monitor.on("monitor", (_time: string, _args: string[], source: string) => {
-    if (source === "lua") counts.lua += 1;
-    else counts.client += 1;
-  });
-  try {
-    return { result: await work(), counts };
-  } finally {
-    monitor.disconnect();
-    redis.disconnect();
-  }
-}
-
 async function commandStats(redis: Redis): Promise<Map<string, number>> {
   const text = await redis.info("commandstats");
   const stats = new Map<string, number>();
@@ -131,12 +131,157 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/^used_memory:(\d+)/m.exec(text)?.[1]);
 }
 
+function statsDelta(after: Map<string, number>, before: Map<string, number>, own: Record<string, number>) {
+  return [...after]
+    .map(([cmd, calls]) => [cmd, calls - (before.get(cmd) ?? 0) - (own[cmd] ?? 0)] as const)
+    .filter(([, calls]) => calls > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+type Component = "checkpointer" | "records" | "idempotency" | "ledger" | "counters" | "queue" | "other";
+
+/** The component owning a key, by the runtime's default prefixes. */
+function componentOf(key: string): Component {
+  if (key.startsWith("lg:cp:")) return "checkpointer";
+  if (key.startsWith("lg:bull:")) return "queue";
+  // "lg:ledger-lock:" too: the claims of the ledger before its claim and result shared one key.
+  if (key.startsWith("lg:ledger")) return "ledger";
+  if (key.startsWith("lg:counter:")) return "counters";
+  if (key.startsWith("lg:idem:")) return "idempotency";
+  if (key.startsWith("lg:")) return "records";
+  return "other";
+}
+
+/** MONITOR's view of one phase: commands by component, and how many ran inside scripts. */
+class CommandTally {
+  readonly byComponent = new Map<Component, number>();
+  lua = 0;
+  readonly #lastOf = new Map<string, Component>();
+  readonly #openMulti = new Set<string>();
+  #script: Component = "other";
+
+  add(args: string[], source: string): void {
+    const command = String(args[0]).toLowerCase();
+    if (source === "lua") {
+      this.lua += 1;
+      const key = args[1];
+      this.#count(key?.startsWith("lg:") ? componentOf(key) : this.#script);
+      return;
+    }
+    let key: string | undefined;
+    if (command === "eval" || command === "evalsha") key = Number(args[2]) > 0 ? args[3] : undefined;
+    else if (command !== "multi" && command !== "exec") key = args[1];
+    const component = key?.startsWith("lg:") ? componentOf(key) : this.#lastOf.get(source);
+    if (command === "multi") {
+      this.#openMulti.add(source);
+      return;
+    }
+    const owner = component ?? "other";
+    if (this.#openMulti.delete(source)) this.#count(owner);
+    if (command === "eval" || command === "evalsha") this.#script = owner;
+    this.#lastOf.set(source, owner);
+    this.#count(owner);
+  }
+
+  #count(component: Component): void {
+    this.byComponent.set(component, (this.byComponent.get(component) ?? 0) + 1);
+  }
+
+  total(): number {
+    return [...this.byComponent.values()].reduce((sum, n) => sum + n, 0);
+  }
+}
+
+/**
+ * A MONITOR line's fields: `+<time> [<db> <source>] "<command>" "<arg>" ...`, quoted with backslash
+ * escapes. Only the first few arguments are needed, so the rest are left unparsed.
+ */
+function parseMonitorLine(line: string): { db: number; source: string; args: string[] } | undefined {
+  const match = /^\+\d+\.\d+ \[(\d+) ([^\]]+)\] /.exec(line);
+  if (!match) return undefined;
+  const args: string[] = [];
+  let at = match[0].length;
+  while (at < line.length && args.length < 4) {
+    if (line[at] !== '"') break;
+    let arg = "";
+    at += 1;
+    while (at < line.length && line[at] !== '"') {
+      if (line[at] === "\\") {
+        const next = line[at + 1];
+        if (next === "x") {
+          arg += String.fromCharCode(Number.parseInt(line.slice(at + 2, at + 4), 16));
+          at += 4;
+          continue;
+        }
+        arg += next === "n" ? "\n" : next === "r" ? "\r" : next === "t" ? "\t" : (next ?? "");
+        at += 2;
+        continue;
+      }
+      arg += line[at];
+      at += 1;
+    }
+    args.push(arg);
+    at += 2; // closing quote and the space after it
+  }
+  return { db: Number(match[1]), source: String(match[2]), args };
+}
+
+/**
+ * Counts, by component, what Redis executes in database `db` while `work` runs, leaving out `ignorePort`'s
+ * commands. A plain socket: ioredis' monitor mode throws on lines that arrive while it disconnects.
+ */
+async function monitored<T>(
+  port: number,
+  db: number,
+  ignorePort: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; tally: CommandTally }> {
+  const socket = createConnection({ host: "127.0.0.1", port });
+  const tally = new CommandTally();
+  let buffered = "";
+  let started: () => void = () => undefined;
+  const monitoring = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => {
+    buffered += chunk;
+    let start = 0;
+    for (let end = buffered.indexOf("\r\n"); end !== -1; end = buffered.indexOf("\r\n", start)) {
+      const line = buffered.slice(start, end);
+      start = end + 2;
+      if (line === "+OK") {
+        started();
+        continue;
+      }
+      const parsed = parseMonitorLine(line);
+      if (parsed && parsed.db === db && !parsed.source.endsWith(`:${ignorePort}`)) {
+        tally.add(parsed.args, parsed.source);
+      }
+    }
+    buffered = buffered.slice(start);
+  });
+  socket.write("MONITOR\r\n");
+  await monitoring;
+  try {
+    const result = await work();
+    // MONITOR lines trail the replies a little.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { result, tally };
+  } finally {
+    socket.destroy();
+  }
+}
+
 interface ProfileOptions {
-  /** MONITOR the run, to split commands into client-sent and Lua-internal (slows Redis down). */
-  monitor?: boolean;
   /** Owner messages and CRM writes in memory instead of the fsync'ed local files (the vendor ports' stand-in). */
   memoryAdapters?: boolean;
-  keepCheckpoints?: number;
+  /** Redis database of this run (each run gets a fresh one). */
+  db?: number;
+  /** Split the commands by component under MONITOR (slows Redis down: throughput not representative). */
+  monitor?: boolean;
+  /** Leads of this run; default --leads (--monitor-leads under MONITOR). */
+  leads?: number;
 }
 
 /** In-memory outbox and CRM: what the pipeline costs without the local adapters' fdatasync per write. */
@@ -149,105 +294,180 @@ function memoryAdapters(env: Env) {
   });
 }
 
-async function fullProfile(profile: "embedded" | "redis", redisUrl?: string, options: ProfileOptions = {}) {
+async function fullProfile(
+  profile: "embedded" | "redis",
+  redisBase: string | undefined,
+  options: ProfileOptions,
+) {
+  const leads = options.leads ?? (options.monitor ? MONITOR_LEADS : LEADS);
   const dataDir = mkdtempSync(join(tmpdir(), `leadgraph-bench-${profile}-`));
+  const db = options.db ?? 0;
+  const redisUrl = profile === "redis" && redisBase ? `${redisBase}/${db}` : undefined;
   const env = parseEnv({
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
     WORKER_CONCURRENCY: String(CONCURRENCY),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });
+  // The benchmark's own connection: status polls, INFO. Its commands are not the pipeline's.
   const admin = redisUrl ? new Redis(redisUrl) : undefined;
+  const own = { info: 0, zcard: 0 };
+  const poller: LeadStore = admin
+    ? new RedisLeadStore({ redis: admin })
+    : new SqliteLeadStore({ path: join(dataDir, DATABASE_FILE) });
+  const startWorker = () =>
+    createRuntime(env, {
+      logger: silentLogger,
+      worker: true,
+      ...(options.memoryAdapters ? { overrideDeps: memoryAdapters(env) } : {}),
+    });
   try {
-    // Intake first, workers off: the lead records and jobs wait in the store and queue.
     const run = randomUUID().slice(0, 8);
+    let worker: LeadRuntime | undefined;
+    let bull: BullmqQueue["bullWorker"];
+    if (admin) {
+      await admin.ping();
+      worker = await startWorker();
+      bull = (worker.queue as BullmqQueue).bullWorker;
+      await bull?.pause(true);
+    }
+    const memoryBefore = admin ? await usedMemory(admin) : 0;
+    const statsBefore = admin ? await commandStats(admin) : new Map<string, number>();
+    own.info += admin ? 2 : 0;
+
     const metrics = createMetrics({ defaultMetrics: false });
     const intake = await createRuntime(env, { logger: silentLogger, worker: false, metrics });
     const app = await buildApp({ runtime: intake, env, logger: createLogger({ level: "silent" }), metrics });
-    const memoryBefore = admin ? await usedMemory(admin) : 0;
-    const statsBefore = admin ? await commandStats(admin) : new Map<string, number>();
-    const ingest = async () => {
-      const ids: string[] = [];
-      await pool(LEADS, CONCURRENCY, async (i) => {
+    const ingest = () =>
+      pool(leads, CONCURRENCY, async (i) => {
         const res = await app.inject({ method: "POST", url: "/webhooks/lead", payload: payload(i, run) });
         if (res.statusCode !== 202) throw new Error(`intake answered ${res.statusCode}: ${res.body}`);
-        ids.push(res.json<{ leadId: string }>().leadId);
       });
-      return ids;
-    };
-    const watch = redisUrl && options.monitor ? redisUrl : undefined;
-    const intakeRun = watch ? await monitored(watch, ingest) : { result: await ingest(), counts: undefined };
-    const leadIds = intakeRun.result;
+    const watch =
+      admin && options.monitor
+        ? { port: Number(new URL(redisUrl as string).port), self: admin.stream.localPort ?? 0 }
+        : undefined;
+    let intakeTally: CommandTally | undefined;
+    if (watch) intakeTally = (await monitored(watch.port, db, watch.self, ingest)).tally;
+    else await ingest();
     await app.close();
     await intake.close();
+    const statsIntake = admin ? await commandStats(admin) : new Map<string, number>();
+    own.info += admin ? 1 : 0;
 
-    // Workers on: time until every lead is completed.
+    // Workers on (or let go): time until every lead is completed.
     const work = async () => {
       const started = performance.now();
-      const worker = await createRuntime(env, {
-        logger: silentLogger,
-        worker: true,
-        ...(options.memoryAdapters ? { overrideDeps: memoryAdapters(env) } : {}),
-        ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
-      });
+      if (bull) await bull.resume();
+      else worker = await startWorker();
       for (;;) {
-        const counts = await worker.store.countByStatus();
-        if (counts.completed + counts.failed >= LEADS) {
+        const counts = await poller.countByStatus();
+        own.zcard += admin ? 4 : 0;
+        if (counts.completed + counts.failed >= leads) {
           const seconds = (performance.now() - started) / 1000;
-          await worker.close();
+          await worker?.close();
           return { seconds, failed: counts.failed };
         }
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     };
-    const workRun = watch ? await monitored(watch, work) : { result: await work(), counts: undefined };
+    const workRun = watch
+      ? await monitored(watch.port, db, watch.self, work)
+      : { result: await work(), tally: undefined };
 
     const out: Record<string, unknown> = {
       bench: "pipeline",
       profile,
       adapters: options.memoryAdapters ? "outbox+crm in memory" : "local files (fdatasync per write)",
-      keepCheckpoints: options.keepCheckpoints ?? 1,
       ...(watch ? { note: "MONITOR on: throughput not representative" } : {}),
-      leads: LEADS,
+      leads,
       concurrency: CONCURRENCY,
-      leadsPerSecond: Math.round(LEADS / workRun.result.seconds),
+      leadsPerSecond: Math.round(leads / workRun.result.seconds),
       failed: workRun.result.failed,
     };
     if (admin) {
+      const memoryAfter = await usedMemory(admin);
       const statsAfter = await commandStats(admin);
-      const perLead = (n: number) => Number((n / LEADS).toFixed(1));
-      // This benchmark's own status polls and INFO calls are not the pipeline's.
-      const benchCommands = ["zcard", "info", "monitor"];
-      const delta = [...statsAfter]
-        .map(([cmd, calls]) => [cmd, calls - (statsBefore.get(cmd) ?? 0)] as const)
-        .filter(([cmd, calls]) => calls > 0 && !benchCommands.includes(cmd))
-        .sort((a, b) => b[1] - a[1]);
+      own.info += 2;
+      const intakeDelta = statsDelta(statsIntake, statsBefore, { info: 1 });
+      const total = statsDelta(statsAfter, statsBefore, own);
+      const sum = (delta: ReadonlyArray<readonly [string, number]>) =>
+        delta.reduce((n, [, calls]) => n + calls, 0);
       Object.assign(out, {
-        executedCommandsPerLead: perLead(delta.reduce((sum, [, calls]) => sum + calls, 0)),
-        commandstatsPerLead: delta
-          .slice(0, 14)
-          .map(([cmd, calls]) => `${cmd}=${perLead(calls)}`)
+        commandsPerLead: {
+          total: perLead(sum(total), leads),
+          intake: perLead(sum(intakeDelta), leads),
+          worker: perLead(sum(total) - sum(intakeDelta), leads),
+        },
+        commandstatsPerLead: total
+          .slice(0, 16)
+          .map(([cmd, calls]) => `${cmd}=${perLead(calls, leads)}`)
           .join(" "),
-        memoryBytesPerCompletedLead: Math.round(((await usedMemory(admin)) - memoryBefore) / LEADS),
-        checkpointsPerCompletedLead: await checkpointsPerLead(redisUrl as string, leadIds.slice(0, 20)),
+        memoryBytesPerCompletedLead: Math.round((memoryAfter - memoryBefore) / leads),
+        memoryByKeyPerLead: await memoryByKey(admin, leads),
+        checkpointsPerCompletedLead: await checkpointsPerLead(
+          redisUrl as string,
+          (await poller.listLeads({ limit: 20 })).leads.map((l) => l.leadId),
+        ),
       });
-      if (intakeRun.counts && workRun.counts)
-        Object.assign(out, {
-          sentByClientsPerLead: {
-            intake: perLead(intakeRun.counts.client),
-            worker: perLead(workRun.counts.client),
-          },
-          executedInLuaPerLead: {
-            intake: perLead(intakeRun.counts.lua),
-            worker: perLead(workRun.counts.lua),
-          },
-        });
+      if (intakeTally && workRun.tally)
+        Object.assign(out, { byComponentPerLead: split(intakeTally, workRun.tally, leads) });
     }
     return out;
   } finally {
+    await poller.close();
     admin?.disconnect();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Commands per lead by component, each as intake + worker = total, and how many ran inside Lua scripts. */
+function split(intake: CommandTally, worker: CommandTally, leads: number) {
+  const of = (component: Component) => {
+    const a = intake.byComponent.get(component) ?? 0;
+    const b = worker.byComponent.get(component) ?? 0;
+    return { intake: perLead(a, leads), worker: perLead(b, leads), total: perLead(a + b, leads) };
+  };
+  const storeParts = ["records", "idempotency", "ledger", "counters"] as const;
+  const storeTotal = storeParts.reduce(
+    (n, c) => n + (intake.byComponent.get(c) ?? 0) + (worker.byComponent.get(c) ?? 0),
+    0,
+  );
+  return {
+    checkpointer: of("checkpointer"),
+    leadStore: {
+      ...Object.fromEntries(storeParts.map((c) => [c, of(c)])),
+      total: perLead(storeTotal, leads),
+    },
+    queueBullmq: of("queue"),
+    unattributed: of("other"),
+    total: perLead(intake.total() + worker.total(), leads),
+    insideLuaScripts: perLead(intake.lua + worker.lua, leads),
+  };
+}
+
+/** MEMORY USAGE of every key, grouped by kind (ids replaced), per lead. */
+async function memoryByKey(redis: Redis, leads: number): Promise<Record<string, number>> {
+  const groups = new Map<string, number>();
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
+    cursor = next;
+    const sizes = await Promise.all(keys.map((key) => redis.memory("USAGE", key, "SAMPLES", "0")));
+    keys.forEach((key, i) => {
+      const kind = key
+        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
+        .replace(/:[0-9a-f]{64}$/, ":<hash>")
+        .replace(/^lg:ledger:<id>:.*$/, "lg:ledger:<id>:<effect>");
+      groups.set(kind, (groups.get(kind) ?? 0) + Number(sizes[i] ?? 0));
+    });
+  } while (cursor !== "0");
+  return Object.fromEntries(
+    [...groups]
+      .sort((a, b) => b[1] - a[1])
+      .filter(([, bytes]) => bytes / leads >= 1)
+      .map(([kind, bytes]) => [kind, Math.round(bytes / leads)]),
+  );
 }
 
 /** Checkpoints a sample of completed leads still hold (pruning keeps one). */
@@ -256,7 +476,7 @@ async function checkpointsPerLead(url: string, leadIds: string[]): Promise<numbe
   let total = 0;
   for (const id of leadIds) for await (const _ of saver.list({ configurable: { thread_id: id } })) total += 1;
   await saver.close();
-  return total / leadIds.length;
+  return total / Math.max(1, leadIds.length);
 }
 
 const redis = await startRedis();
@@ -271,16 +491,15 @@ try {
   rows.push(await graphOnly(env, "redis", redisSaver));
   await redisSaver.close();
   for (const row of rows) console.log(JSON.stringify(row));
-  console.log(JSON.stringify(await fullProfile("embedded")));
+  console.log(JSON.stringify(await fullProfile("embedded", undefined, {})));
   console.log(JSON.stringify(await fullProfile("embedded", undefined, { memoryAdapters: true })));
-  console.log(JSON.stringify(await fullProfile("redis", `${redis.url}/2`)));
-  console.log(JSON.stringify(await fullProfile("redis", `${redis.url}/3`, { memoryAdapters: true })));
+  // Warm-up: the first run on a server also pays for one-off memory (Lua script cache, BullMQ's metadata).
+  await fullProfile("redis", redis.url, { db: 5, memoryAdapters: true, leads: 50 });
+  console.log(JSON.stringify(await fullProfile("redis", redis.url, { db: 2 })));
+  console.log(JSON.stringify(await fullProfile("redis", redis.url, { db: 3, memoryAdapters: true })));
   console.log(
-    JSON.stringify(
-      await fullProfile("redis", `${redis.url}/4`, { memoryAdapters: true, keepCheckpoints: 0 }),
-    ),
+    JSON.stringify(await fullProfile("redis", redis.url, { db: 4, memoryAdapters: true, monitor: true })),
   );
-  console.log(JSON.stringify(await fullProfile("redis", `${redis.url}/5`, { monitor: true })));
 } finally {
   await redis.stop();
   rmSync(scratch, { recursive: true, force: true });

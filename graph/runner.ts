@@ -4,7 +4,7 @@
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { Logger } from "../tools/ports.ts";
-import type { LeadRecord, LeadStore, TimelineEntry } from "../tools/store/lead-store.ts";
+import type { LeadStore, LeadSummary, TimelineEntry } from "../tools/store/lead-store.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
 import { routeLabel } from "./labelled-cases.ts";
@@ -95,7 +95,7 @@ export function resultSummary(state: LeadState): Record<string, unknown> {
   };
 }
 
-function inputOf(record: LeadRecord): LeadInput {
+function inputOf(record: LeadSummary): LeadInput {
   const source = LEAD_SOURCES.find((s) => s === record.source);
   return {
     leadId: record.leadId,
@@ -152,7 +152,8 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
 
   async function run(leadId: string): Promise<RunOutcome> {
     const log = options.logger;
-    const lead = await store.getLead(leadId);
+    // Marks the lead running (one more attempt) and reads it, in one step; a completed lead is left alone.
+    const lead = await store.beginAttempt(leadId);
     if (!lead) throw new LeadMissingError(leadId);
     if (lead.status === "completed") {
       log.info({ leadId }, "lead already completed; nothing to do");
@@ -160,27 +161,29 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
     const config = { configurable: { thread_id: leadId } };
 
-    // A checkpoint means an earlier run got part-way (or all the way, then stopped before markCompleted).
-    // A lead never marked running has never run, so its first run skips the lookup.
-    const saved =
-      lead.attempts === 0 && lead.status === "queued" ? undefined : await checkpointer.getTuple(config);
-    let input: LeadInput | null = inputOf(lead);
-    if (saved) {
-      const snapshot = await graph.getState(config);
-      if (snapshot.next.length === 0) {
-        await finish(leadId, snapshot.values as LeadState, log);
-        return "completed";
-      }
-      input = null;
-      log.info({ leadId, next: snapshot.next, attempt: lead.attempts + 1 }, "resuming lead from checkpoint");
-    } else {
-      log.info({ leadId, attempt: lead.attempts + 1 }, "running lead");
-    }
-
-    await store.markRunning(leadId);
     const steps = new Map<string, Step>();
     let finalState: LeadState | undefined;
     try {
+      // A checkpoint means an earlier run got part-way (or all the way, then stopped before markCompleted).
+      // A lead never marked running has never run, so its first run skips the lookup.
+      const saved =
+        lead.attempts === 0 && lead.status === "queued" ? undefined : await checkpointer.getTuple(config);
+      let input: LeadInput | null = inputOf(lead);
+      if (saved) {
+        const snapshot = await graph.getState(config);
+        if (snapshot.next.length === 0) {
+          await finish(leadId, snapshot.values as LeadState, log);
+          return "completed";
+        }
+        input = null;
+        log.info(
+          { leadId, next: snapshot.next, attempt: lead.attempts + 1 },
+          "resuming lead from checkpoint",
+        );
+      } else {
+        log.info({ leadId, attempt: lead.attempts + 1 }, "running lead");
+      }
+
       // "sync" durability: each step's checkpoint is written before the next node runs, so a checkpoint
       // event means the nodes that ended before it are durable. Debug events carry the graph's own
       // timestamps, so durations do not depend on how fast this loop reads them.

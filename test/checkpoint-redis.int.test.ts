@@ -148,8 +148,14 @@ describe("RedisSaver", () => {
     const tags = new Set(keys.map(hashTag));
     expect(tags.size).toBe(threadIds.length);
     for (const key of keys) expect(key.startsWith(`${prefix}:{${hashTag(key)}}:`)).toBe(true);
-    expect(keys.some((key) => key.includes(":cp::"))).toBe(true);
-    expect(keys.some((key) => /:cp:last:[^:]+:/.test(key))).toBe(true);
+    // One key per thread; namespaces (the subgraph's "last:<task>") live inside it.
+    expect(keys).toHaveLength(threadIds.length);
+    for (const key of keys) expect(key).toMatch(/\}:cp$/);
+    const fields = (
+      await Promise.all(keys.filter((key) => key.endsWith(":cp")).map((key) => redis.hkeys(key)))
+    ).flat();
+    expect(fields.some((field) => field.startsWith("c\0"))).toBe(true);
+    expect(fields.some((field) => /^clast:[^\0]+\0/.test(field))).toBe(true);
 
     const listed = new Set<string>();
     for await (const tuple of saver.list({}, { filter: { source: "input" } })) {
@@ -165,7 +171,7 @@ describe("RedisSaver", () => {
     }
   });
 
-  it("stores a checkpoint in one round trip and a task's writes in another", async () => {
+  it("stores a checkpoint in one command and a task's writes in one per kind of write", async () => {
     const client = new Redis(server.url);
     const admin = new Redis(server.url);
     try {
@@ -181,7 +187,8 @@ describe("RedisSaver", () => {
         { a: 1, b: 1, c: 1 },
       );
       expect(writesToSocket).toHaveBeenCalledTimes(1);
-      expect(await commandCalls(admin)).toEqual({ multi: 1, hsetnx: 3, hset: 1, zadd: 1, sadd: 2, exec: 1 });
+      // Values and checkpoint in one HSET.
+      expect(await commandCalls(admin)).toEqual({ hset: 1 });
 
       writesToSocket.mockClear();
       await admin.config("RESETSTAT");
@@ -195,7 +202,8 @@ describe("RedisSaver", () => {
         "task-1",
       );
       expect(writesToSocket).toHaveBeenCalledTimes(1);
-      expect(await commandCalls(admin)).toEqual({ multi: 1, hsetnx: 2, hset: 1, sadd: 1, exec: 1 });
+      // The ordinary writes together (first call wins), the error on its own (latest wins).
+      expect(await commandCalls(admin)).toEqual({ hsetnx: 1, hset: 1 });
       writesToSocket.mockRestore();
     } finally {
       client.disconnect();
@@ -213,12 +221,9 @@ describe("RedisSaver", () => {
     await graph.invoke({ trail: [] }, { configurable: { thread_id: "lead-other" } });
     const finalState = (await saver.getTuple(done))?.checkpoint;
     const threadKeys = () => redis.keys(`${prefix}:{lead-done}:*`);
-    const blobFields = async () => {
-      let fields = 0;
-      for (const key of (await threadKeys()).filter((k) => k.includes(":blob:")))
-        fields += await redis.hlen(key);
-      return fields;
-    };
+    const fieldsOf = async (kind: "c" | "v" | "w") =>
+      (await redis.hkeys(`${prefix}:{lead-done}:cp`)).filter((field) => field.startsWith(kind)).length;
+    const blobFields = () => fieldsOf("v");
     const rootCount = (await listThread(saver, "lead-done", "")).length;
     const childNs = (await listThread(saver, "lead-done")).find(
       (t) => t.config.configurable?.checkpoint_ns !== "",
@@ -227,6 +232,8 @@ describe("RedisSaver", () => {
     expect(rootCount).toBe(5);
     expect(childCount).toBeGreaterThan(2);
     const fieldsBefore = await blobFields();
+    const writesBefore = await fieldsOf("w");
+    expect(writesBefore).toBeGreaterThan(0);
 
     expect(await saver.prune("lead-done", { keepLast: 2 })).toBe(rootCount - 2 + childCount - 2);
 
@@ -237,21 +244,71 @@ describe("RedisSaver", () => {
     expect(previous?.checkpoint.id).toBe(latest?.parentConfig?.configurable?.checkpoint_id);
     expect(previous?.checkpoint.channel_values.trail).toEqual(["first", "flaky"]);
     expect(await blobFields()).toBeLessThan(fieldsBefore);
-    expect((await threadKeys()).filter((key) => key.includes(":cp:"))).toHaveLength(4);
+    expect(await fieldsOf("w")).toBeLessThan(writesBefore);
+    expect(await fieldsOf("c")).toBe(4);
     expect((await listThread(saver, "lead-other", "")).length).toBe(5);
 
     expect(await saver.prune("lead-done")).toBe(2);
     expect((await saver.getTuple(done))?.checkpoint).toEqual(finalState);
-    // Every key is tracked, so deleteThread will find it, and nothing pruned is still tracked.
-    const members = new Set(await redis.smembers(`${prefix}:{lead-done}:keys`));
-    members.add(`${prefix}:{lead-done}:keys`).add(`${prefix}:{lead-done}:ns`);
-    for (const key of await threadKeys()) expect(members).toContain(key);
-    expect([...members].filter((key) => key.includes(":cp:"))).toHaveLength(2);
+    // The thread is still one key, holding only the kept checkpoints, their values and their writes.
+    expect(await threadKeys()).toEqual([`${prefix}:{lead-done}:cp`]);
+    expect(await fieldsOf("c")).toBe(2);
+    const kept = new Set((await listThread(saver, "lead-done")).map((t) => t.checkpoint.id));
+    for (const field of await redis.hkeys(`${prefix}:{lead-done}:cp`)) {
+      if (field.startsWith("w")) expect(kept).toContain(JSON.parse(field.slice(1))[1]);
+    }
 
     expect(await saver.prune("lead-done", { keepLast: 0 })).toBe(2);
     expect(await saver.getTuple(done)).toBeUndefined();
     expect(await threadKeys()).toEqual([]);
     await expect(saver.prune("lead-done", { keepLast: 1.5 })).rejects.toThrow(RangeError);
+  });
+
+  it("bundles a pruned thread's values, and a later step still finds the unchanged ones", async () => {
+    const prefix = `t-${randomUUID()}`;
+    const saver = new RedisSaver({ redis, prefix });
+    const meta = { source: "loop" as const, step: 0, parents: {} };
+    const root = { configurable: { thread_id: "lead-later", checkpoint_ns: "" } };
+    const big = "x".repeat(2000);
+    const first = await saver.put(
+      root,
+      {
+        ...emptyCheckpoint(),
+        id: uuid6(0),
+        channel_values: { a: 1, b: big },
+        channel_versions: { a: 1, b: 1 },
+      },
+      meta,
+      { a: 1, b: 1 },
+    );
+    expect(await saver.prune("lead-later")).toBe(0);
+    const fields = await redis.hkeys(`${prefix}:{lead-later}:cp`);
+    expect(fields.map((field) => field[0]).sort()).toEqual(["b", "c"]);
+    expect((await saver.getTuple(root))?.checkpoint.channel_values).toEqual({ a: 1, b: big });
+    // The bundle is deflated: far smaller than the value it holds.
+    expect(await redis.hstrlen(`${prefix}:{lead-later}:cp`, "b")).toBeLessThan(200);
+
+    // b changes, a does not: a is read from the bundle.
+    const second = await saver.put(
+      first,
+      {
+        ...emptyCheckpoint(),
+        id: uuid6(1),
+        channel_values: { a: 1, b: "short" },
+        channel_versions: { a: 1, b: 2 },
+      },
+      { ...meta, step: 1 },
+      { b: 2 },
+    );
+    expect((await saver.getTuple(second))?.checkpoint.channel_values).toEqual({ a: 1, b: "short" });
+    expect((await saver.getTuple(first))?.checkpoint.channel_values).toEqual({ a: 1, b: big });
+
+    expect(await saver.prune("lead-later")).toBe(1);
+    expect((await saver.getTuple(root))?.checkpoint.channel_values).toEqual({ a: 1, b: "short" });
+    expect((await redis.hkeys(`${prefix}:{lead-later}:cp`)).map((field) => field[0]).sort()).toEqual([
+      "b",
+      "c",
+    ]);
   });
 
   it("keeps a fork's values apart from the branch it forked from", async () => {
@@ -289,6 +346,23 @@ describe("RedisSaver", () => {
     expect((await saver.getTuple(config))?.pendingWrites).toEqual([
       ["task-a", ERROR, { message: "two" }],
       ["task-a", "trail", "first"],
+    ]);
+
+    // As MemorySaver: a later call's writes at indexes the first call did not have are added.
+    await saver.putWrites(
+      config,
+      [
+        ["trail", "again"],
+        ["note", "added"],
+      ],
+      "task-a",
+    );
+    await saver.putWrites(config, [["trail", "other task"]], "task-b");
+    expect((await saver.getTuple(config))?.pendingWrites).toEqual([
+      ["task-a", ERROR, { message: "two" }],
+      ["task-a", "trail", "first"],
+      ["task-a", "note", "added"],
+      ["task-b", "trail", "other task"],
     ]);
   });
 

@@ -205,4 +205,42 @@ describe("SqliteSaver", () => {
     ]);
     await saver.close();
   });
+
+  it("stores long values deflated, and still reads values stored before compression", async () => {
+    const db = new DatabaseSync(":memory:");
+    const saver = new SqliteSaver({ db });
+    const long = { text: "lead ".repeat(400) };
+    const config = await saver.put(
+      { configurable: { thread_id: "z", checkpoint_ns: "" } },
+      {
+        ...emptyCheckpoint(),
+        id: uuid6(0),
+        channel_values: { long, short: 1 },
+        channel_versions: { long: 1, short: 1 },
+      },
+      { source: "loop", step: 0, parents: {} },
+      { long: 1, short: 1 },
+    );
+    await saver.putWrites(config, [["long", long]], "task-z");
+    const blobs = db
+      .prepare("SELECT channel, type, length(blob) AS size FROM lg_checkpoint_blobs ORDER BY channel")
+      .all();
+    expect(blobs).toEqual([
+      { channel: "long", type: "deflate:json", size: expect.any(Number) },
+      { channel: "short", type: "json", size: 1 },
+    ]);
+    expect(Number(blobs[0]?.size)).toBeLessThan(100);
+    expect(db.prepare("SELECT type FROM lg_checkpoint_writes").get()).toEqual({ type: "deflate:json" });
+    const tuple = await saver.getTuple(config);
+    expect(tuple?.checkpoint.channel_values).toEqual({ long, short: 1 });
+    expect(tuple?.pendingWrites).toEqual([["task-z", "long", long]]);
+
+    // A row written before compression existed: plain type, plain bytes.
+    db.prepare("UPDATE lg_checkpoint_blobs SET type = 'json', blob = ? WHERE channel = 'long'").run(
+      new TextEncoder().encode(JSON.stringify(long)),
+    );
+    expect((await saver.getTuple(config))?.checkpoint.channel_values).toEqual({ long, short: 1 });
+    await saver.close();
+    db.close();
+  });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisLeadStore } from "../tools/store/redis-lead-store.ts";
@@ -49,14 +50,133 @@ describe("RedisLeadStore", () => {
       expect(await redis.zrange("{acme}:leads:failed", 0, -1)).toEqual(["l-1"]);
       expect(await redis.zrange("{acme}:leads:queued", 0, -1)).toEqual(["l-2"]);
       expect(await redis.zcard("{acme}:leads:running")).toBe(0);
-      expect(await redis.zrange("{acme}:leads", 0, -1)).toEqual(["l-1", "l-2"]);
-      expect(await redis.exists("{acme}:ledger-lock:l-1:slack")).toBe(0);
+      // One key per effect: the claim while it runs, then the result, kept without a TTL.
+      expect(await redis.get("{acme}:ledger:l-1:slack")).toBe('{"v":"ts"}');
+      expect(await redis.pttl("{acme}:ledger:l-1:slack")).toBe(-1);
       const ttl = await redis.pttl("{acme}:counter:c");
       expect(ttl).toBeGreaterThan(50_000);
     } finally {
       await store.close();
       // A client passed in belongs to the caller.
       expect(await redis.ping()).toBe("PONG");
+      redis.disconnect();
+    }
+  });
+
+  it("runs a lead in few commands: one per timeline step, four per effect", async () => {
+    const redis = new Redis(server.url);
+    const admin = new Redis(server.url);
+    const store = new RedisLeadStore({ redis, prefix: `t-${randomUUID()}` });
+    const calls = async (work: () => Promise<unknown>): Promise<Record<string, number>> => {
+      await admin.config("RESETSTAT");
+      await work();
+      const info = await admin.info("commandstats");
+      const counted: Record<string, number> = {};
+      for (const [, name, count] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+        if (name !== undefined && !/^(info|config)\b/.test(name)) counted[name] = Number(count);
+      }
+      return counted;
+    };
+    try {
+      await redis.ping();
+      const leadId = randomUUID();
+      expect(await calls(() => store.claimIdempotencyKey(`k-${leadId}`, leadId))).toEqual({ set: 1 });
+      await store.createLead({ leadId, receivedAt: "2025-03-01T09:00:00.000Z", payload: { a: 1 } });
+      // The script, the status lookup, the index move and the record update.
+      expect(await calls(() => store.beginAttempt(leadId))).toEqual({
+        evalsha: 1,
+        hgetall: 1,
+        zrem: 1,
+        zadd: 1,
+        hset: 1,
+      });
+      const step = { node: "capture", startedAt: "2025-03-01T09:00:00.000Z", status: "ok" as const };
+      expect(await calls(() => store.appendTimeline(leadId, step))).toEqual({ rpushx: 1 });
+      // Claim (SET NX), then store the result in a script (SET GET).
+      expect(await calls(() => store.ledger.once(`${leadId}:slack`, async () => "ts"))).toEqual({
+        set: 2,
+        evalsha: 1,
+      });
+      expect(await calls(() => store.markCompleted(leadId, { path: "qualified" }))).toEqual({
+        evalsha: 1,
+        hmget: 1,
+        zrem: 1,
+        zadd: 1,
+        hset: 1,
+      });
+    } finally {
+      await store.close();
+      redis.disconnect();
+      admin.disconnect();
+    }
+  });
+
+  it("keeps the first result when a holder whose claim ran out finishes late", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const slow = new RedisLeadStore({ redis: server.url, prefix });
+    const fast = new RedisLeadStore({ redis: server.url, prefix });
+    try {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const late = slow.ledger.once("lead-9:slack", async () => {
+        await gate;
+        return "ts-late";
+      });
+      await sleep(20);
+      // The claim runs out (as if the holder had stalled past its lease) and another process takes over.
+      await redis.del(`${prefix}:ledger:lead-9:slack`);
+      expect(await fast.ledger.once("lead-9:slack", async () => "ts-first")).toBe("ts-first");
+      release();
+      expect(await late).toBe("ts-first");
+      expect(await slow.ledger.get("lead-9:slack")).toBe("ts-first");
+    } finally {
+      await slow.close();
+      await fast.close();
+      redis.disconnect();
+    }
+  });
+
+  it("still keeps the timeline of a lead stored before timelines began with a marker entry", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
+    try {
+      await store.createLead({ leadId: "old", receivedAt: "2025-03-01T09:00:00.000Z", payload: {} });
+      await redis.del(`${prefix}:timeline:old`);
+      const step = { node: "capture", startedAt: "2025-03-01T09:00:00.000Z", status: "ok" as const };
+      await store.appendTimeline("old", step);
+      await store.appendTimeline("old", { ...step, node: "enrich" });
+      expect((await store.getLead("old"))?.timeline.map((entry) => entry.node)).toEqual([
+        "capture",
+        "enrich",
+      ]);
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
+  });
+
+  it("stores long JSON fields deflated and reads them back whole", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
+    try {
+      const payload = { email: "ada@example.com", notes: "é long form text ".repeat(60) };
+      const result = { reasons: Array.from({ length: 30 }, (_, i) => ({ field: `f${i}`, points: i })) };
+      await store.createLead({ leadId: "big", receivedAt: "2025-03-01T09:00:00.000Z", payload });
+      expect(await store.beginAttempt("big")).toMatchObject({ payload });
+      await store.markCompleted("big", result);
+      expect(await redis.hstrlen(`${prefix}:lead:big`, "payload")).toBeLessThan(
+        JSON.stringify(payload).length / 2,
+      );
+      expect(await redis.hstrlen(`${prefix}:lead:big`, "result")).toBeLessThan(JSON.stringify(result).length);
+      expect(await store.getLead("big")).toMatchObject({ payload, result, status: "completed" });
+      expect((await store.listLeads()).leads[0]).toMatchObject({ payload, result });
+    } finally {
+      await store.close();
       redis.disconnect();
     }
   });

@@ -148,6 +148,49 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         expect(done.lastError?.message).toBe("slack: ratelimited");
       });
 
+      it("begins an attempt atomically: reads the lead as it was and marks it running, unless completed", async () => {
+        const { store, twin } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        await store.appendTimeline(input.leadId, {
+          node: "capture",
+          startedAt: new Date(BASE_MS).toISOString(),
+          status: "ok",
+        });
+
+        const first = await store.beginAttempt(input.leadId);
+        expect(first).toMatchObject({
+          leadId: input.leadId,
+          status: "queued",
+          attempts: 0,
+          payload: input.payload,
+        });
+        expect(first && "timeline" in first).toBe(false);
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "running", attempts: 1 });
+        expect((await store.listLeads({ status: "running" })).leads.map((l) => l.leadId)).toEqual([
+          input.leadId,
+        ]);
+        expect((await store.listLeads({ status: "queued" })).leads).toEqual([]);
+
+        // A stalled run taken over: still running, one more attempt.
+        expect(await (await twin()).beginAttempt(input.leadId)).toMatchObject({
+          status: "running",
+          attempts: 1,
+        });
+        await store.markFailed(input.leadId, { message: "boom" });
+        expect(await store.beginAttempt(input.leadId)).toMatchObject({ status: "failed", attempts: 2 });
+        await store.markCompleted(input.leadId, { path: "qualified" });
+
+        // A completed lead is left as it is.
+        const done = await store.beginAttempt(input.leadId);
+        expect(done).toMatchObject({ status: "completed", attempts: 3, result: { path: "qualified" } });
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "completed", attempts: 3 });
+        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+
+        expect(await store.beginAttempt("nope")).toBeNull();
+        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+      });
+
       it("rejects a second lead with the same id", async () => {
         const { store } = await open();
         const input = newLead();

@@ -3,6 +3,8 @@
  * and workers in one process, then intake only (`--no-worker`) with `leadgraph worker` as a child process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphDeps } from "../graph/deps.ts";
 import type { BullmqQueue } from "../tools/queue/bullmq-queue.ts";
@@ -164,14 +166,32 @@ describe("Redis profile, host and worker in one process", () => {
     expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
   });
 
-  it("prunes a completed lead's checkpoints to the last one", async () => {
+  it("prunes a completed lead's checkpoints to the last one, compacted, with the final state", async () => {
     const res = await post({ ...sampleLead(QUALIFIED_LEAD), email: "pruned@bramblewick.com" });
     const { leadId } = res.json<{ leadId: string }>();
     await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    const admin = new Redis(`${redis.url}/1`);
+    try {
+      // The runner prunes right after marking the lead completed.
+      const fields = async () => (await admin.hkeys(`lg:cp:{${leadId}}:cp`)).map((field) => field[0]).sort();
+      for (let tries = 0; tries < 100 && (await fields()).join() !== "b,c"; tries++) await sleep(20);
+      // One checkpoint and one bundle of its values, both deflated (first byte 1); no pending writes left.
+      expect(await fields()).toEqual(["b", "c"]);
+      const stored = await admin.hgetallBuffer(`lg:cp:{${leadId}}:cp`);
+      for (const value of Object.values(stored)) expect(value[0]).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
     const checkpoints = [];
     for await (const tuple of service.runtime.checkpointer.list({ configurable: { thread_id: leadId } }))
       checkpoints.push(tuple);
     expect(checkpoints).toHaveLength(1);
+    const lead = await service.runtime.store.getLead(leadId);
+    expect(checkpoints[0]?.checkpoint.channel_values).toMatchObject({
+      leadId,
+      path: "qualified",
+      route: { ownerId: lead?.result?.ownerId },
+    });
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * What the SQLite and Redis checkpointers share: reading thread, namespace and checkpoint ids from a
  * config, the channel version scheme, serialising a checkpoint, its channel values and pending writes,
- * the metadata filter of `list`, and the pending-sends migration of pre-v4 checkpoints.
+ * the metadata filter of `list`, the pending-sends migration of pre-v4 checkpoints, and compression.
  */
 import { isDeepStrictEqual } from "node:util";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   type ChannelVersions,
@@ -162,4 +163,64 @@ export function restorePendingSends(
   checkpoint.channel_values[TASKS] = sends;
   const versions = Object.values(checkpoint.channel_versions);
   checkpoint.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : firstVersion();
+}
+
+/**
+ * Serialised values at least this long are stored deflated: a lead's JSON state shrinks to about a third,
+ * for some 40 µs per 5 KB. Shorter ones gain too little to pay for the CPU.
+ */
+export const COMPRESS_MIN_BYTES = 512;
+
+// First byte of a value stored by `withMarker`.
+const RAW = 0;
+const DEFLATED = 1;
+
+/**
+ * `bytes` behind a one-byte marker: deflated (raw DEFLATE, no header) when `deflate` allows and they are
+ * long enough, else as they are.
+ */
+export function withMarker(bytes: Uint8Array, deflate = true): Buffer {
+  if (deflate && bytes.byteLength >= COMPRESS_MIN_BYTES) {
+    const deflated = deflateRawSync(bytes);
+    if (deflated.byteLength < bytes.byteLength) return Buffer.concat([Buffer.of(DEFLATED), deflated]);
+  }
+  return Buffer.concat([Buffer.of(RAW), bytes]);
+}
+
+/** Whether `withMarker` deflated the value. */
+export function isDeflated(stored: Uint8Array): boolean {
+  return stored[0] === DEFLATED;
+}
+
+/** The bytes `withMarker` was given. */
+export function withoutMarker(stored: Uint8Array): Buffer {
+  const body = Buffer.from(stored.buffer, stored.byteOffset + 1, stored.byteLength - 1);
+  switch (stored[0]) {
+    case RAW:
+      return body;
+    case DEFLATED:
+      return inflateRawSync(body);
+    default:
+      throw new Error(`Corrupt checkpoint value: unknown marker ${String(stored[0])}`);
+  }
+}
+
+// Where a serde type is stored alongside its bytes (SQLite columns), the type says whether they are deflated.
+const DEFLATED_TYPE = "deflate:";
+
+/** A serde [type, bytes] pair as stored: deflated, with the type saying so, when that makes it smaller. */
+export function compressTyped(type: string, bytes: Uint8Array): [string, Uint8Array] {
+  if (bytes.byteLength < COMPRESS_MIN_BYTES) return [type, bytes];
+  const deflated = deflateRawSync(bytes);
+  return deflated.byteLength < bytes.byteLength ? [`${DEFLATED_TYPE}${type}`, deflated] : [type, bytes];
+}
+
+/** Undoes `compressTyped`; pairs stored before compression existed come back unchanged. */
+export function decompressTyped(type: string, bytes: Uint8Array): [string, Uint8Array] {
+  if (!type.startsWith(DEFLATED_TYPE)) return [type, bytes];
+  const inflated = inflateRawSync(bytes);
+  return [
+    type.slice(DEFLATED_TYPE.length),
+    new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength),
+  ];
 }

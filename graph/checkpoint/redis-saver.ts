@@ -1,16 +1,24 @@
 /**
  * The Redis checkpointer (ARCHITECTURE section 4): LangGraph checkpoints on any Redis 6.2+ / Valkey /
- * ElastiCache, with plain hashes, sets and sorted sets only (no modules, no scripts).
+ * ElastiCache, with plain hashes only (no modules, no scripts).
  *
- * Keys of one thread, under `<prefix>:{<thread tag>}:` so they share a cluster hash slot and one MULTI can
- * touch them all:
- * - `ns`: set of the thread's checkpoint namespaces;
- * - `keys`: set of every other key of the thread, so deleting or pruning a thread needs no SCAN;
- * - `idx:<ns>`: sorted set of checkpoint ids, all scored 0 so they sort by id, which is a time-ordered uuid6;
- * - `cp:<ns>:<id>`: hash `checkpoint`, `type`, `metadata`, `metadata_type`, `parent`, `versions`;
- * - `w:<ns>:<id>`: hash of the checkpoint's pending writes, field `[taskId, idx]` as JSON;
- * - `blob:<ns>`: hash of channel values, field `[channel, version]` as JSON, each written once and shared
- *   by every checkpoint still at that version.
+ * One hash per thread, `<prefix>:{<thread tag>}:cp` (the tag keeps a thread in one cluster hash slot), so
+ * deleting or pruning a thread needs no key bookkeeping. Its fields:
+ * - `c<ns>\0<checkpoint id>`: a checkpoint without its values, its metadata and its parent id;
+ * - `v[ns, channel, version]` (JSON): one channel value, written by the step that changed it and shared by
+ *   every checkpoint still at that version; `b<ns>`: the values `prune` kept, bundled;
+ * - `w[ns, checkpoint id, task id]` (JSON): every ordinary pending write of one `putWrites` call;
+ *   `w[ns, checkpoint id, task id, idx]` one write on its own: a special one (error, interrupt, ...), or
+ *   one a later call added for an index the first call did not have.
+ *
+ * A step is one HSET (its changed values and its checkpoint, atomically), a task's writes one HSETNX.
+ * There is no separate index: the newest checkpoint is found among the field names (HKEYS), and ids are
+ * time-ordered uuid6s. That read grows with the thread, which suits lead threads (a handful of checkpoints
+ * while a lead runs, one once it is pruned); a saver for long-lived threads would keep a sorted index,
+ * at one more command per step.
+ *
+ * Steps write plainly: most of what they write is gone once the lead completes. `prune` deflates what it
+ * keeps (`withMarker`): a finished lead's checkpoint and the bundle of its values.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
@@ -28,8 +36,11 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { type ChainableCommander, Cluster, Redis } from "ioredis";
 import {
+  type DumpedBlob,
+  type DumpedWrite,
   dumpCheckpoint,
   dumpWrites,
+  isDeflated,
   matchesFilter,
   namespaceOf,
   nextChannelVersion,
@@ -38,6 +49,8 @@ import {
   requireThreadId,
   restorePendingSends,
   threadIdOf,
+  withMarker,
+  withoutMarker,
   writesTarget,
 } from "./common.ts";
 import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
@@ -55,12 +68,27 @@ interface CheckpointRef {
   id: string;
 }
 
-interface StoredCheckpoint extends CheckpointRef {
-  checkpoint: Checkpoint;
-  metadata: CheckpointMetadata;
+/** One serialised value inside a record or a writes field. */
+interface Typed {
+  type: string;
+  bytes: Uint8Array;
+}
+
+interface StoredRecord {
+  checkpoint: Typed;
+  metadata: Typed;
   parentId: string | undefined;
-  /** [channel, version] pairs of the checkpoint's channel values. */
-  versions: [string, string][];
+}
+
+interface BundledValue extends Typed {
+  channel: string;
+  version: string;
+}
+
+interface StoredWrite extends Typed {
+  taskId: string;
+  idx: number;
+  channel: string;
 }
 
 // How many checkpoints `list` loads per round trip.
@@ -98,21 +126,11 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     const threadId = threadIdOf(config);
     if (threadId === undefined) return undefined;
     const ns = namespaceOf(config);
-    let id = getCheckpointId(config);
-    if (!id) {
-      const [latest] = await this.#redis.zrevrangebylex(
-        this.#keys(threadId).index(ns),
-        "+",
-        "-",
-        "LIMIT",
-        0,
-        1,
-      );
-      if (latest === undefined) return undefined;
-      id = latest;
-    }
-    const [tuple] = await this.#load(threadId, [{ ns, id }], []);
-    return tuple;
+    const id = getCheckpointId(config);
+    if (id) return (await this.#load(threadId, [{ ns, id }], []))[0];
+    const fields = await this.#fields(threadId);
+    const newest = newestFirst(refsIn(fields), ns)[0];
+    return newest && (await this.#load(threadId, [newest], [], fields))[0];
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
@@ -124,32 +142,21 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     const onlyId = nonEmptyString(config.configurable?.checkpoint_id);
     const beforeId = nonEmptyString(before?.configurable?.checkpoint_id);
     if (onlyId !== undefined && beforeId !== undefined && onlyId >= beforeId) return;
-    const max = onlyId !== undefined ? `[${onlyId}` : beforeId !== undefined ? `(${beforeId}` : "+";
-    const min = onlyId !== undefined ? `[${onlyId}` : "-";
     const threadId = threadIdOf(config);
     const threadIds = threadId !== undefined ? [threadId] : await this.#threadIds();
+    // Without a filter the newest `remaining` are all that can be yielded.
+    const fetchLimit = filterEntries.length === 0 && Number.isFinite(remaining) ? remaining : undefined;
 
     for (const thread of threadIds) {
-      const keys = this.#keys(thread);
-      const namespaces =
-        typeof configNs === "string" ? [configNs] : await this.#redis.smembers(keys.namespaces);
-      if (namespaces.length === 0) continue;
-      const page = this.#redis.pipeline();
-      for (const ns of namespaces) {
-        // Without a filter the newest `remaining` of each namespace are all that can be yielded.
-        if (filterEntries.length === 0 && Number.isFinite(remaining)) {
-          page.zrevrangebylex(keys.index(ns), max, min, "LIMIT", 0, remaining);
-        } else {
-          page.zrevrangebylex(keys.index(ns), max, min);
-        }
-      }
-      const idsByNs = (await execAll(page)) as string[][];
-      const refs = namespaces.flatMap((ns, i) => (idsByNs[i] ?? []).map((id) => ({ ns, id })));
-      refs.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      const fields = await this.#fields(thread);
+      let refs = newestFirst(refsIn(fields), typeof configNs === "string" ? configNs : undefined).filter(
+        ({ id }) => (onlyId === undefined || id === onlyId) && (beforeId === undefined || id < beforeId),
+      );
+      if (fetchLimit !== undefined) refs = refs.slice(0, fetchLimit);
 
       for (let start = 0; start < refs.length; start += LIST_BATCH) {
         const batch = refs.slice(start, start + LIST_BATCH);
-        for (const tuple of await this.#load(thread, batch, filterEntries)) {
+        for (const tuple of await this.#load(thread, batch, filterEntries, fields)) {
           yield tuple;
           remaining -= 1;
           if (remaining <= 0) return;
@@ -166,117 +173,129 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
   ): Promise<RunnableConfig> {
     const threadId = requireThreadId(config, "put");
     const ns = namespaceOf(config);
-    const parentId = nonEmptyString(config.configurable?.checkpoint_id) ?? "";
-    const { type, bytes, metadataType, metadataBytes, channelVersions, blobs } = await dumpCheckpoint(
-      this.serde,
-      checkpoint,
-      metadata,
-      newVersions,
+    checkNamespace(ns);
+    const parentId = nonEmptyString(config.configurable?.checkpoint_id);
+    const dumped = await dumpCheckpoint(this.serde, checkpoint, metadata, newVersions);
+    const fields: Array<string | Buffer> = [];
+    for (const blob of dumped.blobs) fields.push(valueField(ns, blob.channel, blob.version), packValue(blob));
+    fields.push(
+      recordField({ ns, id: checkpoint.id }),
+      packRecord({
+        checkpoint: { type: dumped.type, bytes: dumped.bytes },
+        metadata: { type: dumped.metadataType, bytes: dumped.metadataBytes },
+        parentId,
+      }),
     );
-    const keys = this.#keys(threadId);
-    const checkpointKey = keys.checkpoint(ns, checkpoint.id);
-    const indexKey = keys.index(ns);
-    const blobsKey = keys.blobs(ns);
-
-    const tx = this.#redis.multi();
-    for (const blob of blobs) {
-      tx.hsetnx(blobsKey, blobField(blob.channel, blob.version), pack(blob.type, blob.bytes));
-    }
-    tx.hset(checkpointKey, {
-      checkpoint: asBuffer(bytes),
-      type,
-      metadata: asBuffer(metadataBytes),
-      metadata_type: metadataType,
-      parent: parentId,
-      versions: JSON.stringify(versionPairs(channelVersions)),
-    });
-    tx.zadd(indexKey, 0, checkpoint.id);
-    tx.sadd(keys.namespaces, ns);
-    tx.sadd(keys.members, indexKey, checkpointKey, blobsKey);
-    await execAll(tx);
+    // One HSET, so whoever finds the checkpoint finds its values. They are not HSETNX'd: a (channel,
+    // version) only ever holds one value (`nextChannelVersion`).
+    await this.#redis.hset(this.#key(threadId), ...fields);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: checkpoint.id } };
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     const { threadId, ns, checkpointId } = writesTarget(config);
     if (writes.length === 0) return;
+    checkNamespace(ns);
     const dumped = await dumpWrites(this.serde, writes);
-    const keys = this.#keys(threadId);
-    const writesKey = keys.writes(ns, checkpointId);
-    const tx = this.#redis.multi();
-    for (const write of dumped) {
-      const field = JSON.stringify([taskId, write.idx]);
-      const value = pack(JSON.stringify([taskId, write.idx, write.channel, write.type]), write.bytes);
-      if (replacesStoredWrite(write)) tx.hset(writesKey, field, value);
-      else tx.hsetnx(writesKey, field, value);
+    const ordinary = dumped.filter((write) => !replacesStoredWrite(write));
+    const special = dumped.filter(replacesStoredWrite);
+    const key = this.#key(threadId);
+    const batch = this.#redis.pipeline();
+    // A retried task keeps the writes it saved first; special channels always hold the latest value.
+    if (ordinary.length > 0) batch.hsetnx(key, writesField(ns, checkpointId, taskId), packWrites(ordinary));
+    for (const write of special) {
+      batch.hset(key, writesField(ns, checkpointId, taskId, write.idx), packWrites([write]));
     }
-    tx.sadd(keys.members, writesKey);
-    await execAll(tx);
+    const [firstSet] = await execAll(batch);
+    if (ordinary.length > 0 && firstSet === 0) {
+      await this.#addMissingWrites(key, ns, checkpointId, taskId, ordinary);
+    }
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    const keys = this.#keys(threadId);
-    const members = await this.#redis.smembers(keys.members);
-    await this.#redis.unlink(...members, keys.namespaces, keys.members);
+    await this.#redis.unlink(this.#key(threadId));
   }
 
+  /**
+   * Also compacts what it keeps: the live channel values of each namespace move into one deflated bundle
+   * field, a finished lead's whole state then costing two fields (checkpoint and bundle) instead of one per
+   * channel. A later step on the thread still finds unchanged values there.
+   */
   async prune(threadId: string, options?: PruneOptions): Promise<number> {
     const keepLast = keepLastOf(options);
-    const keys = this.#keys(threadId);
-    const namespaces = await this.#redis.smembers(keys.namespaces);
-    if (namespaces.length === 0) return 0;
-    const listing = this.#redis.pipeline();
-    for (const ns of namespaces) listing.zrevrangebylex(keys.index(ns), "+", "-");
-    const idsByNs = (await execAll(listing)) as string[][];
-    const total = idsByNs.reduce((sum, ids) => sum + ids.length, 0);
+    const key = this.#key(threadId);
     if (keepLast === 0) {
+      const fields = await this.#fields(threadId);
       await this.deleteThread(threadId);
-      return total;
+      return refsIn(fields).length;
     }
+    const hash = await this.#redis.hgetallBuffer(key);
+    const fields = Object.keys(hash);
+    const refs = refsIn(fields);
 
-    // The versions of the kept checkpoints tell which channel values are still live.
-    const lookup = this.#redis.pipeline();
-    namespaces.forEach((ns, i) => {
-      lookup.hkeys(keys.blobs(ns));
-      for (const id of (idsByNs[i] ?? []).slice(0, keepLast))
-        lookup.hget(keys.checkpoint(ns, id), "versions");
-    });
-    const found = await execAll(lookup);
+    const byNamespace = new Map<string, CheckpointRef[]>();
+    for (const ref of newestFirst(refs)) {
+      const list = byNamespace.get(ref.ns);
+      if (list) list.push(ref);
+      else byNamespace.set(ref.ns, [ref]);
+    }
+    const kept = [...byNamespace.values()].flatMap((list) => list.slice(0, keepLast));
+    const keptFields = new Set(kept.map(recordField));
 
-    const tx = this.#redis.multi();
-    let queued = 0;
-    let deleted = 0;
-    let at = 0;
-    namespaces.forEach((ns, i) => {
-      const ids = idsByNs[i] ?? [];
-      const blobFields = found[at++] as string[];
-      const live = new Set<string>();
-      const keptCount = Math.min(ids.length, keepLast);
-      for (let kept = 0; kept < keptCount; kept += 1) {
-        const versions = found[at++] as string | null;
-        if (versions === null) continue;
-        for (const [channel, version] of JSON.parse(versions) as [string, string][]) {
-          live.add(blobField(channel, version));
+    // The kept checkpoints' versions tell which values are live; those go into their namespace's bundle.
+    const bundles = new Map<string, Map<string, BundledValue>>();
+    for (const ref of kept) {
+      const packed = hash[recordField(ref)];
+      if (packed === undefined) continue;
+      const checkpoint = (await this.#loads(unpackRecord(packed).checkpoint)) as Checkpoint;
+      const oldBundle = hash[bundleField(ref.ns)];
+      const previous = oldBundle === undefined ? new Map<string, BundledValue>() : unpackBundle(oldBundle);
+      const bundle = bundles.get(ref.ns) ?? new Map<string, BundledValue>();
+      bundles.set(ref.ns, bundle);
+      for (const [channel, v] of Object.entries(checkpoint.channel_versions)) {
+        const version = String(v);
+        const slot = bundleSlot(channel, version);
+        const single = hash[valueField(ref.ns, channel, version)];
+        const value =
+          single === undefined ? previous.get(slot) : { channel, version, ...unpackValue(single) };
+        if (value !== undefined) bundle.set(slot, value);
+      }
+    }
+    const live = (field: string) => {
+      switch (field[0]) {
+        case "c":
+          return keptFields.has(field);
+        case "b":
+          return bundles.has(field.slice(1));
+        case "w": {
+          const [ns, id] = parseWritesField(field);
+          return keptFields.has(recordField({ ns, id }));
         }
+        default:
+          return false;
       }
-      const dropped = ids.slice(keepLast);
-      if (dropped.length > 0) {
-        const droppedKeys = dropped.flatMap((id) => [keys.checkpoint(ns, id), keys.writes(ns, id)]);
-        tx.zrem(keys.index(ns), ...dropped);
-        tx.unlink(...droppedKeys);
-        tx.srem(keys.members, ...droppedKeys);
-        queued += 3;
-        deleted += dropped.length;
-      }
-      const unused = blobFields.filter((field) => !live.has(field));
-      if (unused.length > 0) {
-        tx.hdel(keys.blobs(ns), ...unused);
-        queued += 1;
-      }
+    };
+    const dead = fields.filter((field) => !live(field));
+    const plainRecords = kept.flatMap((ref) => {
+      const packed = hash[recordField(ref)];
+      if (packed === undefined || isDeflated(packed)) return [];
+      const deflated = withMarker(withoutMarker(packed));
+      return isDeflated(deflated) ? [recordField(ref), deflated] : [];
     });
-    // A multi() is only buffered until exec, so an empty one can simply be dropped.
-    if (queued > 0) await execAll(tx);
-    return deleted;
+    // Already compact: nothing dropped, every value in its bundle, the checkpoints deflated.
+    if (dead.length === 0 && plainRecords.length === 0) return 0;
+
+    // Bundles first, then the fields they replace: a reader always finds each live value in one of them,
+    // and one that listed a dropped checkpoint just before finds it gone and skips it.
+    const batch = this.#redis.pipeline();
+    const rewritten = [
+      ...[...bundles].flatMap(([ns, bundle]) => [bundleField(ns), packBundle([...bundle.values()])]),
+      ...plainRecords,
+    ];
+    if (rewritten.length > 0) batch.hset(key, ...rewritten);
+    if (dead.length > 0) batch.hdel(key, ...dead);
+    await execAll(batch);
+    return refs.length - kept.length;
   }
 
   /** Fork-safe versions: see `nextChannelVersion`. */
@@ -284,119 +303,158 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     return nextChannelVersion(current);
   }
 
-  /** Loads checkpoints of one thread in two round trips, skipping missing ones and those `filter` rejects. */
+  /** Writes of a repeated `putWrites` for indexes the task's first call did not have. */
+  async #addMissingWrites(
+    key: string,
+    ns: string,
+    checkpointId: string,
+    taskId: string,
+    writes: DumpedWrite[],
+  ): Promise<void> {
+    const first = await this.#redis.hgetBuffer(key, writesField(ns, checkpointId, taskId));
+    const stored = new Set(first === null ? [] : unpackWrites(first).map((write) => write.idx));
+    const missing = writes.filter((write) => !stored.has(write.idx));
+    if (missing.length === 0) return;
+    const batch = this.#redis.pipeline();
+    for (const write of missing) {
+      batch.hsetnx(key, writesField(ns, checkpointId, taskId, write.idx), packWrites([write]));
+    }
+    await execAll(batch);
+  }
+
+  /**
+   * Loads checkpoints of one thread in two round trips (the field names, unless given, come with the
+   * first), skipping missing ones and those `filter` rejects.
+   */
   async #load(
     threadId: string,
     refs: CheckpointRef[],
     filter: [string, unknown][],
+    knownFields?: string[],
   ): Promise<CheckpointTuple[]> {
     if (refs.length === 0) return [];
-    const keys = this.#keys(threadId);
-    const heads = this.#redis.pipeline();
-    for (const ref of refs) heads.hgetallBuffer(keys.checkpoint(ref.ns, ref.id));
-    const hashes = (await execAll(heads)) as Record<string, Buffer>[];
+    const key = this.#key(threadId);
+    const first = this.#redis.pipeline().hmgetBuffer(key, ...refs.map((ref) => recordField(ref)));
+    if (!knownFields) first.hkeys(key);
+    const [records, listed] = (await execAll(first)) as [(Buffer | null)[], string[] | undefined];
+    const fields = knownFields ?? listed ?? [];
 
-    const found: StoredCheckpoint[] = [];
+    const found: Array<{
+      ref: CheckpointRef;
+      record: StoredRecord;
+      checkpoint: Checkpoint;
+      metadata: CheckpointMetadata;
+    }> = [];
     for (const [i, ref] of refs.entries()) {
-      const hash = hashes[i];
+      const packed = records[i];
       // Pruned or deleted since its id was read.
-      if (hash?.checkpoint === undefined) continue;
-      const metadata = (await this.serde.loadsTyped(
-        text(hash, "metadata_type"),
-        view(required(hash, "metadata")),
-      )) as CheckpointMetadata;
+      if (packed === null || packed === undefined) continue;
+      const record = unpackRecord(packed);
+      const metadata = (await this.#loads(record.metadata)) as CheckpointMetadata;
       if (!matchesFilter(metadata, filter)) continue;
-      found.push({
-        ...ref,
-        checkpoint: (await this.serde.loadsTyped(text(hash, "type"), view(hash.checkpoint))) as Checkpoint,
-        metadata,
-        parentId: text(hash, "parent") || undefined,
-        versions: JSON.parse(text(hash, "versions")) as [string, string][],
-      });
+      found.push({ ref, record, metadata, checkpoint: (await this.#loads(record.checkpoint)) as Checkpoint });
     }
     if (found.length === 0) return [];
 
-    const details = this.#redis.pipeline();
-    for (const item of found) {
-      details.hgetallBuffer(keys.writes(item.ns, item.id));
-      if (item.versions.length > 0) {
-        details.hmgetBuffer(
-          keys.blobs(item.ns),
-          ...item.versions.map(([channel, v]) => blobField(channel, v)),
-        );
-      }
-      if (needsPendingSends(item)) details.hgetallBuffer(keys.writes(item.ns, item.parentId));
-    }
-    const results = await execAll(details);
-    let at = 0;
+    // Each value is in its own field, or in its namespace's bundle once the thread was pruned; the
+    // writes of each checkpoint (and of its parent, for a pre-v4 one) come with them.
+    const wanted = found.flatMap(({ ref, checkpoint }) =>
+      Object.entries(checkpoint.channel_versions).map(([channel, version]) => ({
+        ns: ref.ns,
+        channel,
+        version: String(version),
+      })),
+    );
+    const namespaces = [...new Set(found.map(({ ref }) => ref.ns))];
+    const writesOfInterest = new Set(
+      found.flatMap(({ ref, record, checkpoint }) => [
+        recordField(ref),
+        ...(checkpoint.v < 4 && record.parentId !== undefined
+          ? [recordField({ ns: ref.ns, id: record.parentId })]
+          : []),
+      ]),
+    );
+    const writeFields = fields.filter((field) => {
+      if (!field.startsWith("w")) return false;
+      const [ns, id] = parseWritesField(field);
+      return writesOfInterest.has(recordField({ ns, id }));
+    });
+    const lookup = [
+      ...wanted.map((w) => valueField(w.ns, w.channel, w.version)),
+      ...namespaces.map(bundleField),
+      ...writeFields,
+    ];
+    const values = lookup.length > 0 ? await this.#redis.hmgetBuffer(key, ...lookup) : [];
+    const bundles = new Map(
+      namespaces.map((ns, i) => {
+        const packed = values[wanted.length + i];
+        return [ns, packed ? unpackBundle(packed) : new Map<string, BundledValue>()] as const;
+      }),
+    );
+    const writesHash: Record<string, Buffer> = {};
+    writeFields.forEach((field, i) => {
+      const packed = values[wanted.length + namespaces.length + i];
+      if (packed) writesHash[field] = packed;
+    });
+    const writesOf = groupWrites(writesHash);
+
     const tuples: CheckpointTuple[] = [];
-    for (const item of found) {
-      const writes = await this.#loadWrites(results[at++] as Record<string, Buffer>);
-      const blobs = item.versions.length > 0 ? (results[at++] as (Buffer | null)[]) : [];
-      const checkpoint: Checkpoint = {
-        ...item.checkpoint,
-        channel_values: await this.#loadBlobs(item.versions, blobs),
-      };
-      if (needsPendingSends(item)) {
-        const parentWrites = await this.#loadWrites(results[at++] as Record<string, Buffer>);
-        this.#migratePendingSends(checkpoint, parentWrites);
+    let at = 0;
+    for (const { ref, record, checkpoint: stored, metadata } of found) {
+      const entries: [string, unknown][] = [];
+      for (const _ of Object.keys(stored.channel_versions)) {
+        const { channel, version } = wanted[at] as { channel: string; version: string };
+        const single = values[at++];
+        const value = single ? unpackValue(single) : bundles.get(ref.ns)?.get(bundleSlot(channel, version));
+        if (value !== undefined && value.type !== "empty") entries.push([channel, await this.#loads(value)]);
       }
-      const configurable = { thread_id: threadId, checkpoint_ns: item.ns };
+      const checkpoint: Checkpoint = { ...stored, channel_values: Object.fromEntries(entries) };
+      if (checkpoint.v < 4 && record.parentId !== undefined) {
+        // Checkpoints before format v4 kept pending sends as the parent's TASKS writes.
+        const parentWrites = writesOf.get(recordField({ ns: ref.ns, id: record.parentId })) ?? [];
+        const sends = await Promise.all(
+          parentWrites.filter((write) => write.channel === TASKS).map((write) => this.#loads(write)),
+        );
+        restorePendingSends(checkpoint, sends, () => this.getNextVersion(undefined));
+      }
+      const pendingWrites = await Promise.all(
+        (writesOf.get(recordField(ref)) ?? []).map(
+          async (write): Promise<CheckpointPendingWrite> => [
+            write.taskId,
+            write.channel,
+            await this.#loads(write),
+          ],
+        ),
+      );
+      const configurable = { thread_id: threadId, checkpoint_ns: ref.ns };
       const tuple: CheckpointTuple = {
-        config: { configurable: { ...configurable, checkpoint_id: item.id } },
+        config: { configurable: { ...configurable, checkpoint_id: ref.id } },
         checkpoint,
-        metadata: item.metadata,
-        pendingWrites: writes,
+        metadata,
+        pendingWrites,
       };
-      if (item.parentId !== undefined) {
-        tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: item.parentId } };
+      if (record.parentId !== undefined) {
+        tuple.parentConfig = { configurable: { ...configurable, checkpoint_id: record.parentId } };
       }
       tuples.push(tuple);
     }
     return tuples;
   }
 
-  async #loadBlobs(versions: [string, string][], blobs: (Buffer | null)[]): Promise<Record<string, unknown>> {
-    const entries: [string, unknown][] = [];
-    for (const [i, [channel]] of versions.entries()) {
-      const blob = blobs[i];
-      if (blob === null || blob === undefined) continue;
-      const [type, bytes] = unpack(blob);
-      if (type !== "empty") entries.push([channel, await this.serde.loadsTyped(type, bytes)]);
-    }
-    return Object.fromEntries(entries);
+  #loads(value: Typed): Promise<unknown> {
+    return this.serde.loadsTyped(value.type, value.bytes);
   }
 
-  async #loadWrites(hash: Record<string, Buffer>): Promise<CheckpointPendingWrite[]> {
-    const writes = Object.values(hash).map((packed) => {
-      const [header, bytes] = unpack(packed);
-      const [taskId, idx, channel, type] = JSON.parse(header) as [string, number, string, string];
-      return { taskId, idx, channel, type, bytes };
-    });
-    // The order the SQL savers read them in: by task, then index.
-    writes.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.idx - b.idx));
-    return Promise.all(
-      writes.map(
-        async (write): Promise<CheckpointPendingWrite> => [
-          write.taskId,
-          write.channel,
-          await this.serde.loadsTyped(write.type, write.bytes),
-        ],
-      ),
-    );
-  }
-
-  /** Checkpoints before format v4 kept pending sends as the parent's TASKS writes. */
-  #migratePendingSends(checkpoint: Checkpoint, parentWrites: CheckpointPendingWrite[]): void {
-    const sends = parentWrites.filter(([, channel]) => channel === TASKS).map(([, , v]) => v);
-    restorePendingSends(checkpoint, sends, () => this.getNextVersion(undefined));
+  /** The field names of the thread's hash. */
+  #fields(threadId: string): Promise<string[]> {
+    return this.#redis.hkeys(this.#key(threadId));
   }
 
   /** Every thread with a checkpoint; SCANs each master, so only for the rare cross-thread listing. */
   async #threadIds(): Promise<string[]> {
     const nodes = this.#redis instanceof Cluster ? this.#redis.nodes("master") : [this.#redis];
     const head = `${this.#prefix}:{`;
-    const tail = "}:ns";
+    const tail = "}:cp";
     const pattern = `${head.replace(/[*?[\]\\]/g, "\\$&")}*${tail}`;
     const threadIds = new Set<string>();
     for (const node of nodes) {
@@ -406,7 +464,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
         cursor = next;
         for (const key of found) {
           const tag = key.slice(head.length, -tail.length);
-          // A brace in the middle means some other key ends in "}:ns"; thread tags never hold braces.
+          // A brace in the middle means some other key ends in "}:cp"; thread tags never hold braces.
           if (!/[{}]/.test(tag)) threadIds.add(threadIdFromTag(tag));
         }
       } while (cursor !== "0");
@@ -414,16 +472,8 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     return [...threadIds];
   }
 
-  #keys(threadId: string) {
-    const base = `${this.#prefix}:{${threadTag(threadId)}}`;
-    return {
-      namespaces: `${base}:ns`,
-      members: `${base}:keys`,
-      index: (ns: string) => `${base}:idx:${ns}`,
-      checkpoint: (ns: string, id: string) => `${base}:cp:${ns}:${id}`,
-      writes: (ns: string, id: string) => `${base}:w:${ns}:${id}`,
-      blobs: (ns: string) => `${base}:blob:${ns}`,
-    };
+  #key(threadId: string): string {
+    return `${this.#prefix}:{${threadTag(threadId)}}:cp`;
   }
 }
 
@@ -439,8 +489,85 @@ function threadIdFromTag(tag: string): string {
   return tag.startsWith("~") ? Buffer.from(tag.slice(1), "base64url").toString() : tag;
 }
 
-function needsPendingSends(item: StoredCheckpoint): item is StoredCheckpoint & { parentId: string } {
-  return item.checkpoint.v < 4 && item.parentId !== undefined;
+/**
+ * A checkpoint's field in the `cp` hash: "c", namespace, NUL, id. A namespace never holds a NUL, so the
+ * first one splits them; value fields start with "v".
+ */
+function recordField(ref: CheckpointRef): string {
+  return `c${ref.ns}\0${ref.id}`;
+}
+
+function parseRecordField(field: string): CheckpointRef | undefined {
+  if (!field.startsWith("c")) return undefined;
+  const at = field.indexOf("\0");
+  return { ns: field.slice(1, at), id: field.slice(at + 1) };
+}
+
+/** Newest first by id (ids of one thread sort by time), of one namespace or all. */
+function newestFirst(refs: CheckpointRef[], ns?: string): CheckpointRef[] {
+  return refs
+    .filter((ref) => ns === undefined || ref.ns === ns)
+    .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+/** A channel value's field in the `cp` hash. */
+function valueField(ns: string, channel: string, version: string): string {
+  return `v${JSON.stringify([ns, channel, version])}`;
+}
+
+/** A namespace's bundle of channel values in the `cp` hash (see `prune`). */
+function bundleField(ns: string): string {
+  return `b${ns}`;
+}
+
+function bundleSlot(channel: string, version: string): string {
+  return JSON.stringify([channel, version]);
+}
+
+function checkNamespace(ns: string): void {
+  if (ns.includes("\0")) throw new Error("RedisSaver: checkpoint_ns must not contain a NUL character");
+}
+
+function writesField(ns: string, checkpointId: string, taskId: string, idx?: number): string {
+  return `w${JSON.stringify(idx === undefined ? [ns, checkpointId, taskId] : [ns, checkpointId, taskId, idx])}`;
+}
+
+function parseWritesField(field: string): [ns: string, checkpointId: string, taskId: string, idx?: number] {
+  return JSON.parse(field.slice(1)) as [string, string, string, number?];
+}
+
+/** The checkpoints named by a thread's field names. */
+function refsIn(fields: string[]): CheckpointRef[] {
+  return fields.flatMap((field) => parseRecordField(field) ?? []);
+}
+
+/** The stored writes by checkpoint (`recordField`), each checkpoint's sorted by task id, then index. */
+function groupWrites(hash: Record<string, Buffer>): Map<string, StoredWrite[]> {
+  const byCheckpoint = new Map<string, Map<string, StoredWrite>>();
+  // Whole calls first: a write stored on its own fills in an index its task's first call did not have.
+  const fields = Object.entries(hash)
+    .map(([field, packed]) => [parseWritesField(field), packed] as const)
+    .sort(([a], [b]) => a.length - b.length);
+  for (const [[ns, checkpointId, taskId], packed] of fields) {
+    const key = recordField({ ns, id: checkpointId });
+    const writes = byCheckpoint.get(key) ?? new Map<string, StoredWrite>();
+    byCheckpoint.set(key, writes);
+    for (const write of unpackWrites(packed)) {
+      const slot = JSON.stringify([taskId, write.idx]);
+      if (!writes.has(slot)) writes.set(slot, { ...write, taskId });
+    }
+  }
+  const sorted = new Map<string, StoredWrite[]>();
+  for (const [key, writes] of byCheckpoint) {
+    // The order the SQL savers read them in: by task, then index.
+    sorted.set(
+      key,
+      [...writes.values()].sort((a, b) =>
+        a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : a.idx - b.idx,
+      ),
+    );
+  }
+  return sorted;
 }
 
 async function execAll(commands: ChainableCommander): Promise<unknown[]> {
@@ -452,42 +579,108 @@ async function execAll(commands: ChainableCommander): Promise<unknown[]> {
   });
 }
 
-function blobField(channel: string, version: string): string {
-  return JSON.stringify([channel, version]);
-}
-
-function versionPairs(versions: ChannelVersions): [string, string][] {
-  return Object.entries(versions).map(([channel, version]) => [channel, String(version)]);
-}
-
-/** A value with its header (type, or write coordinates) in front: 4-byte header length, header, bytes. */
-function pack(header: string, bytes: Uint8Array | null): Buffer {
-  const head = Buffer.from(header);
+/**
+ * A header and byte chunks as one value behind a compression marker: 4-byte header length, header (JSON
+ * naming each chunk's length), then the chunks.
+ */
+function pack(header: unknown, chunks: Uint8Array[], deflate = false): Buffer {
+  const head = Buffer.from(JSON.stringify(header));
   const length = Buffer.alloc(4);
   length.writeUInt32BE(head.length);
-  return Buffer.concat([length, head, bytes ?? new Uint8Array()]);
+  return withMarker(Buffer.concat([length, head, ...chunks]), deflate);
 }
 
-function unpack(packed: Buffer): [string, Uint8Array] {
-  const length = packed.readUInt32BE(0);
-  return [packed.toString("utf8", 4, 4 + length), view(packed.subarray(4 + length))];
+/** The header and a reader that hands out the chunks in order. */
+function unpack<Header>(stored: Uint8Array): [Header, (length: number) => Uint8Array] {
+  const buffer = withoutMarker(stored);
+  const headerLength = buffer.readUInt32BE(0);
+  let at = 4 + headerLength;
+  const next = (length: number) => {
+    // A plain Uint8Array view: the serde may hand "bytes" values back as they are, and callers stored one.
+    const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset + at, length);
+    at += length;
+    return chunk;
+  };
+  return [JSON.parse(buffer.toString("utf8", 4, 4 + headerLength)) as Header, next];
 }
 
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+type RecordHeader = [
+  checkpointType: string,
+  checkpointLength: number,
+  metadataType: string,
+  metadataLength: number,
+  parentId: string | null,
+];
+
+function packRecord(record: StoredRecord): Buffer {
+  const header: RecordHeader = [
+    record.checkpoint.type,
+    record.checkpoint.bytes.byteLength,
+    record.metadata.type,
+    record.metadata.bytes.byteLength,
+    record.parentId ?? null,
+  ];
+  return pack(header, [record.checkpoint.bytes, record.metadata.bytes]);
 }
 
-// The serde may hand "bytes" values back as they are; callers should get a plain Uint8Array, not a Buffer.
-function view(buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+function unpackRecord(stored: Uint8Array): StoredRecord {
+  const [[checkpointType, checkpointLength, metadataType, metadataLength, parentId], next] =
+    unpack<RecordHeader>(stored);
+  return {
+    checkpoint: { type: checkpointType, bytes: next(checkpointLength) },
+    metadata: { type: metadataType, bytes: next(metadataLength) },
+    parentId: parentId ?? undefined,
+  };
 }
 
-function required(hash: Record<string, Buffer>, field: string): Buffer {
-  const value = hash[field];
-  if (value === undefined) throw new Error(`Corrupt checkpoint hash: no "${field}" field`);
-  return value;
+/** A channel value: its serde type ("empty" for a channel updated to nothing) as the header. */
+function packValue(blob: DumpedBlob): Buffer {
+  return pack(blob.type, blob.bytes === null ? [] : [blob.bytes]);
 }
 
-function text(hash: Record<string, Buffer>, field: string): string {
-  return required(hash, field).toString();
+function unpackValue(stored: Uint8Array): Typed {
+  const buffer = withoutMarker(stored);
+  const headerLength = buffer.readUInt32BE(0);
+  const start = 4 + headerLength;
+  return {
+    type: JSON.parse(buffer.toString("utf8", 4, start)) as string,
+    bytes: new Uint8Array(buffer.buffer, buffer.byteOffset + start, buffer.byteLength - start),
+  };
+}
+
+type BundleHeader = [channel: string, version: string, type: string, length: number][];
+
+function packBundle(values: BundledValue[]): Buffer {
+  const header: BundleHeader = values.map((v) => [v.channel, v.version, v.type, v.bytes.byteLength]);
+  return pack(
+    header,
+    values.map((value) => value.bytes),
+    true,
+  );
+}
+
+/** The bundle's values by `bundleSlot`. */
+function unpackBundle(stored: Uint8Array): Map<string, BundledValue> {
+  const [header, next] = unpack<BundleHeader>(stored);
+  return new Map(
+    header.map(([channel, version, type, length]) => [
+      bundleSlot(channel, version),
+      { channel, version, type, bytes: next(length) },
+    ]),
+  );
+}
+
+type WritesHeader = [idx: number, channel: string, type: string, length: number][];
+
+function packWrites(writes: DumpedWrite[]): Buffer {
+  const header: WritesHeader = writes.map((w) => [w.idx, w.channel, w.type, w.bytes.byteLength]);
+  return pack(
+    header,
+    writes.map((write) => write.bytes),
+  );
+}
+
+function unpackWrites(stored: Uint8Array): Omit<StoredWrite, "taskId">[] {
+  const [header, next] = unpack<WritesHeader>(stored);
+  return header.map(([idx, channel, type, length]) => ({ idx, channel, type, bytes: next(length) }));
 }

@@ -2,7 +2,8 @@
  * The embedded checkpointer (ARCHITECTURE section 4): LangGraph checkpoints in SQLite through `node:sqlite`.
  *
  * Channel values live apart from checkpoints, once per (channel, version), so a step stores only the
- * channels it changed; a checkpoint is rebuilt by joining its `channel_versions` onto the blobs.
+ * channels it changed; a checkpoint is rebuilt by joining its `channel_versions` onto the blobs. Long
+ * serialised values are stored deflated, their type column saying so (`compressTyped`).
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -22,6 +23,8 @@ import {
   TASKS,
 } from "@langchain/langgraph-checkpoint";
 import {
+  compressTyped,
+  decompressTyped,
   dumpCheckpoint,
   dumpWrites,
   matchesFilter,
@@ -240,7 +243,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     let remaining = limit ?? Number.POSITIVE_INFINITY;
     for (const head of heads) {
       if (remaining <= 0) return;
-      const metadata = (await this.serde.loadsTyped(head.metadata_type, head.metadata)) as CheckpointMetadata;
+      const metadata = (await this.#loads(head.metadata_type, head.metadata)) as CheckpointMetadata;
       if (!matchesFilter(metadata, filterEntries)) continue;
       const row = this.#get<CheckpointRow>(
         SQL.selectCheckpoint,
@@ -270,9 +273,12 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       metadata,
       newVersions,
     );
+    const [checkpointType, checkpointBytes] = compressTyped(type, bytes);
     this.#transaction(() => {
       for (const blob of blobs) {
-        this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blob.type, blob.bytes);
+        const [blobType, blobBytes] =
+          blob.bytes === null ? [blob.type, null] : compressTyped(blob.type, blob.bytes);
+        this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blobType, blobBytes);
       }
       this.#run(
         SQL.upsertCheckpoint,
@@ -280,8 +286,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
         ns,
         checkpoint.id,
         parentId,
-        type,
-        bytes,
+        checkpointType,
+        checkpointBytes,
         metadataType,
         metadataBytes,
         versionsJson(channelVersions),
@@ -295,6 +301,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     const dumped = await dumpWrites(this.serde, writes);
     this.#transaction(() => {
       for (const write of dumped) {
+        const [writeType, writeBytes] = compressTyped(write.type, write.bytes);
         this.#run(
           replacesStoredWrite(write) ? SQL.replaceWrite : SQL.insertWrite,
           threadId,
@@ -303,8 +310,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
           taskId,
           write.idx,
           write.channel,
-          write.type,
-          write.bytes,
+          writeType,
+          writeBytes,
         );
       }
     });
@@ -339,15 +346,15 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     const blobs = this.#all<BlobRow>(SQL.selectBlobs, thread_id, checkpoint_ns, checkpoint_id);
     const writes = this.#all<WriteRow>(SQL.selectWrites, thread_id, checkpoint_ns, checkpoint_id);
     const [stored, metadata, channelValues, pendingWrites] = await Promise.all([
-      this.serde.loadsTyped(row.type, row.checkpoint) as Promise<Checkpoint>,
-      this.serde.loadsTyped(row.metadata_type, row.metadata) as Promise<CheckpointMetadata>,
+      this.#loads(row.type, row.checkpoint) as Promise<Checkpoint>,
+      this.#loads(row.metadata_type, row.metadata) as Promise<CheckpointMetadata>,
       this.#loadBlobs(blobs),
       Promise.all(
         writes.map(
           async (write): Promise<CheckpointPendingWrite> => [
             write.task_id,
             write.channel,
-            await this.serde.loadsTyped(write.type, write.blob),
+            await this.#loads(write.type, write.blob),
           ],
         ),
       ),
@@ -375,8 +382,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       rows
         .filter((row) => row.type !== "empty" && row.blob !== null)
         .map(
-          async (row) =>
-            [row.channel, await this.serde.loadsTyped(row.type, row.blob ?? new Uint8Array())] as const,
+          async (row) => [row.channel, await this.#loads(row.type, row.blob ?? new Uint8Array())] as const,
         ),
     );
     return Object.fromEntries(entries);
@@ -396,8 +402,12 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       parentId,
       TASKS,
     );
-    const sends = await Promise.all(rows.map((row) => this.serde.loadsTyped(row.type, row.blob)));
+    const sends = await Promise.all(rows.map((row) => this.#loads(row.type, row.blob)));
     restorePendingSends(checkpoint, sends, () => this.getNextVersion(undefined));
+  }
+
+  #loads(type: string, bytes: Uint8Array): Promise<unknown> {
+    return this.serde.loadsTyped(...decompressTyped(type, bytes));
   }
 
   // Synchronous on purpose: no other call on this connection can run between BEGIN and COMMIT.

@@ -69,6 +69,10 @@ export class BullmqQueue implements JobQueue {
         // Failed jobs stay for inspection and for `requeue`.
         removeOnFail: false,
       },
+      // BullMQ logs every job's moves to an events stream, read only by QueueEvents listeners, which
+      // LeadGraph has none of. Trimming is approximate (whole stream nodes), so it holds ~100-200 entries
+      // instead of the default 10 000 (about a megabyte).
+      streams: { events: { maxLen: 100 } },
     });
     this.#queue.on("error", (err) => this.#logger.warn({ err: err.message }, "queue error"));
   }
@@ -146,5 +150,10 @@ export class BullmqQueue implements JobQueue {
   /** For tests and benchmarks: the underlying BullMQ queue. */
   get bullQueue(): Queue<LeadJobData> {
     return this.#queue;
+  }
+
+  /** For tests and benchmarks: this process's BullMQ worker, once `start` made it. */
+  get bullWorker(): Worker<LeadJobData> | undefined {
+    return this.#worker;
   }
 }

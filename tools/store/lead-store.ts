@@ -57,6 +57,9 @@ export interface LeadRecord {
   timeline: TimelineEntry[];
 }
 
+/** A lead record without its timeline. */
+export type LeadSummary = Omit<LeadRecord, "timeline">;
+
 /** What intake knows when it persists a lead. */
 export interface NewLead {
   leadId: string;
@@ -114,6 +117,11 @@ export interface LeadStore {
   markQueued(leadId: string): Promise<void>;
   /** `running`, and one more attempt. */
   markRunning(leadId: string): Promise<void>;
+  /**
+   * Starts a run in one atomic step: unless the lead is completed, marks it `running` with one more attempt
+   * (as `markRunning`). Returns the lead as it was before, without its timeline; null for an unknown id.
+   */
+  beginAttempt(leadId: string): Promise<LeadSummary | null>;
   markCompleted(leadId: string, result: Record<string, unknown>): Promise<void>;
   markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void>;
   appendTimeline(leadId: string, entry: TimelineEntry): Promise<void>;

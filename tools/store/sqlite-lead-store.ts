@@ -16,6 +16,7 @@ import {
   type LeadRecord,
   type LeadStatus,
   type LeadStore,
+  type LeadSummary,
   LeasedLedger,
   type LeaseOptions,
   type LedgerBackend,
@@ -216,6 +217,16 @@ export class SqliteLeadStore implements LeadStore {
 
   async markRunning(leadId: string): Promise<void> {
     this.#setStatus(leadId, "running", { attempts: 1 });
+  }
+
+  async beginAttempt(leadId: string): Promise<LeadSummary | null> {
+    return this.#transaction(() => {
+      const row = this.#sql.getLead.get(leadId);
+      if (!row) return null;
+      const { timeline: _, ...lead } = toRecord(row, []);
+      if (lead.status !== "completed") this.#setStatus(leadId, "running", { attempts: 1 });
+      return lead;
+    });
   }
 
   async markCompleted(leadId: string, result: Record<string, unknown>): Promise<void> {
