@@ -36,6 +36,8 @@ export class JsonlFile<T> {
   readonly path: string;
   /** Names the owner in errors, e.g. "outbox". */
   readonly #label: string;
+  readonly #pending: Array<{ text: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #flushing = false;
 
   constructor(dir: string, name: string, label: string) {
     this.dir = dir;
@@ -68,14 +70,35 @@ export class JsonlFile<T> {
     }
   }
 
-  /** Appends one record as one line; it is on disk when this resolves. */
-  async append(record: T): Promise<void> {
-    const handle = await open(this.path, "a");
-    try {
-      await this.#appendDurable(handle, `${JSON.stringify(record)}\n`);
-    } finally {
-      await handle.close();
+  /**
+   * Appends one record as one line; it is on disk when this resolves. Group commit: records appended
+   * while a sync is in flight go out together in the next write and share its fdatasync, so concurrent
+   * leads cost one sync per batch instead of one per record.
+   */
+  append(record: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ text: `${JSON.stringify(record)}\n`, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      try {
+        const handle = await open(this.path, "a");
+        try {
+          await this.#appendDurable(handle, batch.map((b) => b.text).join(""));
+        } finally {
+          await handle.close();
+        }
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
     }
+    this.#flushing = false;
   }
 
   /** Every record in the file, including a last line without its newline; [] before the first append. */
@@ -106,8 +129,8 @@ export class JsonlFile<T> {
   }
 
   /**
-   * One write(2) per record on an O_APPEND descriptor, then fdatasync: lines from two processes
-   * never interleave, and a record is on disk before the caller is told it was stored.
+   * One write(2) per batch of whole lines on an O_APPEND descriptor, then fdatasync: lines from two
+   * processes never interleave, and a record is on disk before the caller is told it was stored.
    */
   async #appendDurable(handle: FileHandle, text: string): Promise<void> {
     const bytes = Buffer.from(text, "utf8");
