@@ -15,7 +15,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
@@ -30,6 +30,7 @@ import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
 import { createLogger } from "../tools/logger.ts";
 import { createRuntime } from "../tools/runtime.ts";
+import { SAMPLES, withEmail } from "./samples.ts";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -73,26 +74,6 @@ const { values } = parseArgs({
     connections: { type: "string", default: "20" },
   },
 });
-
-const SAMPLES = (
-  JSON.parse(readFileSync("fixtures/leads_sample.json", "utf8")) as Array<{
-    payload: Record<string, unknown>;
-  }>
-).map((c) => c.payload);
-
-/** The sample with a fresh email (in `properties` for HubSpot shapes), so it is a distinct lead. */
-function withEmail(sample: Record<string, unknown>, email: string): Record<string, unknown> {
-  const copy = structuredClone(sample);
-  const properties = copy.properties;
-  if (properties && typeof properties === "object") {
-    const props = properties as Record<string, unknown>;
-    const current = props.email;
-    props.email = current && typeof current === "object" ? { ...current, value: email } : email;
-  } else {
-    copy.email = email;
-  }
-  return copy;
-}
 
 /** Child: the real app and the bare baseline on two loopback ports, sharing one runtime (store + queue). */
 async function serve(redisUrl: string, dataDir: string): Promise<void> {

@@ -21,7 +21,7 @@
  *   node --import tsx bench/pipeline.ts [--leads 1000] [--concurrency 16] [--monitor-leads 300]
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,7 @@ import type { LeadStore } from "../tools/store/lead-store.ts";
 import { MemoryCounters, MemoryLedger } from "../tools/store/memory.ts";
 import { RedisLeadStore } from "../tools/store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../tools/store/sqlite-lead-store.ts";
+import { SAMPLES, withEmail } from "./samples.ts";
 
 const { values } = parseArgs({
   options: {
@@ -58,26 +59,6 @@ const { values } = parseArgs({
 const LEADS = Number(values.leads);
 const CONCURRENCY = Number(values.concurrency);
 const MONITOR_LEADS = Math.min(LEADS, Number(values["monitor-leads"]));
-
-const SAMPLES = (
-  JSON.parse(readFileSync("fixtures/leads_sample.json", "utf8")) as Array<{
-    payload: Record<string, unknown>;
-  }>
-).map((c) => c.payload);
-
-/** The sample with a fresh email (in `properties` for HubSpot shapes), so it is a distinct lead. */
-function withEmail(sample: Record<string, unknown>, email: string): Record<string, unknown> {
-  const copy = structuredClone(sample);
-  const properties = copy.properties;
-  if (properties && typeof properties === "object") {
-    const props = properties as Record<string, unknown>;
-    const current = props.email;
-    props.email = current && typeof current === "object" ? { ...current, value: email } : email;
-  } else {
-    copy.email = email;
-  }
-  return copy;
-}
 
 /** Distinct leads: the samples with a fresh email each. */
 function payload(i: number, run: string): Record<string, unknown> {

@@ -2,19 +2,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import {
-  Annotation,
-  type BaseCheckpointSaver,
-  END,
-  START,
-  StateGraph,
-  type StateSnapshot,
-} from "@langchain/langgraph";
-import { type CheckpointTuple, ERROR, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import type { StateSnapshot } from "@langchain/langgraph";
+import { ERROR, emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { validate } from "@langchain/langgraph-checkpoint-validation";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
 import { isPrunableSaver } from "../graph/checkpoint/types.ts";
+import { buildFlakyGraph, listThread } from "./helpers/flaky-graph.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "leadgraph-checkpoint-"));
 let files = 0;
@@ -30,59 +24,6 @@ validate<SqliteSaver>({
   createCheckpointer: () => new SqliteSaver({ path: ":memory:" }),
   destroyCheckpointer: (saver) => saver.close(),
 });
-
-const Trail = Annotation.Root({
-  /** Node ids in the order they finished. */
-  trail: Annotation<string[]>({ reducer: (left, right) => left.concat(right), default: () => [] }),
-});
-
-/** first -> flaky -> last, where `flaky` throws `failures` times and `last` runs a one-node subgraph. */
-function buildFlakyGraph(checkpointer: BaseCheckpointSaver, failures: number) {
-  const calls = { first: 0, flaky: 0, last: 0 };
-  let failuresLeft = failures;
-  const inner = new StateGraph(Trail)
-    .addNode("innerStep", async () => ({ trail: ["inner"] }))
-    .addEdge(START, "innerStep")
-    .addEdge("innerStep", END)
-    .compile();
-  const graph = new StateGraph(Trail)
-    .addNode("first", async () => {
-      calls.first += 1;
-      return { trail: ["first"] };
-    })
-    .addNode("flaky", async () => {
-      calls.flaky += 1;
-      if (failuresLeft > 0) {
-        failuresLeft -= 1;
-        throw new Error("flaky failed");
-      }
-      return { trail: ["flaky"] };
-    })
-    .addNode("last", async (_state, config) => {
-      calls.last += 1;
-      // Runs the subgraph so the thread also gets checkpoints in a child namespace.
-      const { trail } = await inner.invoke({ trail: [] }, config);
-      return { trail: [...trail, "last"] };
-    })
-    .addEdge(START, "first")
-    .addEdge("first", "flaky")
-    .addEdge("flaky", "last")
-    .addEdge("last", END)
-    .compile({ checkpointer });
-  return { graph, calls };
-}
-
-async function listThread(
-  saver: BaseCheckpointSaver,
-  threadId: string,
-  ns?: string,
-): Promise<CheckpointTuple[]> {
-  const tuples: CheckpointTuple[] = [];
-  const configurable =
-    ns === undefined ? { thread_id: threadId } : { thread_id: threadId, checkpoint_ns: ns };
-  for await (const tuple of saver.list({ configurable })) tuples.push(tuple);
-  return tuples;
-}
 
 describe("SqliteSaver", () => {
   it("resumes a failed run at the failed node without re-running the finished ones", async () => {
