@@ -49,10 +49,15 @@ export class MemoryVectorIndex implements VectorIndex {
     for (const entry of this.#entries.values()) {
       if (!filter.every(([key, value]) => entry.account[key as keyof AccountFilter] === value)) continue;
       const denominator = queryNorm * entry.norm;
-      scored.push({ entry, score: denominator === 0 ? 0 : dotAt(active, vector, entry.values) / denominator });
+      scored.push({
+        entry,
+        score: denominator === 0 ? 0 : dotAt(active, vector, entry.values) / denominator,
+      });
     }
     // Ties broken by id so results never depend on insertion order.
-    scored.sort((a, b) => b.score - a.score || (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0));
+    scored.sort(
+      (a, b) => b.score - a.score || (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0),
+    );
     // Only the matches returned are copied, so callers cannot mutate the index.
     return scored
       .slice(0, Math.max(0, options.topK))
