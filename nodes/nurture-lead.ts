@@ -1,8 +1,7 @@
 import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import { crmNote, crmOwnerIdOf, ensureContact } from "./sync-crm.ts";
+import { crmNote, crmOwnerIdOf, dueIn, ensureContact } from "./sync-crm.ts";
 
 export const NURTURE_STATUS = "NURTURE";
-const DAY_MS = 86_400_000;
 
 /** Low scores go to marketing: a nurture status and a follow-up task in N days; no AE is pinged. */
 export function createNurtureLeadNode(
@@ -20,7 +19,7 @@ export function createNurtureLeadNode(
       deps.crm.createTask(contactId, {
         subject: `Nurture follow-up in ${days} days`,
         body: crmNote(state),
-        dueAt: new Date(deps.clock().getTime() + days * DAY_MS).toISOString(),
+        dueAt: dueIn(deps.clock, days),
         ...(ownerId ? { ownerId } : {}),
       }),
     );

@@ -51,6 +51,11 @@ export function crmNote(state: LeadState): string {
 
 const DAY_MS = 86_400_000;
 
+/** ISO timestamp `days` after now, for task due dates. */
+export function dueIn(clock: () => Date, days: number): string {
+  return new Date(clock().getTime() + days * DAY_MS).toISOString();
+}
+
 /** Contact upserted by email, owner set, note with the reasons and summary, and a task for the owner. */
 export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock">): LeadNode {
   return async (state) => {
@@ -74,7 +79,7 @@ export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "rout
         deps.crm.createTask(contactId, {
           subject: `Follow up: new ${state.score?.tier ?? ""} lead`.replace("  ", " "),
           body: state.summary?.bullets.join("\n") ?? crmNote(state),
-          dueAt: new Date(deps.clock().getTime() + DAY_MS).toISOString(),
+          dueAt: dueIn(deps.clock, 1),
           ownerId: crmOwnerId,
         }),
       );
