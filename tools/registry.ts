@@ -1,8 +1,3 @@
-/**
- * The one module that picks adapters: each vendor adapter switches on when its credentials are set, and the
- * embedded default stays in place otherwise. Nodes never see this choice.
- */
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Env } from "../config/env.ts";
 import { loadPrompts, type Prompts } from "../config/prompts.ts";
@@ -30,9 +25,9 @@ import type {
   LlmUsage,
   Logger,
   Notifier,
-  PastAccount,
   VectorIndex,
 } from "./ports.ts";
+import { loadPastAccounts, localAccountsSource, writeLocalAccounts } from "./vector/accounts-file.ts";
 import { indexAccounts } from "./vector/index-accounts.ts";
 import { MemoryVectorIndex } from "./vector/memory-index.ts";
 import { PineconeIndex } from "./vector/pinecone-index.ts";
@@ -100,10 +95,6 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function loadPastAccounts(path: string): PastAccount[] {
-  return JSON.parse(readFileSync(path, "utf8")) as PastAccount[];
-}
-
 function pickEmbedder(env: Env): Embedder {
   return env.OPENAI_API_KEY
     ? new OpenAiEmbedder({
@@ -155,9 +146,14 @@ export async function createGraphDeps(
   const embedder = pickEmbedder(env);
   const vectorIndex = pickVectorIndex(env);
   if (vectorIndex instanceof MemoryVectorIndex)
-    await indexAccounts(loadPastAccounts(join(fixtures, "accounts.json")), embedder, vectorIndex, {
-      batchSize: 100,
-    });
+    await indexAccounts(
+      loadPastAccounts(localAccountsSource(resolve(env.DATA_DIR), fixtures)),
+      embedder,
+      vectorIndex,
+      {
+        batchSize: 100,
+      },
+    );
 
   let crm: Crm;
   const enrichers: Enricher[] = [
@@ -220,11 +216,22 @@ export async function createGraphDeps(
   };
 }
 
-/** `leadgraph accounts index <file>`: embeds and upserts past accounts with stable ids. */
+/**
+ * `leadgraph accounts index <file>`: with Pinecone, embeds and upserts the accounts with stable ids; with the
+ * local index, stores the validated corpus in DATA_DIR, where the service's in-process index loads it at start.
+ * Either way a second run changes nothing.
+ */
 export async function indexAccountsCommand(env: Env, file: string): Promise<number> {
   const accounts = loadPastAccounts(file);
-  const embedder = pickEmbedder(env);
   const index = pickVectorIndex(env);
+  if (index instanceof MemoryVectorIndex) {
+    const path = writeLocalAccounts(resolve(env.DATA_DIR), accounts);
+    console.log(
+      `${accounts.length} accounts stored in ${path}; the local index loads them when the service starts`,
+    );
+    return 0;
+  }
+  const embedder = pickEmbedder(env);
   const result = await indexAccounts(accounts, embedder, index, { batchSize: 100 });
   console.log(`indexed into ${index.name} with ${embedder.name}: ${JSON.stringify(result)}`);
   return 0;
