@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { LeadSource } from "../graph/state.ts";
+import { MAX_TEXT } from "../nodes/capture.ts";
 import { normalizeEmail } from "../tools/normalize/email.ts";
 import { detectSource, readGenericPayload, readHubspotPayload } from "../tools/normalize/payload.ts";
 import { truncate } from "../tools/normalize/text.ts";
@@ -26,9 +27,6 @@ export interface LeadKeyInputs {
 export type IntakeResult =
   | { ok: true; source: LeadSource; keyInputs: LeadKeyInputs }
   | { ok: false; field: string; message: string };
-
-/** Capture caps free text at this length (nodes/capture.ts), so the key sees campaign and form as capture does. */
-const CAPTURE_TEXT_CAP = 300;
 
 /**
  * One lead as the sender wrote it: generic JSON (snake_case or camelCase keys, utm_* flat or nested) or a
@@ -63,8 +61,8 @@ function intakeSchema(forced: LeadSource | undefined) {
       return z.NEVER;
     }
     const keyInputs: LeadKeyInputs = { email: email.email };
-    if (fields.campaign !== undefined) keyInputs.campaign = truncate(fields.campaign, CAPTURE_TEXT_CAP).text;
-    if (fields.form !== undefined) keyInputs.form = truncate(fields.form, CAPTURE_TEXT_CAP).text;
+    if (fields.campaign !== undefined) keyInputs.campaign = truncate(fields.campaign, MAX_TEXT).text;
+    if (fields.form !== undefined) keyInputs.form = truncate(fields.form, MAX_TEXT).text;
     return { source, keyInputs };
   });
 }

@@ -34,7 +34,8 @@ export class InvalidLeadError extends Error {
 }
 
 const MAX_MESSAGE = 2000;
-const MAX_TEXT = 300;
+/** Longest kept free text other than the message; intake keys on the same cut. */
+export const MAX_TEXT = 300;
 
 function warning(code: string, message: string): Issue {
   return { node: "capture", code, message };

@@ -60,6 +60,26 @@ export const defaultPolicy = {
   breaker: { volumeThreshold: 5, errorThresholdPercentage: 50, resetTimeoutMs: 30_000 },
 } satisfies Omit<VendorPolicy, "vendor" | "classify">;
 
+/** Overrides a vendor policy may take; the vendor's name and error reading are its own. */
+export type PolicyOverrides = Partial<Omit<VendorPolicy, "vendor" | "classify">>;
+
+/** A vendor's policy: the shared defaults, the caller's overrides, the vendor's own classifier. */
+export function vendorPolicy(
+  vendor: string,
+  classify: VendorPolicy["classify"],
+  overrides: PolicyOverrides = {},
+): VendorPolicy {
+  return { ...defaultPolicy, ...overrides, vendor, classify };
+}
+
+/** An SDK's own timeout or abort, possibly wrapped (`cause`, or an SDK's `original`). */
+export function isTimeoutError(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== "object" || err === null) return false;
+  const { name, cause, original } = err as { name?: unknown; cause?: unknown; original?: unknown };
+  if (name === "TimeoutError" || name === "AbortError") return true;
+  return isTimeoutError(original, depth + 1) || isTimeoutError(cause, depth + 1);
+}
+
 /** Reads a Retry-After header value (seconds or HTTP date) into ms. */
 export function parseRetryAfter(
   value: string | number | null | undefined,

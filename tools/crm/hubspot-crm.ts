@@ -2,11 +2,13 @@ import { AssociationTypes, Client } from "@hubspot/api-client";
 import type { ContactInput, Crm, CrmCompany, CrmTaskInput } from "../ports.ts";
 import {
   classifyHttpStatus,
-  defaultPolicy,
   type ErrorClassification,
+  isTimeoutError,
+  type PolicyOverrides,
   parseRetryAfter,
   VendorCaller,
   type VendorPolicy,
+  vendorPolicy,
 } from "../resilience.ts";
 
 export interface HubSpotCrmOptions {
@@ -71,23 +73,17 @@ export class HubSpotRejectedError extends Error {
   readonly code = "hubspot_rejected";
 }
 
-function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-}
-
 /** How HubSpot failures are retried; exported so the registry can build the shared caller. */
 export function classifyHubSpotError(err: unknown): ErrorClassification {
   if (err instanceof HubSpotHttpError) return classifyHttpStatus(err.status, err.retryAfterMs);
   if (err instanceof HubSpotRejectedError)
     return { retryable: false, tripsCircuit: false, code: "http", status: 207 };
-  if (isTimeout(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
+  if (isTimeoutError(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
   return { retryable: true, tripsCircuit: true, code: "network" };
 }
 
-export function hubspotPolicy(
-  overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
-): VendorPolicy {
-  return { ...defaultPolicy, ...overrides, vendor: "hubspot", classify: classifyHubSpotError };
+export function hubspotPolicy(overrides: PolicyOverrides = {}): VendorPolicy {
+  return vendorPolicy("hubspot", classifyHubSpotError, overrides);
 }
 
 /** Turns SDK and transport errors into ones safe to log (no request or response bodies). */

@@ -12,19 +12,9 @@ export interface LocalCrmOptions {
   clock?: () => Date;
 }
 
-export interface LocalContact {
+/** A contact as the local CRM keeps it: what was upserted, plus what later writes set. */
+export interface LocalContact extends ContactInput {
   id: string;
-  email: string;
-  firstName?: string;
-  lastName?: string;
-  company?: string;
-  title?: string;
-  phone?: string;
-  country?: string;
-  state?: string;
-  website?: string;
-  /** Lead that last upserted the contact. */
-  leadId: string;
   ownerId?: string;
   nurtureStatus?: string;
   createdAt: string;

@@ -1,10 +1,11 @@
 import {
   classifyHttpStatus,
-  defaultPolicy,
   type ErrorClassification,
+  type PolicyOverrides,
   parseRetryAfter,
   VendorCaller,
   type VendorPolicy,
+  vendorPolicy,
 } from "../resilience.ts";
 
 /** Reads a header from either a fetch `Headers` or a plain record (the SDK has used both). */
@@ -43,10 +44,10 @@ export function classifyOpenAiError(err: unknown): ErrorClassification {
 }
 
 /** The resilience policy for OpenAI calls; share one caller between the LLM and the embedder so they share a circuit. */
-export function openAiPolicy(overrides: Partial<Omit<VendorPolicy, "classify">> = {}): VendorPolicy {
-  return { ...defaultPolicy, vendor: "openai", ...overrides, classify: classifyOpenAiError };
+export function openAiPolicy(overrides: PolicyOverrides = {}): VendorPolicy {
+  return vendorPolicy("openai", classifyOpenAiError, overrides);
 }
 
-export function createOpenAiCaller(overrides: Partial<Omit<VendorPolicy, "classify">> = {}): VendorCaller {
+export function createOpenAiCaller(overrides: PolicyOverrides = {}): VendorCaller {
   return new VendorCaller(openAiPolicy(overrides));
 }

@@ -8,11 +8,13 @@ import {
 import type { Logger, Notifier, OwnerMessage, PostedMessage } from "../ports.ts";
 import {
   classifyHttpStatus,
-  defaultPolicy,
   type ErrorClassification,
+  isTimeoutError,
+  type PolicyOverrides,
   parseRetryAfter,
   VendorCaller,
   type VendorPolicy,
+  vendorPolicy,
 } from "../resilience.ts";
 
 export interface SlackNotifierOptions {
@@ -35,13 +37,6 @@ type SlackBlocks = Extract<ChatPostMessageArguments, { blocks: unknown }>["block
 export class NoSlackChannelError extends Error {
   override readonly name = "NoSlackChannelError";
   readonly code = "no_channel";
-}
-
-function isTimeout(err: unknown, depth = 0): boolean {
-  if (depth > 5 || typeof err !== "object" || err === null) return false;
-  const { name, cause, original } = err as { name?: unknown; cause?: unknown; original?: unknown };
-  if (name === "TimeoutError" || name === "AbortError") return true;
-  return isTimeout(original, depth + 1) || isTimeout(cause, depth + 1);
 }
 
 /** Platform errors (HTTP 200, ok:false) that mean Slack-side trouble rather than a bad request. */
@@ -75,15 +70,13 @@ export function classifySlackError(err: unknown): ErrorClassification {
       return { retryable: false, tripsCircuit: false, code: "http", status: 200 };
     }
     default:
-      if (isTimeout(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
+      if (isTimeoutError(err)) return { retryable: true, tripsCircuit: true, code: "timeout" };
       return { retryable: true, tripsCircuit: true, code: "network" };
   }
 }
 
-export function slackPolicy(
-  overrides: Partial<Omit<VendorPolicy, "vendor" | "classify">> = {},
-): VendorPolicy {
-  return { ...defaultPolicy, ...overrides, vendor: "slack", classify: classifySlackError };
+export function slackPolicy(overrides: PolicyOverrides = {}): VendorPolicy {
+  return vendorPolicy("slack", classifySlackError, overrides);
 }
 
 /** Forwards the SDK's warnings and errors; drops debug/info, which log request bodies (emails). */

@@ -4,11 +4,12 @@ import { z } from "zod";
 import type { AccountFilter, PastAccount, VectorIndex, VectorMatch } from "../ports.ts";
 import {
   classifyHttpStatus,
-  defaultPolicy,
   type ErrorClassification,
+  type PolicyOverrides,
   parseRetryAfter,
   VendorCaller,
   type VendorPolicy,
+  vendorPolicy,
 } from "../resilience.ts";
 
 export interface PineconeIndexOptions {
@@ -69,8 +70,8 @@ export function classifyPineconeError(err: unknown): ErrorClassification {
   return classifyHttpStatus(err.status, err.retryAfterMs);
 }
 
-export function pineconePolicy(overrides: Partial<Omit<VendorPolicy, "classify">> = {}): VendorPolicy {
-  return { ...defaultPolicy, vendor: "pinecone", ...overrides, classify: classifyPineconeError };
+export function pineconePolicy(overrides: PolicyOverrides = {}): VendorPolicy {
+  return vendorPolicy("pinecone", classifyPineconeError, overrides);
 }
 
 export class PineconeIndex implements VectorIndex {
