@@ -1,9 +1,10 @@
+import { END, START, StateGraph } from "@langchain/langgraph";
 import { createCaptureNode } from "../nodes/capture.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { createRouteLeadNode } from "../nodes/route-lead.ts";
 import { createScoreLeadNode } from "../nodes/score-lead.ts";
 import type { Counters } from "../tools/ports.ts";
-import type { GraphDeps, LeadNode } from "./deps.ts";
+import type { GraphDeps } from "./deps.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 
 /** Counters that answer what the next value would be without moving anything (dry runs). */
@@ -12,20 +13,6 @@ export function readOnlyCounters(counters: Counters): Counters {
     increment: async (key) => (await counters.get(key)) + 1,
     get: (key) => counters.get(key),
   };
-}
-
-function applyUpdate(state: LeadState, update: Partial<LeadState>): LeadState {
-  const next = { ...state } as Record<string, unknown>;
-  const channels = LeadStateAnnotation.spec as Record<
-    string,
-    { operator?: (a: unknown, b: unknown) => unknown }
-  >;
-  for (const [key, value] of Object.entries(update)) {
-    if (value === undefined) continue;
-    const reducer = channels[key]?.operator;
-    next[key] = reducer ? reducer(next[key], value) : value;
-  }
-  return next as LeadState;
 }
 
 export function initialState(input: LeadInput): LeadState {
@@ -49,19 +36,34 @@ export function initialState(input: LeadInput): LeadState {
   };
 }
 
+/** capture → enrich → scoreLead → routeLead with counters that never move; no checkpointer. */
+function buildPreviewGraph(deps: GraphDeps) {
+  const dry: GraphDeps = { ...deps, counters: readOnlyCounters(deps.counters) };
+  return new StateGraph(LeadStateAnnotation)
+    .addNode("capture", createCaptureNode())
+    .addNode("enrich", createEnrichNode(dry))
+    .addNode("scoreLead", createScoreLeadNode(dry))
+    .addNode("routeLead", createRouteLeadNode(dry))
+    .addEdge(START, "capture")
+    .addEdge("capture", "enrich")
+    .addEdge("enrich", "scoreLead")
+    .addEdge("scoreLead", "routeLead")
+    .addEdge("routeLead", END)
+    .compile();
+}
+
+const previewGraphs = new WeakMap<GraphDeps, ReturnType<typeof buildPreviewGraph>>();
+
 /**
  * capture → enrich → scoreLead → routeLead, with no side effects: no message, no CRM write and no
- * round-robin counter moved. Answers "who would get this lead, and why".
+ * round-robin counter moved. Answers "who would get this lead, and why". The preview graph is built once
+ * per deps; routing and scoring are read through the deps' getters, so reloaded files still apply.
  */
 export async function previewLead(deps: GraphDeps, input: LeadInput): Promise<LeadState> {
-  const dry: GraphDeps = { ...deps, counters: readOnlyCounters(deps.counters) };
-  const steps: LeadNode[] = [
-    createCaptureNode(),
-    createEnrichNode(dry),
-    createScoreLeadNode(dry),
-    createRouteLeadNode(dry),
-  ];
-  let state = initialState(input);
-  for (const step of steps) state = applyUpdate(state, await step(state));
-  return state;
+  let graph = previewGraphs.get(deps);
+  if (!graph) {
+    graph = buildPreviewGraph(deps);
+    previewGraphs.set(deps, graph);
+  }
+  return (await graph.invoke({ ...input })) as LeadState;
 }
