@@ -1,15 +1,15 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { checkRevOpsFiles, createGraphDeps, loadRevOpsConfig } from "./app/adapters.ts";
+import { silentLogger } from "./app/logger.ts";
 import { type Env, loadEnv } from "./config/env.ts";
 import { formatProblems } from "./config/validation.ts";
+import { routeLabel } from "./domain/labels.ts";
+import type { Route } from "./domain/types.ts";
 import { type CaseOutcome, runCases, toCases } from "./graph/batch.ts";
-import { buildLeadGraph } from "./graph/build.ts";
-import { evaluateCases, routeLabel } from "./graph/labelled-cases.ts";
-import { previewLead } from "./graph/preview.ts";
-import type { Route } from "./graph/state.ts";
-import { silentLogger } from "./tools/logger.ts";
-import { checkRevOpsFiles, createGraphDeps, loadRevOpsConfig } from "./tools/registry.ts";
-import { MemoryCounters, MemoryLedger } from "./tools/store/memory.ts";
+import { buildLeadGraph, previewLead } from "./graph/build.ts";
+import { evaluateCases } from "./graph/labelled-cases.ts";
+import { MemoryCounters, MemoryLedger } from "./store/memory.ts";
 
 const USAGE = `leadgraph <command>
 
@@ -255,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
     return runWorkers(env);
   }
   if (command === "accounts" && sub === "index" && arg) {
-    const { indexAccountsCommand } = await import("./tools/registry.ts");
+    const { indexAccountsCommand } = await import("./app/adapters.ts");
     return indexAccountsCommand(env, arg);
   }
   console.error(`unknown or incomplete command: ${positionals.join(" ")}\n\n${USAGE}`);

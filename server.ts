@@ -6,11 +6,11 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { createLogger } from "./app/logger.ts";
+import { createRuntime } from "./app/runtime.ts";
 import { type Env, loadEnv } from "./config/env.ts";
 import { buildApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
-import { createLogger } from "./tools/logger.ts";
-import { createRuntime } from "./tools/runtime.ts";
 
 /** How long shutdown waits for running leads before leaving them to be resumed at the next start. */
 export const SHUTDOWN_DRAIN_MS = 25_000;

@@ -8,12 +8,12 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { createGraphDeps, loadRevOpsConfig } from "../app/adapters.ts";
+import { silentLogger } from "../app/logger.ts";
 import { loadEnv } from "../config/env.ts";
 import { runCases, toCases } from "../graph/batch.ts";
 import { buildLeadGraph } from "../graph/build.ts";
-import { silentLogger } from "../tools/logger.ts";
-import { createGraphDeps, loadRevOpsConfig } from "../tools/registry.ts";
-import { MemoryCounters, MemoryLedger } from "../tools/store/memory.ts";
+import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 
 interface Job {
   leads: number;

@@ -24,12 +24,12 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
 import { pino } from "pino";
+import { createLogger } from "../app/logger.ts";
+import { createRuntime } from "../app/runtime.ts";
 import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
-import { createLogger } from "../tools/logger.ts";
-import { createRuntime } from "../tools/runtime.ts";
 import { SAMPLES, withEmail } from "./samples.ts";
 
 interface AutocannonResult {

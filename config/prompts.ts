@@ -1,21 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PROMPT_PLACEHOLDERS, type PromptName, type Prompts, placeholdersOf } from "../domain/prompt.ts";
 import type { ConfigProblem } from "./validation.ts";
-
-/** The placeholders each prompt must use, and may only use. */
-export const PROMPT_PLACEHOLDERS = {
-  scoring: ["rule_score", "max_adjustment", "icp"],
-  summarize: ["min_bullets", "max_bullets", "owner_name"],
-} as const;
-
-export type PromptName = keyof typeof PROMPT_PLACEHOLDERS;
-export type Prompts = Record<PromptName, string>;
-
-const PLACEHOLDER = /\{\{\s*([a-zA-Z0-9_]+)\s*\}\}/g;
-
-export function placeholdersOf(template: string): Set<string> {
-  return new Set(Array.from(template.matchAll(PLACEHOLDER), (m) => m[1] as string));
-}
 
 export function checkPrompt(name: PromptName, template: string): ConfigProblem[] {
   const expected: readonly string[] = PROMPT_PLACEHOLDERS[name];
@@ -49,13 +35,4 @@ export function loadPrompts(
     prompts[name] = text;
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, config: prompts as Prompts };
-}
-
-/** Fills placeholders; a value missing here is a programming error, so it throws. */
-export function renderPrompt(template: string, values: Record<string, string | number>): string {
-  return template.replace(PLACEHOLDER, (_m, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`no value for placeholder {{${key}}}`);
-    return String(value);
-  });
 }

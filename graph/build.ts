@@ -1,4 +1,11 @@
+/**
+ * The lead graph, defined once. `buildLeadGraph` compiles it for real runs; `previewLead` compiles the same
+ * definition with an interrupt before the first node that talks to the owner or the CRM, so a dry run and a
+ * real run share every node, edge and reducer (docs/architecture.md, "The lead's path").
+ */
+import { randomUUID } from "node:crypto";
 import { type BaseCheckpointSaver, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
+import type { Counters } from "../domain/types.ts";
 import { createCaptureNode } from "../nodes/capture.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { createNotifyOwnerNode } from "../nodes/notify-owner.ts";
@@ -7,9 +14,10 @@ import { createRouteLeadNode } from "../nodes/route-lead.ts";
 import { createScoreLeadNode } from "../nodes/score-lead.ts";
 import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
+import type { Llm } from "../tools/ports.ts";
 import type { GraphDeps } from "./deps.ts";
 import { pathAfterRouting } from "./edges.ts";
-import { LeadStateAnnotation } from "./state.ts";
+import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 
 export const NODE_IDS = [
   "capture",
@@ -23,33 +31,138 @@ export const NODE_IDS = [
 ] as const;
 export type NodeId = (typeof NODE_IDS)[number];
 
-/** Wires the lead graph; every port comes from `deps`, so nodes never build clients. */
+/** The nodes after routing: each one reads or writes something outside the lead (vector index, Slack, CRM). */
+export const AFTER_ROUTING: readonly NodeId[] = ["summarize", "nurtureLead"];
+
+/**
+ * The graph's topology, uncompiled: every port comes from `deps`, so nodes never build clients. A library
+ * user who wants an extra node or a changed edge starts from `leadGraphNodes(deps)` and `LeadStateAnnotation`
+ * instead (see examples/custom-crm).
+ */
+export function defineLeadGraph(deps: GraphDeps) {
+  return (
+    new StateGraph(LeadStateAnnotation)
+      .addNode("capture", createCaptureNode())
+      .addNode("enrich", createEnrichNode(deps))
+      .addNode("scoreLead", createScoreLeadNode(deps))
+      .addNode("routeLead", createRouteLeadNode(deps))
+      .addNode("summarize", createSummarizeNode(deps))
+      .addNode("notifyOwner", createNotifyOwnerNode(deps))
+      .addNode("nurtureLead", createNurtureLeadNode(deps))
+      .addNode("syncCrm", createSyncCrmNode(deps))
+      // A lead is normalised before anything reads it.
+      .addEdge(START, "capture")
+      // Scoring needs firmographics and seniority.
+      .addEdge("capture", "enrich")
+      .addEdge("enrich", "scoreLead")
+      // Routing conditions include the score tier.
+      .addEdge("scoreLead", "routeLead")
+      // Low scores never reach an AE: they go to nurture.
+      .addConditionalEdges("routeLead", pathAfterRouting, ["summarize", "nurtureLead"])
+      // The owner's message carries the summary.
+      .addEdge("summarize", "notifyOwner")
+      // The CRM is written after the owner knows, so the note can reference the message.
+      .addEdge("notifyOwner", "syncCrm")
+      .addEdge("nurtureLead", "syncCrm")
+      .addEdge("syncCrm", END)
+  );
+}
+
+/** Compiles the lead graph; the checkpointer defaults to an in-memory one (one-shot runs, tests). */
 export function buildLeadGraph(deps: GraphDeps, options: { checkpointer?: BaseCheckpointSaver } = {}) {
-  const builder = new StateGraph(LeadStateAnnotation)
-    .addNode("capture", createCaptureNode())
-    .addNode("enrich", createEnrichNode(deps))
-    .addNode("scoreLead", createScoreLeadNode(deps))
-    .addNode("routeLead", createRouteLeadNode(deps))
-    .addNode("summarize", createSummarizeNode(deps))
-    .addNode("notifyOwner", createNotifyOwnerNode(deps))
-    .addNode("nurtureLead", createNurtureLeadNode(deps))
-    .addNode("syncCrm", createSyncCrmNode(deps))
-    // A lead is normalised before anything reads it.
-    .addEdge(START, "capture")
-    // Scoring needs firmographics and seniority.
-    .addEdge("capture", "enrich")
-    .addEdge("enrich", "scoreLead")
-    // Routing conditions include the score tier.
-    .addEdge("scoreLead", "routeLead")
-    // Low scores never reach an AE: they go to nurture.
-    .addConditionalEdges("routeLead", pathAfterRouting, ["summarize", "nurtureLead"])
-    // The owner's message carries the summary.
-    .addEdge("summarize", "notifyOwner")
-    // The CRM is written after the owner knows, so the note can reference the message.
-    .addEdge("notifyOwner", "syncCrm")
-    .addEdge("nurtureLead", "syncCrm")
-    .addEdge("syncCrm", END);
-  return builder.compile({ checkpointer: options.checkpointer ?? new MemorySaver() });
+  return defineLeadGraph(deps).compile({ checkpointer: options.checkpointer ?? new MemorySaver() });
 }
 
 export type LeadGraph = ReturnType<typeof buildLeadGraph>;
+
+/** Counters that answer what the next value would be without moving anything (dry runs). */
+export function readOnlyCounters(counters: Counters): Counters {
+  return {
+    increment: async (key) => (await counters.get(key)) + 1,
+    get: (key) => counters.get(key),
+  };
+}
+
+/** The state a run starts from, with every channel at its default (tests build on it). */
+export function initialState(input: LeadInput): LeadState {
+  return {
+    leadId: input.leadId,
+    receivedAt: input.receivedAt,
+    source: input.source,
+    raw: input.raw,
+    lead: undefined,
+    enrichment: undefined,
+    score: undefined,
+    route: undefined,
+    path: undefined,
+    similarAccounts: [],
+    summary: undefined,
+    notifications: [],
+    crm: {},
+    warnings: [],
+    errors: [],
+    llmUsage: [],
+  };
+}
+
+export interface PreviewOptions {
+  /** Consult the configured LLM for a grey-zone score, as a real run would. Default false: rules only. */
+  llm?: boolean;
+}
+
+interface PreviewGraph {
+  graph: ReturnType<typeof buildLeadGraph>;
+  saver: MemorySaver;
+}
+
+/** Stands in for the LLM in a rules-only dry run: scoreLead and summarize skip an unconfigured LLM. */
+const NO_LLM: Llm = {
+  name: "none (dry run)",
+  configured: false,
+  assessLead: () => Promise.reject(new Error("the LLM is not consulted in a dry run")),
+  summarizeLead: () => Promise.reject(new Error("the LLM is not consulted in a dry run")),
+};
+
+const previewGraphs = new WeakMap<GraphDeps, { rules?: PreviewGraph; llm?: PreviewGraph }>();
+
+function previewGraph(deps: GraphDeps, llm: boolean): PreviewGraph {
+  let cached = previewGraphs.get(deps);
+  if (!cached) {
+    cached = {};
+    previewGraphs.set(deps, cached);
+  }
+  const key = llm ? "llm" : "rules";
+  const found = cached[key];
+  if (found) return found;
+  // Counters never move; the LLM is asked only when the caller says so (it costs money and time).
+  const dry: GraphDeps = {
+    ...deps,
+    counters: readOnlyCounters(deps.counters),
+    ...(llm ? {} : { llm: NO_LLM }),
+  };
+  const saver = new MemorySaver();
+  const graph = defineLeadGraph(dry).compile({ checkpointer: saver, interruptBefore: [...AFTER_ROUTING] });
+  const built = { graph, saver };
+  cached[key] = built;
+  return built;
+}
+
+/**
+ * capture → enrich → scoreLead → routeLead, then stop: no message, no CRM write, no round-robin counter
+ * moved, and no LLM call unless `options.llm`. Answers "who would get this lead, and why". Reads (the CRM's
+ * company lookup, enrichers) still happen. Routing and scoring are read through the deps' getters, so
+ * reloaded files apply.
+ */
+export async function previewLead(
+  deps: GraphDeps,
+  input: LeadInput,
+  options: PreviewOptions = {},
+): Promise<LeadState> {
+  const { graph, saver } = previewGraph(deps, options.llm ?? false);
+  const threadId = `preview-${randomUUID()}`;
+  try {
+    return (await graph.invoke({ ...input }, { configurable: { thread_id: threadId } })) as LeadState;
+  } finally {
+    await saver.deleteThread(threadId);
+  }
+}

@@ -1,19 +1,9 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { Prompts } from "../config/prompts.ts";
-import type { RoutingConfig } from "../config/routing.ts";
-import type { ScoringConfig } from "../config/scoring.ts";
-import type {
-  Counters,
-  Crm,
-  Embedder,
-  Enricher,
-  Ledger,
-  Llm,
-  LlmUsage,
-  Logger,
-  Notifier,
-  VectorIndex,
-} from "../tools/ports.ts";
+import type { Prompts } from "../domain/prompt.ts";
+import type { RoutingConfig } from "../domain/routing/schema.ts";
+import type { ScoringConfig } from "../domain/scoring/schema.ts";
+import type { Counters, LlmUsage } from "../domain/types.ts";
+import type { Crm, Embedder, Enricher, Ledger, Llm, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
 import type { LeadState } from "./state.ts";
 
 /** Everything the graph needs from outside; `buildLeadGraph(deps)` takes it whole. */

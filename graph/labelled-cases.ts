@@ -1,16 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { routeLabel } from "../domain/labels.ts";
 import type { LeadCase } from "./batch.ts";
+import { previewLead } from "./build.ts";
 import type { GraphDeps } from "./deps.ts";
-import { previewLead } from "./preview.ts";
-import type { LeadState, Route } from "./state.ts";
-
-/** How a route reads against a label: an owner id, `pool:<id>` or `queue:<id>`. */
-export function routeLabel(route: Route | undefined): string {
-  if (!route) return "none";
-  if (route.pool) return `pool:${route.pool}`;
-  if (route.queue) return `queue:${route.queue}`;
-  return route.ownerId ?? "none";
-}
+import type { LeadState } from "./state.ts";
 
 export interface CaseResult {
   case: LeadCase;

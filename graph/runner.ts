@@ -3,12 +3,13 @@
  * when an earlier run stopped part-way, and keeps the lead record (status, timeline, result) in step.
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
+import { routeLabel } from "../domain/labels.ts";
+import type { LeadSource } from "../domain/types.ts";
+import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
-import type { LeadStore, LeadSummary, TimelineEntry } from "../tools/store/lead-store.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
-import { routeLabel } from "./labelled-cases.ts";
-import type { LeadInput, LeadSource, LeadState } from "./state.ts";
+import type { LeadInput, LeadState } from "./state.ts";
 
 const LEAD_SOURCES: readonly LeadSource[] = ["generic", "hubspot-workflow", "hubspot-contact"];
 

@@ -4,8 +4,8 @@
  */
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { LeadRuntime } from "../app/runtime.ts";
 import type { Env } from "../config/env.ts";
-import type { LeadRuntime } from "../tools/runtime.ts";
 import adminAuth from "./admin-auth.ts";
 import { errorSchema, installErrorHandlers } from "./errors.ts";
 import jsonBody from "./json-body.ts";

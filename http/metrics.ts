@@ -6,9 +6,9 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { LlmUsage } from "../tools/ports.ts";
-import type { JobQueue } from "../tools/queue/job-queue.ts";
-import type { RuntimeMetrics } from "../tools/runtime.ts";
+import type { RuntimeMetrics } from "../app/runtime.ts";
+import type { LlmUsage } from "../domain/types.ts";
+import type { JobQueue } from "../store/queue/job-queue.ts";
 
 export interface LeadMetrics extends RuntimeMetrics {
   readonly registry: Registry;

@@ -1,8 +1,8 @@
 /** Makes the runtime (store, queue, runner, graph deps) and the parsed environment available to routes. */
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
+import type { LeadRuntime } from "../app/runtime.ts";
 import type { Env } from "../config/env.ts";
-import type { LeadRuntime } from "../tools/runtime.ts";
 
 declare module "fastify" {
   interface FastifyInstance {

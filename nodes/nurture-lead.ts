@@ -1,5 +1,6 @@
+import { crmNote, crmOwnerIdOf, dueIn } from "../domain/crm-note.ts";
 import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import { crmNote, crmOwnerIdOf, dueIn, ensureContact } from "./sync-crm.ts";
+import { ensureContact } from "./sync-crm.ts";
 
 export const NURTURE_STATUS = "NURTURE";
 
@@ -14,7 +15,7 @@ export function createNurtureLeadNode(
       return NURTURE_STATUS;
     });
     const days = deps.scoring().nurture.followUpDays;
-    const ownerId = crmOwnerIdOf(state, deps);
+    const ownerId = crmOwnerIdOf(state, deps.routing());
     const { taskId } = await deps.ledger.once(`${state.leadId}:crm:nurture-task`, () =>
       deps.crm.createTask(contactId, {
         subject: `Nurture follow-up in ${days} days`,

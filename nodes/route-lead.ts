@@ -1,13 +1,14 @@
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { Issue, LeadPath, LeadState, Score } from "../graph/state.ts";
-import type { Crm } from "../tools/ports.ts";
 import {
   factsFromState,
   type RegionOf,
   type RouteDecision,
   routeLead,
   toRoute,
-} from "../tools/routing/engine.ts";
+} from "../domain/routing/engine.ts";
+import type { Issue, LeadPath, Score } from "../domain/types.ts";
+import type { GraphDeps, LeadNode } from "../graph/deps.ts";
+import type { LeadState } from "../graph/state.ts";
+import type { Crm } from "../tools/ports.ts";
 
 /**
  * The branch after routing: a nurture or review decision stands; otherwise a grey-zone score that

@@ -1,20 +1,10 @@
-import { renderPrompt } from "../config/prompts.ts";
-import type { ScoringConfig } from "../config/scoring.ts";
+import { asDelimitedData, renderPrompt } from "../domain/prompt.ts";
+import { flattenFacts, groundAssessment } from "../domain/scoring/grounding.ts";
+import { clampScore, scoreByRules, tierOf } from "../domain/scoring/rules.ts";
+import type { ScoringConfig } from "../domain/scoring/schema.ts";
+import { requireLead } from "../domain/snapshot.ts";
+import type { Enrichment, Issue, LlmUsage, NormalizedLead, Score } from "../domain/types.ts";
 import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { Enrichment, Issue, NormalizedLead, Score } from "../graph/state.ts";
-import { flattenFacts, groundAssessment } from "../tools/llm/grounding.ts";
-import type { LlmUsage } from "../tools/ports.ts";
-import { clampScore, scoreByRules, tierOf } from "../tools/scoring/rules.ts";
-import { requireLead } from "./require.ts";
-
-/**
- * Wraps data for the model so nothing in it can close the block early: every `<` is escaped,
- * so a lead cannot forge `</lead_data>` and speak outside its data.
- */
-export function asDelimitedData(facts: Record<string, unknown>): string {
-  const json = JSON.stringify(facts, null, 2).replaceAll("<", "\\u003c");
-  return `<lead_data>\n${json}\n</lead_data>`;
-}
 
 function icpLine(config: ScoringConfig): string {
   const industries = Object.entries(config.industries)

@@ -1,7 +1,9 @@
+import { crmNote, crmOwnerIdOf, dueIn } from "../domain/crm-note.ts";
+import { requireLead } from "../domain/snapshot.ts";
+import type { CrmSync } from "../domain/types.ts";
 import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { CrmSync, LeadState } from "../graph/state.ts";
+import type { LeadState } from "../graph/state.ts";
 import type { ContactInput } from "../tools/ports.ts";
-import { requireLead } from "./require.ts";
 
 type CrmDeps = Pick<GraphDeps, "crm" | "ledger">;
 
@@ -26,42 +28,12 @@ export async function ensureContact(deps: CrmDeps, state: LeadState): Promise<st
   return contactId;
 }
 
-export function crmOwnerIdOf(state: LeadState, deps: Pick<GraphDeps, "routing">): string | undefined {
-  const ownerId = state.route?.ownerId;
-  return ownerId ? deps.routing().owners.find((o) => o.id === ownerId)?.crmOwnerId : undefined;
-}
-
-/** The note filed on the contact: why it scored and routed as it did. */
-export function crmNote(state: LeadState): string {
-  const lines = [`LeadGraph lead ${state.leadId}`];
-  if (state.score) {
-    lines.push(`Score ${state.score.value} (${state.score.tier}), rule score ${state.score.ruleScore}`);
-    for (const r of state.score.reasons) lines.push(`- ${r.text} [${r.field}=${String(r.value)}]`);
-    if (state.score.llm)
-      lines.push(`LLM adjustment ${state.score.llm.adjustment}: ${state.score.llm.reasons.join("; ")}`);
-  }
-  if (state.route)
-    lines.push(
-      `Route: ${state.route.ruleName} (${state.path ?? "?"})`,
-      ...state.route.explanation.map((l) => `  ${l}`),
-    );
-  if (state.summary) lines.push("Summary:", ...state.summary.bullets.map((b) => `- ${b}`));
-  return lines.join("\n");
-}
-
-const DAY_MS = 86_400_000;
-
-/** ISO timestamp `days` after now, for task due dates. */
-export function dueIn(clock: () => Date, days: number): string {
-  return new Date(clock().getTime() + days * DAY_MS).toISOString();
-}
-
 /** Contact upserted by email, owner set, note with the reasons and summary, and a task for the owner. */
 export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock">): LeadNode {
   return async (state) => {
     const contactId = await ensureContact(deps, state);
     const crm: CrmSync = { contactId };
-    const crmOwnerId = crmOwnerIdOf(state, deps);
+    const crmOwnerId = crmOwnerIdOf(state, deps.routing());
     if (crmOwnerId) {
       await deps.ledger.once(`${state.leadId}:crm:owner`, async () => {
         await deps.crm.setOwner(contactId, crmOwnerId);

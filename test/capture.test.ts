@@ -1,14 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { initialState } from "../graph/preview.ts";
-import type { Issue, LeadState } from "../graph/state.ts";
-import { createCaptureNode, InvalidLeadError, normalizePayload } from "../nodes/capture.ts";
-import { allCountryCodes, normalizeCountry } from "../tools/normalize/country.ts";
-import { registrableDomain } from "../tools/normalize/domain.ts";
-import { normalizeEmail } from "../tools/normalize/email.ts";
-import { completeName } from "../tools/normalize/name.ts";
-import { toE164 } from "../tools/normalize/phone.ts";
-import { regionOf, regionTable } from "../tools/normalize/region.ts";
-import { stateCode } from "../tools/normalize/us-ca-states.ts";
+import { allCountryCodes, normalizeCountry } from "../domain/normalize/country.ts";
+import { registrableDomain } from "../domain/normalize/domain.ts";
+import { normalizeEmail } from "../domain/normalize/email.ts";
+import { normalizePayload } from "../domain/normalize/lead.ts";
+import { completeName } from "../domain/normalize/name.ts";
+import { toE164 } from "../domain/normalize/phone.ts";
+import { regionOf, regionTable } from "../domain/normalize/region.ts";
+import { stateCode } from "../domain/normalize/us-ca-states.ts";
+import type { Issue } from "../domain/types.ts";
+import { initialState } from "../graph/build.ts";
+import type { LeadState } from "../graph/state.ts";
+import { createCaptureNode, InvalidLeadError } from "../nodes/capture.ts";
 
 function leadOf(raw: unknown, forced?: Parameters<typeof normalizePayload>[1]) {
   const result = normalizePayload(raw, forced);

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../tools/logger.ts";
-import { EmbeddedQueue } from "../tools/queue/embedded-queue.ts";
-import { backoffDelay } from "../tools/queue/job-queue.ts";
+import { silentLogger } from "../app/logger.ts";
+import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
+import { backoffDelay } from "../store/queue/job-queue.ts";
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;

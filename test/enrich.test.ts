@@ -2,18 +2,18 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initialState } from "../graph/preview.ts";
-import type { Enrichment, LeadState, NormalizedLead } from "../graph/state.ts";
-import { createEnrichNode } from "../nodes/enrich.ts";
-import { runEnrichers } from "../tools/enrich/chain.ts";
-import { createDerivedEnricher } from "../tools/enrich/derived.ts";
+import { departmentOf, seniorityOf } from "../domain/enrich/title.ts";
+import { isDisposableDomain, isFreeMailDomain } from "../domain/normalize/free-mail.ts";
+import type { Enrichment, NormalizedLead } from "../domain/types.ts";
+import { initialState } from "../graph/build.ts";
+import type { LeadState } from "../graph/state.ts";
+import { createEnrichNode, runEnrichers } from "../nodes/enrich.ts";
+import { createDerivedEnricher } from "../tools/embedded/derived-enricher.ts";
 import {
   type CompanyRecord,
   createFirmographicsEnricher,
   loadCompanies,
-} from "../tools/enrich/firmographics.ts";
-import { departmentOf, seniorityOf } from "../tools/enrich/title.ts";
-import { isDisposableDomain, isFreeMailDomain } from "../tools/normalize/free-mail.ts";
+} from "../tools/embedded/firmographics-enricher.ts";
 import type { Enricher } from "../tools/ports.ts";
 
 const COMPANIES: CompanyRecord[] = [

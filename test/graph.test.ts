@@ -1,8 +1,8 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
+import { routeLabel } from "../domain/labels.ts";
 import { runCases, toCases } from "../graph/batch.ts";
 import { buildLeadGraph } from "../graph/build.ts";
-import { routeLabel } from "../graph/labelled-cases.ts";
 import type { LeadState } from "../graph/state.ts";
 import type { Enricher, Llm, Notifier } from "../tools/ports.ts";
 import { sampleCases, testDeps } from "./helpers/deps.ts";

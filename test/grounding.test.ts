@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Enrichment, NormalizedLead } from "../graph/state.ts";
-import { flattenFacts, groundAssessment } from "../tools/llm/grounding.ts";
-import type { LlmAssessment } from "../tools/ports.ts";
+import { flattenFacts, groundAssessment } from "../domain/scoring/grounding.ts";
+import type { Enrichment, LlmAssessment, NormalizedLead } from "../domain/types.ts";
 
 const lead: NormalizedLead = {
   email: "dana@acme.io",

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Enrichment, NormalizedLead } from "../graph/state.ts";
-import { fnv1a, HashingEmbedder, tokenize } from "../tools/embeddings/hashing-embedder.ts";
-import { accountText, leadText, sizeBand } from "../tools/embeddings/text.ts";
-import type { PastAccount } from "../tools/ports.ts";
+import { accountText, leadText, sizeBand } from "../domain/accounts/profile.ts";
+import type { Enrichment, NormalizedLead, PastAccount } from "../domain/types.ts";
+import { fnv1a, HashingEmbedder, tokenize } from "../tools/embedded/hashing-embedder.ts";
 
 function cosine(a: number[], b: number[]): number {
   return a.reduce((sum, v, i) => sum + v * (b[i] ?? 0), 0);

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HubSpotCompanyEnricher } from "../tools/hubspot/hubspot-company-enricher.ts";
 import {
   classifyHubSpotError,
   HubSpotCrm,
   HubSpotHttpError,
   hubspotPolicy,
-} from "../tools/crm/hubspot-crm.ts";
-import { HubSpotCompanyEnricher } from "../tools/enrich/hubspot-company-enricher.ts";
+} from "../tools/hubspot/hubspot-crm.ts";
 import { VendorCaller, VendorError } from "../tools/resilience.ts";
 import { HubSpotFake } from "./fakes/hubspot-fake.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScoreLeadNode } from "../nodes/score-lead.ts";
-import { createOpenAiCaller } from "../tools/llm/openai-errors.ts";
-import { OpenAiLlm } from "../tools/llm/openai-llm.ts";
+import { createOpenAiCaller } from "../tools/openai/openai-errors.ts";
+import { OpenAiLlm } from "../tools/openai/openai-llm.ts";
 import { type BrainMessage, type OpenAiFake, startOpenAiFake } from "./fakes/openai-fake.ts";
 import { aLead, aState, shippedPrompts, shippedScoring } from "./helpers/state.ts";
 

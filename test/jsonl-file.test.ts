@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { JsonlFile } from "../tools/store/jsonl-file.ts";
+import { JsonlFile } from "../tools/embedded/jsonl-file.ts";
 
 describe("JsonlFile group commit", () => {
   it("writes every concurrent append as one whole line, each on disk when its promise resolves", async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RedisLeadStore } from "../tools/store/redis-lead-store.ts";
+import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { freePort, startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { runLeadStoreContract } from "./lead-store.contract.ts";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
-import { SqliteLeadStore } from "../tools/store/sqlite-lead-store.ts";
+import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { runLeadStoreContract } from "./lead-store.contract.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "leadgraph-lead-store-"));

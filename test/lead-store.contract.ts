@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { compareIds, type LeadRecord, type LeadStore, type NewLead } from "../tools/store/lead-store.ts";
+import { compareIds, type LeadRecord, type LeadStore, type NewLead } from "../store/lead-store.ts";
 
 export interface LeadStoreHarness {
   /** A store over fresh, empty data. */

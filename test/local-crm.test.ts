@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/crm/local-crm.ts";
+import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 
 const seed = [
   { id: "co-1", name: "Acme GmbH", domain: "acme.de", ownerId: "7001", industry: "software", employees: 250 },

@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  buildOwnerMessage,
-  createNotifyOwnerNode,
-  escapeMrkdwn,
-  messageTarget,
-  SLACK_LIMITS,
-} from "../nodes/notify-owner.ts";
-import { MemoryLedger } from "../tools/store/memory.ts";
+import { buildOwnerMessage, escapeMrkdwn, messageTarget, SLACK_LIMITS } from "../domain/owner-message.ts";
+import { createNotifyOwnerNode } from "../nodes/notify-owner.ts";
+import { MemoryLedger } from "../store/memory.ts";
 import { recordingNotifier } from "./helpers/fakes.ts";
 import { aLead, aState, shippedRouting } from "./helpers/state.ts";
 

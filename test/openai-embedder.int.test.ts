@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { OpenAiEmbedder } from "../tools/embeddings/openai-embedder.ts";
-import { openAiPolicy } from "../tools/llm/openai-errors.ts";
+import { OpenAiEmbedder } from "../tools/openai/openai-embedder.ts";
+import { openAiPolicy } from "../tools/openai/openai-errors.ts";
 import { VendorCaller, VendorError, type VendorPolicy } from "../tools/resilience.ts";
 import { defaultFakeEmbedding, type OpenAiFake, rateLimited, startOpenAiFake } from "./fakes/openai-fake.ts";
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { NoLlm } from "../tools/llm/none.ts";
-import { openAiPolicy } from "../tools/llm/openai-errors.ts";
-import { LlmOutputError, OpenAiLlm } from "../tools/llm/openai-llm.ts";
+import { NoLlm } from "../tools/embedded/no-llm.ts";
+import { openAiPolicy } from "../tools/openai/openai-errors.ts";
+import { LlmOutputError, OpenAiLlm } from "../tools/openai/openai-llm.ts";
 import { VendorCaller, VendorError, type VendorPolicy } from "../tools/resilience.ts";
 import { type Brain, type OpenAiFake, rateLimited, startOpenAiFake } from "./fakes/openai-fake.ts";
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OutboxNotifier, readOutbox } from "../tools/notifier/outbox-notifier.ts";
+import { OutboxNotifier, readOutbox } from "../tools/embedded/outbox-notifier.ts";
 import type { Logger, OwnerMessage } from "../tools/ports.ts";
 
 function recordingLogger() {

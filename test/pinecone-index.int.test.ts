@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { HashingEmbedder } from "../tools/embeddings/hashing-embedder.ts";
-import type { PastAccount } from "../tools/ports.ts";
+import { indexAccounts } from "../app/index-accounts.ts";
+import type { PastAccount } from "../domain/types.ts";
+import { HashingEmbedder } from "../tools/embedded/hashing-embedder.ts";
+import { PineconeIndex, pineconePolicy, toPineconeFilter } from "../tools/pinecone/pinecone-index.ts";
 import { VendorCaller, VendorError, type VendorPolicy } from "../tools/resilience.ts";
-import { indexAccounts } from "../tools/vector/index-accounts.ts";
-import { PineconeIndex, pineconePolicy, toPineconeFilter } from "../tools/vector/pinecone-index.ts";
 import { type PineconeFake, startPineconeFake } from "./fakes/pinecone-fake.ts";
 
 const API_KEY = "pc-test-key";

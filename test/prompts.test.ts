@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkPrompt, loadPrompts, renderPrompt } from "../config/prompts.ts";
+import { checkPrompt, loadPrompts } from "../config/prompts.ts";
+import { renderPrompt } from "../domain/prompt.ts";
 
 describe("prompts", () => {
   it("the shipped prompts use exactly their placeholders", () => {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphDeps } from "../graph/deps.ts";
-import type { BullmqQueue } from "../tools/queue/bullmq-queue.ts";
+import type { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import {
   countEffects,
   NURTURE_LEAD,

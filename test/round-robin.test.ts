@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseRoutingConfig, type RoutingConfig } from "../config/routing.ts";
-import { routeLead } from "../tools/routing/engine.ts";
-import { slotOf, smoothWeightedOrder } from "../tools/routing/round-robin.ts";
-import { MemoryCounters } from "../tools/store/memory.ts";
+import { parseRoutingConfig } from "../config/routing.ts";
+import { routeLead } from "../domain/routing/engine.ts";
+import { slotOf, smoothWeightedOrder } from "../domain/routing/round-robin.ts";
+import type { RoutingConfig } from "../domain/routing/schema.ts";
+import { MemoryCounters } from "../store/memory.ts";
 
 const NOW = new Date("2026-03-02T10:00:00Z");
 

@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseRoutingConfig, type RoutingConfig } from "../config/routing.ts";
-import { initialState } from "../graph/preview.ts";
-import type { LeadState, Score } from "../graph/state.ts";
+import { parseRoutingConfig } from "../config/routing.ts";
+import type { RoutingConfig } from "../domain/routing/schema.ts";
+import type { Score } from "../domain/types.ts";
+import { initialState } from "../graph/build.ts";
+import type { LeadState } from "../graph/state.ts";
 import { createRouteLeadNode, decidePath } from "../nodes/route-lead.ts";
+import { MemoryCounters } from "../store/memory.ts";
 import type { Crm, CrmCompany, Logger } from "../tools/ports.ts";
-import { MemoryCounters } from "../tools/store/memory.ts";
 
 const routing = ((): RoutingConfig => {
   const result = parseRoutingConfig(

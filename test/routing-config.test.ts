@@ -4,13 +4,12 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   loadRoutingFile,
-  normalizeCountryCode,
   parseRoutingConfig,
-  type RoutingConfig,
   RoutingConfigError,
   type RoutingWatcher,
   watchRoutingFile,
 } from "../config/routing.ts";
+import { normalizeCountryCode, type RoutingConfig } from "../domain/routing/schema.ts";
 import type { Logger } from "../tools/ports.ts";
 
 const shippedFile = new URL("../config/routing.json", import.meta.url);

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseRoutingConfig, type RoutingConfig } from "../config/routing.ts";
+import { parseRoutingConfig } from "../config/routing.ts";
+import { factsFromState, type RoutingFacts, routeLead, toRoute } from "../domain/routing/engine.ts";
+import type { RoutingConfig } from "../domain/routing/schema.ts";
+import type { Counters } from "../domain/types.ts";
 import type { LeadState } from "../graph/state.ts";
-import type { Counters } from "../tools/ports.ts";
-import { factsFromState, type RoutingFacts, routeLead, toRoute } from "../tools/routing/engine.ts";
-import { MemoryCounters } from "../tools/store/memory.ts";
+import { MemoryCounters } from "../store/memory.ts";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { asDelimitedData, createScoreLeadNode } from "../nodes/score-lead.ts";
-import type { Llm, LlmAssessment } from "../tools/ports.ts";
+import { asDelimitedData } from "../domain/prompt.ts";
+import type { LlmAssessment } from "../domain/types.ts";
+import { createScoreLeadNode } from "../nodes/score-lead.ts";
+import type { Llm } from "../tools/ports.ts";
 import { aLead, aState, shippedPrompts, shippedScoring } from "./helpers/state.ts";
 
 const scoring = shippedScoring();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseScoringConfig } from "../config/scoring.ts";
-import { inGreyZone, scoreByRules, tierOf } from "../tools/scoring/rules.ts";
+import { inGreyZone, scoreByRules, tierOf } from "../domain/scoring/rules.ts";
 import { aLead, shippedScoring } from "./helpers/state.ts";
 
 const config = shippedScoring();

@@ -1,13 +1,13 @@
 import { createServer } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { OwnerMessage } from "../tools/ports.ts";
+import { VendorCaller, VendorError } from "../tools/resilience.ts";
 import {
   classifySlackError,
   NoSlackChannelError,
   SlackNotifier,
   slackPolicy,
-} from "../tools/notifier/slack-notifier.ts";
-import type { OwnerMessage } from "../tools/ports.ts";
-import { VendorCaller, VendorError } from "../tools/resilience.ts";
+} from "../tools/slack/slack-notifier.ts";
 import { SlackFake } from "./fakes/slack-fake.ts";
 
 function testCaller(overrides: Partial<Parameters<typeof slackPolicy>[0]> = {}) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { crmNote } from "../domain/crm-note.ts";
 import { createNurtureLeadNode, NURTURE_STATUS } from "../nodes/nurture-lead.ts";
-import { createSyncCrmNode, crmNote } from "../nodes/sync-crm.ts";
-import { MemoryLedger } from "../tools/store/memory.ts";
+import { createSyncCrmNode } from "../nodes/sync-crm.ts";
+import { MemoryLedger } from "../store/memory.ts";
 import { recordingCrm } from "./helpers/fakes.ts";
 import { aState, shippedRouting, shippedScoring } from "./helpers/state.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { HashingEmbedder } from "../tools/embeddings/hashing-embedder.ts";
-import type { PastAccount } from "../tools/ports.ts";
-import { indexAccounts } from "../tools/vector/index-accounts.ts";
-import { MemoryVectorIndex } from "../tools/vector/memory-index.ts";
+import { indexAccounts } from "../app/index-accounts.ts";
+import type { PastAccount } from "../domain/types.ts";
+import { HashingEmbedder } from "../tools/embedded/hashing-embedder.ts";
+import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
 
 function account(id: string, overrides: Partial<PastAccount> = {}): PastAccount {
   return {

@@ -5,10 +5,10 @@
 import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { LeadSource } from "../graph/state.ts";
-import { checkIntake } from "../http/intake.ts";
+import { checkIntake } from "../app/intake.ts";
+import { normalizePayload } from "../domain/normalize/lead.ts";
+import type { LeadSource } from "../domain/types.ts";
 import { genericSignature, hubspotUri, hubspotV3Signature } from "../http/signatures.ts";
-import { normalizePayload } from "../nodes/capture.ts";
 import {
   countEffects,
   NURTURE_LEAD,

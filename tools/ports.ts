@@ -2,25 +2,21 @@
  * Ports: one interface per external capability. Nodes depend on these only;
  * `tools/registry.ts` picks an adapter for each from the parsed environment.
  */
-import type { Enrichment, EnrichmentValues, Evidence, NormalizedLead } from "../graph/state.ts";
+
+import type { MessageBody, MessageTarget } from "../domain/owner-message.ts";
+import type {
+  Enrichment,
+  EnrichmentValues,
+  LlmAssessment,
+  LlmUsage,
+  NormalizedLead,
+  PastAccount,
+} from "../domain/types.ts";
+
+export type { Block } from "../domain/owner-message.ts";
+export type { Counters, LlmAssessment, LlmUsage, PastAccount } from "../domain/types.ts";
 
 // ---------------------------------------------------------------- LLM
-
-/** Token and latency accounting for one LLM call. */
-export interface LlmUsage {
-  purpose: "score" | "summary";
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
-  latencyMs: number;
-}
-
-/** What the model proposes for a grey-zone lead; grounded and clamped by scoreLead, never trusted as is. */
-export interface LlmAssessment {
-  adjustment: number;
-  reasons: Array<{ text: string; evidence: Evidence[] }>;
-  usage?: LlmUsage;
-}
 
 export interface LlmSummary {
   bullets: string[];
@@ -42,20 +38,6 @@ export interface Embedder {
   readonly name: string;
   readonly dimension: number;
   embed(texts: string[]): Promise<number[][]>;
-}
-
-/** A past account as stored in fixtures/accounts.json and as vector metadata. */
-export interface PastAccount {
-  id: string;
-  name: string;
-  domain: string;
-  industry: string;
-  employees: number;
-  country: string;
-  region: string;
-  outcome: "won" | "lost";
-  arr: number;
-  note: string;
 }
 
 export interface VectorMatch {
@@ -121,19 +103,9 @@ export interface Crm {
 
 // ---------------------------------------------------------------- Notifier
 
-/** A Slack Block Kit block; kept loose on purpose (the builder in nodes/notify-owner.ts owns the shape). */
-export type Block = Record<string, unknown>;
-
-export interface OwnerMessage {
+/** One message to an owner or a queue: where it goes and what it says (laid out by domain/owner-message.ts). */
+export interface OwnerMessage extends MessageTarget, MessageBody {
   leadId: string;
-  /** Owner email, used to find the Slack user; absent for queue messages. */
-  ownerEmail?: string;
-  ownerId?: string;
-  /** Channel to post to when there is no owner (a queue) or DMs are off. */
-  channel?: string;
-  /** Plain-text fallback shown in notifications. */
-  text: string;
-  blocks: Block[];
 }
 
 export interface PostedMessage {
@@ -162,17 +134,9 @@ export interface Enricher {
   enrich(lead: NormalizedLead, soFar: Enrichment): Promise<EnricherResult | null>;
 }
 
-// ---------------------------------------------------------------- Counters and ledger (backed by the lead store)
+// ---------------------------------------------------------------- Ledger (backed by the lead store; Counters are the routing engine's, in domain/)
 
-/** Atomic counters the routing engine uses for round-robin and daily caps. */
-export interface Counters {
-  /** Atomically increments and returns the new value; `ttlSeconds` is set on creation. */
-  increment(key: string, ttlSeconds?: number): Promise<number>;
-  /** Reads without moving (routing preview). */
-  get(key: string): Promise<number>;
-}
-
-/** Exactly-once side effects (ARCHITECTURE section 5). */
+/** Exactly-once side effects (docs/architecture.md, "Exactly-once side effects"). */
 export interface Ledger {
   /** Runs `fn` the first time `key` is seen and stores its JSON result; later calls return the stored result. */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;

@@ -4,17 +4,17 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { routeLabel } from "../../graph/labelled-cases.ts";
-import { previewLead } from "../../graph/preview.ts";
-import type { LeadSource } from "../../graph/state.ts";
-import { normalizePayload } from "../../nodes/capture.ts";
+import { routeLabel } from "../../domain/labels.ts";
+import { normalizePayload } from "../../domain/normalize/lead.ts";
+import type { LeadSource } from "../../domain/types.ts";
+import { previewLead } from "../../graph/build.ts";
 import {
   InvalidCursorError,
   LEAD_STATUSES,
   type LeadRecord,
   type LeadStatus,
   MAX_LIST_LIMIT,
-} from "../../tools/store/lead-store.ts";
+} from "../../store/lead-store.ts";
 import { errorRef, HttpError, unavailable } from "../errors.ts";
 
 const timelineEntrySchema = {

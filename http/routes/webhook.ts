@@ -7,11 +7,11 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { LeadSource } from "../../graph/state.ts";
-import type { IdempotencyClaim, LeadRecord } from "../../tools/store/lead-store.ts";
+import { idempotencyKeyOf, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
+import { checkIntake } from "../../app/intake.ts";
+import type { LeadSource } from "../../domain/types.ts";
+import type { IdempotencyClaim, LeadRecord } from "../../store/lead-store.ts";
 import { errorRef, HttpError, unavailable } from "../errors.ts";
-import { idempotencyKeyOf, MAX_IDEMPOTENCY_KEY_LENGTH } from "../idempotency.ts";
-import { checkIntake } from "../intake.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
   HUBSPOT_SIGNATURE_HEADER,

@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
+import { createLogger } from "../../app/logger.ts";
+import { createRuntime, type LeadRuntime, type RuntimeOptions } from "../../app/runtime.ts";
 import { type Env, parseEnv } from "../../config/env.ts";
 import type { GraphDeps } from "../../graph/deps.ts";
 import { buildApp } from "../../http/app.ts";
 import { createMetrics, type LeadMetrics } from "../../http/metrics.ts";
-import { createLogger } from "../../tools/logger.ts";
-import { createRuntime, type LeadRuntime, type RuntimeOptions } from "../../tools/runtime.ts";
-import type { LeadRecord, LeadStatus, LeadStore } from "../../tools/store/lead-store.ts";
+import type { LeadRecord, LeadStatus, LeadStore } from "../../store/lead-store.ts";
 
 export interface TestService {
   app: FastifyInstance;

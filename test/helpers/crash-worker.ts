@@ -11,10 +11,10 @@
 import { appendFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { BaseCheckpointSaver, Checkpoint } from "@langchain/langgraph";
+import { createLogger } from "../../app/logger.ts";
+import { createRuntime } from "../../app/runtime.ts";
 import { loadEnv } from "../../config/env.ts";
 import type { GraphDeps } from "../../graph/deps.ts";
-import { createLogger } from "../../tools/logger.ts";
-import { createRuntime } from "../../tools/runtime.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
+import { indexAccounts } from "../../app/index-accounts.ts";
+import { silentLogger } from "../../app/logger.ts";
+import type { PastAccount } from "../../domain/types.ts";
 import type { GraphDeps } from "../../graph/deps.ts";
-import { createProfileEmbedder } from "../../tools/embeddings/hashing-embedder.ts";
-import { createDerivedEnricher } from "../../tools/enrich/derived.ts";
-import { createFirmographicsEnricher, loadCompanies } from "../../tools/enrich/firmographics.ts";
-import { NoLlm } from "../../tools/llm/none.ts";
-import { silentLogger } from "../../tools/logger.ts";
-import type { CrmCompany, PastAccount } from "../../tools/ports.ts";
-import { MemoryCounters, MemoryLedger } from "../../tools/store/memory.ts";
-import { indexAccounts } from "../../tools/vector/index-accounts.ts";
-import { MemoryVectorIndex } from "../../tools/vector/memory-index.ts";
+import { MemoryCounters, MemoryLedger } from "../../store/memory.ts";
+import { createDerivedEnricher } from "../../tools/embedded/derived-enricher.ts";
+import { createFirmographicsEnricher, loadCompanies } from "../../tools/embedded/firmographics-enricher.ts";
+import { createProfileEmbedder } from "../../tools/embedded/hashing-embedder.ts";
+import { MemoryVectorIndex } from "../../tools/embedded/memory-index.ts";
+import { NoLlm } from "../../tools/embedded/no-llm.ts";
+import type { CrmCompany } from "../../tools/ports.ts";
 import { recordingCrm, recordingNotifier } from "./fakes.ts";
 import { shippedPrompts, shippedRouting, shippedScoring } from "./state.ts";
 

@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
-import { loadPrompts, type Prompts } from "../../config/prompts.ts";
-import { parseRoutingConfig, type RoutingConfig } from "../../config/routing.ts";
-import { parseScoringConfig, type ScoringConfig } from "../../config/scoring.ts";
-import { initialState } from "../../graph/preview.ts";
-import type { LeadState, NormalizedLead } from "../../graph/state.ts";
+import { loadPrompts } from "../../config/prompts.ts";
+import { parseRoutingConfig } from "../../config/routing.ts";
+import { parseScoringConfig } from "../../config/scoring.ts";
+import type { Prompts } from "../../domain/prompt.ts";
+import type { RoutingConfig } from "../../domain/routing/schema.ts";
+import type { ScoringConfig } from "../../domain/scoring/schema.ts";
+import type { NormalizedLead } from "../../domain/types.ts";
+import { initialState } from "../../graph/build.ts";
+import type { LeadState } from "../../graph/state.ts";
 
 export function shippedRouting(): RoutingConfig {
   const parsed = parseRoutingConfig(JSON.parse(readFileSync("config/routing.json", "utf8")));

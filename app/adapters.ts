@@ -1,0 +1,232 @@
+import { join, resolve } from "node:path";
+import type { Env } from "../config/env.ts";
+import { loadPrompts } from "../config/prompts.ts";
+import { loadRoutingFile, watchRoutingFile } from "../config/routing.ts";
+import { loadScoringFile } from "../config/scoring.ts";
+import { type ConfigProblem, formatProblems } from "../config/validation.ts";
+import type { Prompts } from "../domain/prompt.ts";
+import type { RoutingConfig } from "../domain/routing/schema.ts";
+import type { ScoringConfig } from "../domain/scoring/schema.ts";
+import type { Counters, LlmUsage } from "../domain/types.ts";
+import type { GraphDeps } from "../graph/deps.ts";
+import { createDerivedEnricher } from "../tools/embedded/derived-enricher.ts";
+import { createFirmographicsEnricher, loadCompanies } from "../tools/embedded/firmographics-enricher.ts";
+import { createProfileEmbedder } from "../tools/embedded/hashing-embedder.ts";
+import { LocalCrm, loadCrmSeed } from "../tools/embedded/local-crm.ts";
+import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
+import { NoLlm } from "../tools/embedded/no-llm.ts";
+import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
+import { HubSpotCompanyEnricher } from "../tools/hubspot/hubspot-company-enricher.ts";
+import { HubSpotCrm } from "../tools/hubspot/hubspot-crm.ts";
+import { OpenAiEmbedder } from "../tools/openai/openai-embedder.ts";
+import { OpenAiLlm } from "../tools/openai/openai-llm.ts";
+import { PineconeIndex } from "../tools/pinecone/pinecone-index.ts";
+import type { Crm, Embedder, Enricher, Ledger, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
+import { SlackNotifier } from "../tools/slack/slack-notifier.ts";
+import { loadPastAccounts, localAccountsSource, writeLocalAccounts } from "./accounts-file.ts";
+import { indexAccounts } from "./index-accounts.ts";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: Array<{ file: string; errors: ConfigProblem[] }>) {
+    super(`invalid configuration:\n${problems.map((p) => formatProblems(p.file, p.errors)).join("\n")}`);
+  }
+}
+
+export interface RevOpsConfig {
+  routing: () => RoutingConfig;
+  scoring: () => ScoringConfig;
+  prompts: () => Prompts;
+  close(): void;
+}
+
+/** Every problem in the three RevOps files (empty when all are valid). */
+export function checkRevOpsFiles(env: Env): Array<{ file: string; errors: ConfigProblem[] }> {
+  const problems: Array<{ file: string; errors: ConfigProblem[] }> = [];
+  const routing = loadRoutingFile(env.ROUTING_FILE);
+  if (!routing.ok) problems.push({ file: env.ROUTING_FILE, errors: routing.errors });
+  const scoring = loadScoringFile(env.SCORING_FILE);
+  if (!scoring.ok) problems.push({ file: env.SCORING_FILE, errors: scoring.errors });
+  const prompts = loadPrompts(env.PROMPTS_DIR);
+  if (!prompts.ok) problems.push({ file: env.PROMPTS_DIR, errors: prompts.errors });
+  return problems;
+}
+
+/** Loads and validates the RevOps files; with `watch`, routing.json reloads on change and keeps the last good version. */
+export function loadRevOpsConfig(env: Env, options: { logger: Logger; watch?: boolean }): RevOpsConfig {
+  const problems = checkRevOpsFiles(env);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const scoring = loadScoringFile(env.SCORING_FILE);
+  const prompts = loadPrompts(env.PROMPTS_DIR);
+  if (!scoring.ok || !prompts.ok) throw new ConfigError(problems);
+  if (options.watch) {
+    const watcher = watchRoutingFile(env.ROUTING_FILE, { logger: options.logger });
+    return {
+      routing: () => watcher.current(),
+      scoring: () => scoring.config,
+      prompts: () => prompts.config,
+      close: () => watcher.close(),
+    };
+  }
+  const routing = loadRoutingFile(env.ROUTING_FILE);
+  if (!routing.ok) throw new ConfigError(problems);
+  return {
+    routing: () => routing.config,
+    scoring: () => scoring.config,
+    prompts: () => prompts.config,
+    close: () => {},
+  };
+}
+
+export interface AdapterChoice {
+  port: string;
+  adapter: string;
+}
+
+export interface Runtime {
+  deps: GraphDeps;
+  adapters: AdapterChoice[];
+  close(): Promise<void>;
+}
+
+function pickEmbedder(env: Env): Embedder {
+  return env.OPENAI_API_KEY
+    ? new OpenAiEmbedder({
+        apiKey: env.OPENAI_API_KEY,
+        model: env.OPENAI_EMBEDDING_MODEL,
+        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+      })
+    : createProfileEmbedder();
+}
+
+function pickVectorIndex(env: Env): VectorIndex {
+  return env.PINECONE_API_KEY && env.PINECONE_INDEX
+    ? new PineconeIndex({
+        apiKey: env.PINECONE_API_KEY,
+        index: env.PINECONE_INDEX,
+        ...(env.PINECONE_HOST ? { host: env.PINECONE_HOST } : {}),
+        ...(env.PINECONE_NAMESPACE ? { namespace: env.PINECONE_NAMESPACE } : {}),
+      })
+    : new MemoryVectorIndex();
+}
+
+/**
+ * Builds every port of the graph. `persist` keeps the local CRM and the outbox in DATA_DIR (the service);
+ * without it they live in memory (one-shot CLI runs, tests).
+ */
+export async function createGraphDeps(
+  env: Env,
+  options: {
+    logger: Logger;
+    counters: Counters;
+    ledger: Ledger;
+    config: RevOpsConfig;
+    persist?: boolean;
+    clock?: () => Date;
+    onLlmUsage?: (usage: LlmUsage) => void;
+  },
+): Promise<Runtime> {
+  const { logger } = options;
+  const dataDir = options.persist ? resolve(env.DATA_DIR) : undefined;
+  const fixtures = env.FIXTURES_DIR;
+
+  const llm = env.OPENAI_API_KEY
+    ? new OpenAiLlm({
+        apiKey: env.OPENAI_API_KEY,
+        model: env.OPENAI_MODEL,
+        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+      })
+    : new NoLlm();
+  const embedder = pickEmbedder(env);
+  const vectorIndex = pickVectorIndex(env);
+  if (vectorIndex instanceof MemoryVectorIndex)
+    await indexAccounts(
+      loadPastAccounts(localAccountsSource(resolve(env.DATA_DIR), fixtures)),
+      embedder,
+      vectorIndex,
+      {
+        batchSize: 100,
+      },
+    );
+
+  let crm: Crm;
+  const enrichers: Enricher[] = [
+    createDerivedEnricher(),
+    createFirmographicsEnricher(loadCompanies(join(fixtures, "companies.json"))),
+  ];
+  if (env.HUBSPOT_ACCESS_TOKEN) {
+    const hubspot = new HubSpotCrm({
+      accessToken: env.HUBSPOT_ACCESS_TOKEN,
+      ...(env.HUBSPOT_BASE_PATH ? { basePath: env.HUBSPOT_BASE_PATH } : {}),
+    });
+    crm = hubspot;
+    enrichers.push(new HubSpotCompanyEnricher(hubspot));
+  } else {
+    crm = new LocalCrm({
+      ...(dataDir ? { dataDir } : {}),
+      seedCompanies: loadCrmSeed(join(fixtures, "crm-companies.json")),
+    });
+  }
+
+  const notifier: Notifier = env.SLACK_BOT_TOKEN
+    ? new SlackNotifier({
+        token: env.SLACK_BOT_TOKEN,
+        ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+        ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
+      })
+    : new OutboxNotifier({ ...(dataDir ? { dataDir } : {}), logger });
+
+  const deps: GraphDeps = {
+    llm,
+    embedder,
+    vectorIndex,
+    crm,
+    notifier,
+    enrichers,
+    counters: options.counters,
+    ledger: options.ledger,
+    logger,
+    routing: options.config.routing,
+    scoring: options.config.scoring,
+    prompts: options.config.prompts,
+    clock: options.clock ?? (() => new Date()),
+    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(options.onLlmUsage ? { onLlmUsage: options.onLlmUsage } : {}),
+  };
+  const adapters: AdapterChoice[] = [
+    { port: "llm", adapter: llm.name },
+    { port: "embedder", adapter: embedder.name },
+    { port: "vectorIndex", adapter: vectorIndex.name },
+    { port: "crm", adapter: crm.name },
+    { port: "notifier", adapter: notifier.name },
+    { port: "enrichers", adapter: enrichers.map((e) => e.name).join(" → ") },
+  ];
+  return {
+    deps,
+    adapters,
+    close: async () => {
+      options.config.close();
+    },
+  };
+}
+
+/**
+ * `leadgraph accounts index <file>`: with Pinecone, embeds and upserts the accounts with stable ids; with the
+ * local index, stores the validated corpus in DATA_DIR, where the service's in-process index loads it at start.
+ * Either way a second run changes nothing.
+ */
+export async function indexAccountsCommand(env: Env, file: string): Promise<number> {
+  const accounts = loadPastAccounts(file);
+  const index = pickVectorIndex(env);
+  if (index instanceof MemoryVectorIndex) {
+    const path = writeLocalAccounts(resolve(env.DATA_DIR), accounts);
+    console.log(
+      `${accounts.length} accounts stored in ${path}; the local index loads them when the service starts`,
+    );
+    return 0;
+  }
+  const embedder = pickEmbedder(env);
+  const result = await indexAccounts(accounts, embedder, index, { batchSize: 100 });
+  console.log(`indexed into ${index.name} with ${embedder.name}: ${JSON.stringify(result)}`);
+  return 0;
+}

@@ -1,0 +1,46 @@
+import { accountText } from "../domain/accounts/profile.ts";
+import type { PastAccount } from "../domain/types.ts";
+import type { Embedder, VectorIndex } from "../tools/ports.ts";
+
+export interface IndexAccountsResult {
+  /** Accounts given. */
+  accounts: number;
+  /** Distinct ids written (a repeated id keeps its last version). */
+  upserted: number;
+  /** Embed + upsert rounds. */
+  batches: number;
+}
+
+/**
+ * Embeds past accounts and upserts them keyed by account id, so running it again (after an edit
+ * to accounts.json, or by mistake) overwrites in place instead of adding duplicates.
+ */
+export async function indexAccounts(
+  accounts: PastAccount[],
+  embedder: Embedder,
+  index: VectorIndex,
+  options: { batchSize?: number } = {},
+): Promise<IndexAccountsResult> {
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
+  // Last version of each id wins, as it would in the index; also avoids two writes of one id in a batch.
+  const unique = [...new Map(accounts.map((a) => [a.id, a])).values()];
+  let batches = 0;
+  for (let start = 0; start < unique.length; start += batchSize) {
+    const batch = unique.slice(start, start + batchSize);
+    const vectors = await embedder.embed(batch.map(accountText));
+    if (vectors.length !== batch.length)
+      throw new Error(`${embedder.name} returned ${vectors.length} vectors for ${batch.length} accounts`);
+    await index.upsert(
+      batch.map((account, i) => {
+        const values = vectors[i]!;
+        if (values.length !== embedder.dimension)
+          throw new Error(
+            `${embedder.name} returned ${values.length} dimensions, expected ${embedder.dimension}`,
+          );
+        return { id: account.id, values, account };
+      }),
+    );
+    batches++;
+  }
+  return { accounts: accounts.length, upserted: unique.length, batches };
+}

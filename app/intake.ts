@@ -1,0 +1,85 @@
+/**
+ * What the webhook checks before it stores a lead, and no more: the body is one lead (an object, or a
+ * HubSpot batch of one), the lead has a valid email, and the inputs of its idempotency key. Names, phone,
+ * country, company domain and the rest are normalised by the capture node in the worker, where a bad value
+ * is only a warning.
+ *
+ * A lead accepted here must never be one that capture then rejects: capture rejects only a body that is not
+ * one object and a missing or malformed email, and intake reads the email through the same functions
+ * (tools/normalize/payload.ts, tools/normalize/email.ts) and fails with capture's field and message.
+ * test/webhook.test.ts holds the two side by side.
+ */
+import { z } from "zod";
+import { normalizeEmail } from "../domain/normalize/email.ts";
+import { MAX_TEXT } from "../domain/normalize/lead.ts";
+import { detectSource, readGenericPayload, readHubspotPayload } from "../domain/normalize/payload.ts";
+import { truncate } from "../domain/normalize/text.ts";
+import type { LeadSource } from "../domain/types.ts";
+
+/** What a delivery without an Idempotency-Key or HubSpot event id is recognised by: the lead as capture reads it. */
+export interface LeadKeyInputs {
+  /** Normalised (trimmed, lower case). */
+  email: string;
+  campaign?: string;
+  form?: string;
+}
+
+export type IntakeResult =
+  | { ok: true; source: LeadSource; keyInputs: LeadKeyInputs }
+  | { ok: false; field: string; message: string };
+
+/**
+ * One lead as the sender wrote it: generic JSON (snake_case or camelCase keys, utm_* flat or nested) or a
+ * HubSpot workflow/contact payload (fields at the top level or in `properties`, legacy cells `{ value }`).
+ * Which keys name which field is capture's business (tools/normalize/payload.ts): any value may be junk
+ * there, since capture drops what it cannot read, so the object's keys are not constrained here.
+ */
+const leadObject = z.looseObject({});
+
+/** A lead object, or a HubSpot batch holding exactly one. */
+export const leadBodySchema = z.union([leadObject, z.tuple([leadObject])], {
+  error: "payload must be a JSON object",
+});
+
+/** The body schema with the email check, for payloads of `forced` shape (detected when undefined). */
+function intakeSchema(forced: LeadSource | undefined) {
+  return leadBodySchema.transform((body, ctx) => {
+    const payload = Array.isArray(body) ? body[0] : body;
+    const source = forced ?? detectSource(payload);
+    const fields = source === "generic" ? readGenericPayload(payload) : readHubspotPayload(payload);
+    const email = normalizeEmail(fields.email);
+    if (!email.ok) {
+      ctx.issues.push({
+        code: "custom",
+        path: ["email"],
+        input: fields.email,
+        message:
+          email.reason === "missing"
+            ? "email is required"
+            : "email is not a valid address (expected name@company.tld)",
+      });
+      return z.NEVER;
+    }
+    const keyInputs: LeadKeyInputs = { email: email.email };
+    if (fields.campaign !== undefined) keyInputs.campaign = truncate(fields.campaign, MAX_TEXT).text;
+    if (fields.form !== undefined) keyInputs.form = truncate(fields.form, MAX_TEXT).text;
+    return { source, keyInputs };
+  });
+}
+
+// Built once: a request only runs them.
+const SCHEMAS = {
+  detected: intakeSchema(undefined),
+  generic: intakeSchema("generic"),
+  "hubspot-workflow": intakeSchema("hubspot-workflow"),
+  "hubspot-contact": intakeSchema("hubspot-contact"),
+} as const;
+
+/** Checks a parsed webhook body; `forced` is the payload shape the sender named (`?source=`). */
+export function checkIntake(body: unknown, forced?: LeadSource): IntakeResult {
+  const result = SCHEMAS[forced ?? "detected"].safeParse(body);
+  if (result.success) return { ok: true, ...result.data };
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : "body";
+  return { ok: false, field, message: issue?.message ?? "payload is not a lead" };
+}

@@ -1,0 +1,241 @@
+/**
+ * Wiring of the service (ARCHITECTURE section 4): picks the runtime profile from the environment and
+ * builds the lead store, checkpointer, queue, graph and runner on it.
+ *
+ * - `REDIS_URL` set: Redis lead store, RedisSaver and BullMQ, all on that Redis.
+ * - unset: one SQLite file in DATA_DIR holding leads, checkpoints and jobs, and an in-process queue.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { BaseCheckpointSaver } from "@langchain/langgraph";
+import { Redis } from "ioredis";
+import type { Env } from "../config/env.ts";
+import type { LlmUsage } from "../domain/types.ts";
+import { buildLeadGraph, type LeadGraph } from "../graph/build.ts";
+import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
+import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
+import type { GraphDeps } from "../graph/deps.ts";
+import { createLeadRunner, type LeadRunner, type RunnerHooks, type RunnerMetrics } from "../graph/runner.ts";
+import type { LeadStore } from "../store/lead-store.ts";
+import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
+import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
+import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
+import { RedisLeadStore } from "../store/redis-lead-store.ts";
+import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
+import type { Logger } from "../tools/ports.ts";
+import { type AdapterChoice, createGraphDeps, loadRevOpsConfig } from "./adapters.ts";
+
+export type Profile = "embedded" | "redis";
+
+/** The embedded profile's database, inside DATA_DIR. */
+export const DATABASE_FILE = "leadgraph.db";
+
+/** What the runtime reports besides the runner's figures: LLM usage per call. */
+export interface RuntimeMetrics extends RunnerMetrics {
+  llmCall(usage: LlmUsage): void;
+}
+
+export interface QueueTuning extends JobQueueOptions {
+  /** Embedded: how often due jobs are looked for. */
+  pollMs?: number;
+  /** Lease (embedded) or lock (BullMQ) after which a silent worker's job runs again. */
+  leaseMs?: number;
+  /** BullMQ: how often workers look for stalled jobs. */
+  stalledIntervalMs?: number;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  /** Runs queue workers in this process. */
+  worker: boolean;
+  metrics?: RuntimeMetrics;
+  queue?: QueueTuning;
+  /** Checkpoints kept per finished lead. Default 1. */
+  keepCheckpoints?: number;
+  /** Observers of each run (tests use them to watch or stop a worker at a chosen node). */
+  hooks?: RunnerHooks;
+  /** Replaces ports after the registry picked them and before the graph is built (tests: a failing notifier). */
+  overrideDeps?: (deps: GraphDeps) => GraphDeps;
+  /** Wraps the checkpointer the graph writes through (tests: stop a worker right after a chosen checkpoint). */
+  instrumentCheckpointer?: (saver: BaseCheckpointSaver) => BaseCheckpointSaver;
+}
+
+export interface LeadRuntime {
+  profile: Profile;
+  store: LeadStore;
+  checkpointer: BaseCheckpointSaver;
+  queue: JobQueue;
+  runner: LeadRunner;
+  graph: LeadGraph;
+  deps: GraphDeps;
+  adapters: AdapterChoice[];
+  /** True when this process runs queue workers. */
+  worker: boolean;
+  /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+interface Backend {
+  profile: Profile;
+  store: LeadStore;
+  checkpointer: BaseCheckpointSaver;
+  queue: JobQueue;
+  location: string;
+  close(): Promise<void>;
+}
+
+function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
+  const dir = resolve(env.DATA_DIR);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, DATABASE_FILE);
+  // One connection for leads, checkpoints and jobs: each write is a short synchronous transaction, so
+  // nothing interleaves on it, and other processes on the file wait on SQLite's lock (busy timeout).
+  const db = new DatabaseSync(path);
+  const store = new SqliteLeadStore({ db });
+  const checkpointer = new SqliteSaver({ db });
+  const tuning = options.queue ?? {};
+  const queue = new EmbeddedQueue({
+    db,
+    logger: options.logger,
+    ...(tuning.attempts !== undefined ? { attempts: tuning.attempts } : {}),
+    ...(tuning.backoffMs !== undefined ? { backoffMs: tuning.backoffMs } : {}),
+    ...(tuning.pollMs !== undefined ? { pollMs: tuning.pollMs } : {}),
+    ...(tuning.leaseMs !== undefined ? { leaseMs: tuning.leaseMs } : {}),
+  });
+  return {
+    profile: "embedded",
+    store,
+    checkpointer,
+    queue,
+    location: path,
+    async close() {
+      await store.close();
+      await checkpointer.close();
+      if (db.isOpen) db.close();
+    },
+  };
+}
+
+function redisBackend(url: string, options: RuntimeOptions): Backend {
+  // Fail requests fast while Redis is away: the webhook answers 503 and the sender retries.
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  redis.on("error", (err) => options.logger.warn({ err: err.message }, "redis connection error"));
+  const store = new RedisLeadStore({ redis });
+  const checkpointer = new RedisSaver({ redis });
+  const tuning = options.queue ?? {};
+  const queue = new BullmqQueue({
+    url,
+    logger: options.logger,
+    ...(tuning.attempts !== undefined ? { attempts: tuning.attempts } : {}),
+    ...(tuning.backoffMs !== undefined ? { backoffMs: tuning.backoffMs } : {}),
+    ...(tuning.leaseMs !== undefined ? { lockDurationMs: tuning.leaseMs } : {}),
+    ...(tuning.stalledIntervalMs !== undefined ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
+  });
+  return {
+    profile: "redis",
+    store,
+    checkpointer,
+    queue,
+    location: new URL(url).host,
+    async close() {
+      await store.close();
+      await checkpointer.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/**
+ * Leads stored as queued whose job may never have been written (the process died between the two):
+ * enqueueing is idempotent per lead, so re-asserting every queued lead's job is safe.
+ */
+async function sweepQueued(store: LeadStore, queue: JobQueue, logger: Logger): Promise<number> {
+  let cursor: string | undefined;
+  let count = 0;
+  do {
+    const page = await store.listLeads({ status: "queued", limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const lead of page.leads) {
+      await queue.enqueue(lead.leadId);
+      count += 1;
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  if (count > 0) logger.info({ leads: count }, "re-enqueued queued leads at start");
+  return count;
+}
+
+export async function createRuntime(env: Env, options: RuntimeOptions): Promise<LeadRuntime> {
+  const { logger, metrics } = options;
+  const backend = env.REDIS_URL ? redisBackend(env.REDIS_URL, options) : embeddedBackend(env, options);
+  const { store, checkpointer, queue } = backend;
+  let config: ReturnType<typeof loadRevOpsConfig> | undefined;
+  let graphDeps: Awaited<ReturnType<typeof createGraphDeps>> | undefined;
+  try {
+    config = loadRevOpsConfig(env, { logger, watch: true });
+    graphDeps = await createGraphDeps(env, {
+      logger,
+      counters: store.counters,
+      ledger: store.ledger,
+      config,
+      persist: true,
+      ...(metrics ? { onLlmUsage: (usage: LlmUsage) => metrics.llmCall(usage) } : {}),
+    });
+  } catch (err) {
+    config?.close();
+    await backend.close();
+    throw err;
+  }
+  const deps = options.overrideDeps ? options.overrideDeps(graphDeps.deps) : graphDeps.deps;
+  const graphCheckpointer = options.instrumentCheckpointer?.(checkpointer) ?? checkpointer;
+  const graph = buildLeadGraph(deps, { checkpointer: graphCheckpointer });
+  const runner = createLeadRunner({
+    graph,
+    store,
+    checkpointer: graphCheckpointer,
+    logger,
+    ...(metrics ? { metrics } : {}),
+    ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+
+  const adapters: AdapterChoice[] = [
+    { port: "leadStore", adapter: `${store.name} (${backend.location})` },
+    { port: "checkpointer", adapter: checkpointer.constructor.name },
+    { port: "jobQueue", adapter: queue.name },
+    ...graphDeps.adapters.map((a) => {
+      const override = deps[a.port as keyof GraphDeps] as { name?: unknown } | undefined;
+      return typeof override?.name === "string" && override.name !== a.adapter && a.port !== "enrichers"
+        ? { port: a.port, adapter: override.name }
+        : a;
+    }),
+  ];
+  logger.info({ profile: backend.profile, worker: options.worker }, "runtime profile");
+  for (const { port, adapter } of adapters) logger.info({ port, adapter }, `port ${port}: ${adapter}`);
+
+  if (options.worker) {
+    await sweepQueued(store, queue, logger);
+    queue.start((leadId) => runner.run(leadId), { concurrency: env.WORKER_CONCURRENCY });
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    profile: backend.profile,
+    store,
+    checkpointer,
+    queue,
+    runner,
+    graph,
+    deps,
+    adapters,
+    worker: options.worker,
+    close(closeOptions = {}) {
+      closing ??= (async () => {
+        await queue.close(closeOptions);
+        await graphDeps.close();
+        await backend.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The lead's types, shared by the graph state, the ports and the pure rules: a lead as capture normalises
+ * it, its enrichment, score and route, and what the owner is told. Types only; no I/O.
+ */
+
+/** Where a lead came from, as detected by capture. */
+export type LeadSource = "generic" | "hubspot-workflow" | "hubspot-contact";
+
+/** ISO-3166 region buckets used by routing and scoring. */
+export type Region = "NA" | "EMEA" | "APAC" | "LATAM";
+
+/** A lead after capture: every field normalised, nothing guessed. */
+export interface NormalizedLead {
+  /** Lower-cased, syntactically valid email address. */
+  email: string;
+  /** Domain part of the email, lower-cased. */
+  emailDomain: string;
+  firstName?: string;
+  lastName?: string;
+  fullName?: string;
+  company?: string;
+  /** Registrable company domain (from website, else from a non-free email). */
+  companyDomain?: string;
+  title?: string;
+  /** ISO-3166 alpha-2 country code. */
+  country?: string;
+  /** Region derived from the country. */
+  region?: Region;
+  /** US state or CA province code (e.g. "CA", "ON"); free text elsewhere. */
+  state?: string;
+  postalCode?: string;
+  /** Phone number in E.164. */
+  phone?: string;
+  /** Channel the lead arrived through (e.g. "web", "partner", "event"); lower-case. */
+  source: string;
+  campaign?: string;
+  form?: string;
+  message?: string;
+  /** utm_* parameters without the prefix (source, medium, campaign, term, content). */
+  utm: Record<string, string>;
+  /** HubSpot contact id when the payload came from HubSpot. */
+  hubspotContactId?: string;
+}
+
+export type Seniority = "c-level" | "vp" | "director" | "manager" | "individual";
+
+/** Enriched facts about the lead and its company. */
+export interface EnrichmentValues {
+  freeMail?: boolean;
+  disposable?: boolean;
+  seniority?: Seniority;
+  department?: string;
+  companyName?: string;
+  industry?: string;
+  employees?: number;
+  /** Annual revenue in USD. */
+  revenue?: number;
+  country?: string;
+  techStack?: string[];
+}
+
+export type EnrichmentField = keyof EnrichmentValues;
+
+/** Which enricher supplied a field. */
+export interface Provenance {
+  /** Enricher name, e.g. "derived", "firmographics", "hubspot". */
+  source: string;
+  /** 0..1 confidence the enricher gives the value. */
+  confidence: number;
+}
+
+export interface Enrichment {
+  values: EnrichmentValues;
+  provenance: Partial<Record<EnrichmentField, Provenance>>;
+}
+
+export type Tier = "hot" | "warm" | "cold";
+
+/** One reason behind a score, always naming the field and value it rests on. */
+export interface ScoreReason {
+  /** Dotted path of the field, e.g. "enrichment.industry" or "lead.form". */
+  field: string;
+  value: string | number | boolean;
+  points: number;
+  text: string;
+}
+
+export interface Evidence {
+  field: string;
+  value: string | number | boolean;
+}
+
+export interface LlmScoring {
+  /** Adjustment after clamping to the configured bound. */
+  adjustment: number;
+  /** Adjustment as proposed by the model, before clamping. */
+  proposed: number;
+  reasons: string[];
+  evidence: Evidence[];
+  model: string;
+}
+
+export interface Score {
+  /** Final score, 0..100. */
+  value: number;
+  tier: Tier;
+  /** Score from the rules alone. */
+  ruleScore: number;
+  /** True when the rule score fell in the grey zone of scoring.json. */
+  greyZone: boolean;
+  /** The LLM's grounded contribution, when it was consulted and its answer held. */
+  llm?: LlmScoring;
+  reasons: ScoreReason[];
+  evidence: Evidence[];
+}
+
+export type AssignmentKind = "owner" | "pool" | "account" | "queue" | "fallback";
+
+export interface Route {
+  /** Owner id from routing.json; absent when the lead went to a queue. */
+  ownerId?: string;
+  /** Queue id when the assignment is a queue. */
+  queue?: string;
+  /** Name of the rule that matched, or "fallback". */
+  ruleName: string;
+  kind: AssignmentKind;
+  /** Pool id when the owner was picked by round-robin. */
+  pool?: string;
+  /** Every rule tried and why it matched or not, then the assignment. */
+  explanation: string[];
+}
+
+export type LeadPath = "qualified" | "review" | "nurture";
+
+export interface SimilarAccount {
+  id: string;
+  name: string;
+  domain: string;
+  industry: string;
+  country: string;
+  employees: number;
+  outcome: "won" | "lost";
+  arr: number;
+  note: string;
+  /** Cosine similarity, 0..1. */
+  similarity: number;
+}
+
+export interface Summary {
+  bullets: string[];
+  /** "template" or the model name. */
+  generatedBy: string;
+}
+
+export interface NotificationRecord {
+  adapter: string;
+  /** Slack channel id, outbox name, ... */
+  channel: string;
+  /** Message id (Slack ts, outbox sequence). */
+  messageId: string;
+  ownerId?: string;
+  at: string;
+}
+
+export interface CrmSync {
+  contactId?: string;
+  ownerSet?: string;
+  noteId?: string;
+  taskId?: string;
+  nurtureStatus?: string;
+}
+
+export interface Issue {
+  node: string;
+  code: string;
+  message: string;
+}
+
+/** Token and latency accounting for one LLM call. */
+export interface LlmUsage {
+  purpose: "score" | "summary";
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+}
+
+/** What the model proposes for a grey-zone lead; grounded and clamped by scoreLead, never trusted as is. */
+export interface LlmAssessment {
+  adjustment: number;
+  reasons: Array<{ text: string; evidence: Evidence[] }>;
+  usage?: LlmUsage;
+}
+
+/** A past account as stored in fixtures/accounts.json and as vector metadata. */
+export interface PastAccount {
+  id: string;
+  name: string;
+  domain: string;
+  industry: string;
+  employees: number;
+  country: string;
+  region: string;
+  outcome: "won" | "lost";
+  arr: number;
+  note: string;
+}
+
+/** Atomic counters the routing engine uses for round-robin and daily caps; the lead store backs them. */
+export interface Counters {
+  /** Atomically increments and returns the new value; `ttlSeconds` is set on creation. */
+  increment(key: string, ttlSeconds?: number): Promise<number>;
+  /** Reads without moving (routing preview). */
+  get(key: string): Promise<number>;
+}

@@ -1,0 +1,38 @@
+import type { Counters } from "../domain/types.ts";
+import type { Ledger } from "../tools/ports.ts";
+
+/** In-process counters: for the CLI, tests and the in-memory graph. */
+export class MemoryCounters implements Counters {
+  readonly #values = new Map<string, number>();
+
+  async increment(key: string): Promise<number> {
+    const next = (this.#values.get(key) ?? 0) + 1;
+    this.#values.set(key, next);
+    return next;
+  }
+
+  async get(key: string): Promise<number> {
+    return this.#values.get(key) ?? 0;
+  }
+}
+
+/** In-process ledger; concurrent calls for one key share the first call's promise. */
+export class MemoryLedger implements Ledger {
+  readonly #results = new Map<string, Promise<unknown>>();
+
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.#results.get(key);
+    if (existing) return existing as Promise<T>;
+    const pending = fn().catch((err: unknown) => {
+      this.#results.delete(key);
+      throw err;
+    });
+    this.#results.set(key, pending);
+    return pending;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const found = this.#results.get(key);
+    return found === undefined ? undefined : ((await found) as T);
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The embedded profile's queue: jobs live in a `jobs` table of the same SQLite database as the lead store,
+ * so an accepted lead's job survives a crash and is picked up again at start. Jobs are claimed with a
+ * lease by one UPDATE, which keeps several processes on one database file from taking the same job.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Logger } from "../../tools/ports.ts";
+import {
+  backoffDelay,
+  type CloseOptions,
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  type JobHandler,
+  type JobQueue,
+  type JobQueueOptions,
+  type StartOptions,
+  settleWithin,
+} from "./job-queue.ts";
+
+export interface EmbeddedQueueOptions extends JobQueueOptions {
+  /** The lead store's connection; the queue never closes it. */
+  db: DatabaseSync;
+  logger: Logger;
+  /** How often due jobs (backoff over, other processes' enqueues) are looked for. Default 250 ms. */
+  pollMs?: number;
+  /** A running job's claim outlives a dead worker by this much at most. Default 30 s. */
+  leaseMs?: number;
+  clock?: () => number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  lead_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('waiting', 'active', 'failed')),
+  attempts_made INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  run_at_ms INTEGER NOT NULL,
+  owner TEXT,
+  lease_until_ms INTEGER,
+  last_error TEXT,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, run_at_ms);
+`;
+
+function prepare(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    insert: p(
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms)
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3) ON CONFLICT (lead_id) DO NOTHING`,
+    ),
+    // A running job is left alone: its worker records the outcome.
+    requeue: p(
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms)
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3)
+       ON CONFLICT (lead_id) DO UPDATE SET
+         attempts_made = CASE WHEN jobs.state = 'failed' THEN 0 ELSE jobs.attempts_made END,
+         state = 'waiting', run_at_ms = ?3, last_error = NULL, updated_at_ms = ?3
+       WHERE jobs.state != 'active'`,
+    ),
+    claim: p(
+      `UPDATE jobs SET state = 'active', owner = ?1, lease_until_ms = ?2, updated_at_ms = ?3
+       WHERE lead_id = (SELECT lead_id FROM jobs WHERE state = 'waiting' AND run_at_ms <= ?3
+                        ORDER BY run_at_ms, created_at_ms LIMIT 1)
+         AND state = 'waiting'
+       RETURNING lead_id, attempts_made, max_attempts`,
+    ),
+    complete: p("DELETE FROM jobs WHERE lead_id = ? AND owner = ?"),
+    retryLater: p(
+      `UPDATE jobs SET state = 'waiting', attempts_made = ?1, run_at_ms = ?2, owner = NULL, lease_until_ms = NULL,
+         last_error = ?3, updated_at_ms = ?4
+       WHERE lead_id = ?5 AND owner = ?6`,
+    ),
+    fail: p(
+      `UPDATE jobs SET state = 'failed', attempts_made = ?1, owner = NULL, lease_until_ms = NULL, last_error = ?2,
+         updated_at_ms = ?3
+       WHERE lead_id = ?4 AND owner = ?5`,
+    ),
+    renew: p("UPDATE jobs SET lease_until_ms = ? WHERE owner = ? AND state = 'active'"),
+    active: p("SELECT lead_id, owner, lease_until_ms FROM jobs WHERE state = 'active'"),
+    release: p(
+      `UPDATE jobs SET state = 'waiting', owner = NULL, lease_until_ms = NULL, updated_at_ms = ?1
+       WHERE lead_id = ?2 AND state = 'active' AND owner = ?3`,
+    ),
+    depth: p("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('waiting', 'active')"),
+  };
+}
+
+/** True when `owner` names a process on this host that no longer exists. */
+function ownerIsDead(owner: string): boolean {
+  const [host, pidText] = owner.split("|");
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+export class EmbeddedQueue implements JobQueue {
+  readonly name = "embedded (sqlite jobs table)";
+  readonly #sql: ReturnType<typeof prepare>;
+  readonly #logger: Logger;
+  readonly #attempts: number;
+  readonly #backoffMs: number;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #now: () => number;
+  /** host|pid|random: the pid lets a restarted process take back jobs a killed one held. */
+  readonly #owner = `${hostname()}|${process.pid}|${randomUUID().slice(0, 8)}`;
+  readonly #running = new Set<Promise<void>>();
+  #handler: JobHandler | undefined;
+  #concurrency = 1;
+  #closed = false;
+  #poll: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #wakeScheduled = false;
+
+  constructor(options: EmbeddedQueueOptions) {
+    options.db.exec(SCHEMA);
+    this.#sql = prepare(options.db);
+    this.#logger = options.logger;
+    this.#attempts = options.attempts ?? DEFAULT_ATTEMPTS;
+    this.#backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#now = options.clock ?? Date.now;
+  }
+
+  async enqueue(leadId: string): Promise<void> {
+    this.#sql.insert.run(leadId, this.#attempts, this.#now());
+    this.#wake();
+  }
+
+  async requeue(leadId: string): Promise<void> {
+    this.#sql.requeue.run(leadId, this.#attempts, this.#now());
+    this.#wake();
+  }
+
+  start(handler: JobHandler, options: StartOptions): void {
+    if (this.#handler) throw new Error("queue already started");
+    if (this.#closed) throw new Error("queue is closed");
+    this.#handler = handler;
+    this.#concurrency = Math.max(1, Math.trunc(options.concurrency));
+    this.#reclaim();
+    this.#poll = setInterval(() => this.#tick(), this.#pollMs);
+    this.#heartbeat = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    this.#tick();
+  }
+
+  async depth(): Promise<number> {
+    return Number(this.#sql.depth.get()?.n ?? 0);
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    const drained = await settleWithin(Promise.allSettled([...this.#running]), options.timeoutMs);
+    clearInterval(this.#heartbeat);
+    if (!drained) this.#logger.warn({ running: this.#running.size }, "queue closed with jobs still running");
+  }
+
+  /** Jobs held by a dead process (same host) or whose lease ran out go back to waiting. */
+  #reclaim(): void {
+    const now = this.#now();
+    for (const row of this.#sql.active.all()) {
+      const owner = String(row.owner ?? "");
+      const expired = row.lease_until_ms === null || Number(row.lease_until_ms) < now;
+      if (expired || ownerIsDead(owner)) {
+        const { changes } = this.#sql.release.run(now, String(row.lead_id), owner);
+        if (changes > 0)
+          this.#logger.warn({ leadId: String(row.lead_id) }, "job taken back from a stopped worker");
+      }
+    }
+  }
+
+  #renew(): void {
+    try {
+      this.#sql.renew.run(this.#now() + this.#leaseMs, this.#owner);
+      this.#reclaim();
+    } catch (err) {
+      this.#logger.warn({ err: String(err) }, "job lease renewal failed");
+    }
+  }
+
+  #wake(): void {
+    if (!this.#handler || this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      this.#tick();
+    });
+  }
+
+  #tick(): void {
+    const handler = this.#handler;
+    if (!handler) return;
+    while (!this.#closed && this.#running.size < this.#concurrency) {
+      let job: { leadId: string; attemptsMade: number; maxAttempts: number } | undefined;
+      try {
+        const now = this.#now();
+        const row = this.#sql.claim.get(this.#owner, now + this.#leaseMs, now);
+        if (row)
+          job = {
+            leadId: String(row.lead_id),
+            attemptsMade: Number(row.attempts_made),
+            maxAttempts: Number(row.max_attempts),
+          };
+      } catch (err) {
+        // SQLITE_BUSY under another process's write lock: the next poll tries again.
+        this.#logger.warn({ err: String(err) }, "could not claim a job");
+        return;
+      }
+      if (!job) return;
+      const running: Promise<void> = this.#execute(handler, job).finally(() => {
+        this.#running.delete(running);
+        this.#wake();
+      });
+      this.#running.add(running);
+    }
+  }
+
+  async #execute(
+    handler: JobHandler,
+    job: { leadId: string; attemptsMade: number; maxAttempts: number },
+  ): Promise<void> {
+    const { leadId } = job;
+    let failure: unknown;
+    let ok = false;
+    try {
+      await handler(leadId);
+      ok = true;
+    } catch (err) {
+      failure = err;
+    }
+    const now = this.#now();
+    try {
+      if (ok) {
+        this.#sql.complete.run(leadId, this.#owner);
+        return;
+      }
+      const attemptsMade = job.attemptsMade + 1;
+      const message = failure instanceof Error ? failure.message : String(failure);
+      if (attemptsMade < job.maxAttempts) {
+        const delay = backoffDelay(attemptsMade, this.#backoffMs);
+        this.#sql.retryLater.run(attemptsMade, now + delay, message, now, leadId, this.#owner);
+        this.#logger.warn({ leadId, attempt: attemptsMade, retryInMs: delay }, "job failed; will retry");
+      } else {
+        this.#sql.fail.run(attemptsMade, message, now, leadId, this.#owner);
+        this.#logger.error({ leadId, attempts: attemptsMade }, "job failed for good");
+      }
+    } catch (storeErr) {
+      // The lease runs out and the job is taken back, so the lead is retried rather than lost.
+      this.#logger.error({ leadId, err: String(storeErr) }, "could not record the job's outcome");
+    }
+  }
+}

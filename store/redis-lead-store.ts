@@ -1,0 +1,491 @@
+import { createHash } from "node:crypto";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { Redis } from "ioredis";
+import type { Counters } from "../domain/types.ts";
+import {
+  compareIds,
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  decodeCursor,
+  emptyCounts,
+  encodeCursor,
+  type IdempotencyClaim,
+  LEAD_STATUSES,
+  type LeadError,
+  LeadExistsError,
+  LeadNotFoundError,
+  type LeadPage,
+  type LeadRecord,
+  type LeadStatus,
+  type LeadStore,
+  type LeadSummary,
+  LeasedLedger,
+  type LeaseOptions,
+  type LedgerBackend,
+  type ListLeadsOptions,
+  listLimit,
+  type NewLead,
+  receivedAtMs,
+  type StatusCounts,
+  type TimelineEntry,
+  ttlMs,
+  withDuration,
+} from "./lead-store.ts";
+
+export interface RedisLeadStoreOptions {
+  /** A client shared with the queue and checkpointer (left open by `close()`), or a URL the store connects to. */
+  redis: Redis | string;
+  /** Key prefix; default "lg". For Redis Cluster, wrap it in a hash tag ("{lg}"): status indexes and records change together in one script. */
+  prefix?: string;
+  /** `ping()` answers false after this long. Default 1000 ms. */
+  pingTimeoutMs?: number;
+  ledger?: LeaseOptions;
+  clock?: () => Date;
+}
+
+/** A script run by EVALSHA, falling back to EVAL once per connection when the server has not cached it. */
+class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.eval(this.#source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** As `run`, with string replies as Buffers. */
+  async runBuffer(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+    try {
+      return await redis.callBuffer("evalsha", this.#sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.callBuffer("eval", this.#source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+// JSON fields of a lead (payload, result, last error) this long are stored deflated, behind a 0x01 byte
+// (JSON text never starts with one): a lead's result summary shrinks by half.
+const DEFLATE_MIN_BYTES = 512;
+const DEFLATED = 1;
+
+function packJson(value: unknown): string | Buffer {
+  const json = JSON.stringify(value ?? null);
+  if (json.length < DEFLATE_MIN_BYTES) return json;
+  return Buffer.concat([Buffer.of(DEFLATED), deflateRawSync(json)]);
+}
+
+function unpackJson(stored: Buffer): unknown {
+  const json = stored[0] === DEFLATED ? inflateRawSync(stored.subarray(1)) : stored;
+  return JSON.parse(json.toString("utf8"));
+}
+
+// KEYS: lead hash, queued index, timeline list. ARGV: leadId, receivedAt ms, field/value pairs. The timeline
+// starts with an empty entry, so appending can be one RPUSHX that fails for an unknown lead.
+const CREATE_LEAD = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('RPUSH', KEYS[3], '')
+return 1
+`);
+
+// A status change must move the lead between index sets in the same atomic step as the record, and needs
+// the record's status and receivedAt for that: MULTI cannot read, so these are scripts. KEYS: lead hash,
+// then one index per status in LEAD_STATUSES order. The record's status names the one index holding it.
+const MOVE_TO = `
+local slots = {${LEAD_STATUSES.map((status, i) => `${status} = ${i + 2}`).join(", ")}}
+local function moveTo(leadId, from, to, ms)
+  if from == to then return end
+  local slot = slots[from]
+  if slot then
+    redis.call('ZREM', KEYS[slot], leadId)
+  else
+    for i = 2, #KEYS do redis.call('ZREM', KEYS[i], leadId) end
+  end
+  redis.call('ZADD', KEYS[slots[to]], ms, leadId)
+end
+`;
+
+// ARGV: leadId, new status, attempts increment, field/value pairs.
+const SET_STATUS = new LuaScript(`${MOVE_TO}
+local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts')
+if not lead[2] then return 0 end
+moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
+local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 4))
+return 1
+`);
+
+// ARGV: leadId, updatedAt. Returns the hash as it was (nil for an unknown lead); a completed one stays so.
+const BEGIN_ATTEMPT = new LuaScript(`${MOVE_TO}
+local hash = redis.call('HGETALL', KEYS[1])
+if #hash == 0 then return false end
+local lead = {}
+for i = 1, #hash, 2 do lead[hash[i]] = hash[i + 1] end
+if lead.status == 'completed' then return hash end
+moveTo(ARGV[1], lead.status, 'running', lead.receivedAtMs)
+local attempts = tonumber(lead.attempts or '0') + 1
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', attempts, 'updatedAt', ARGV[2])
+return hash
+`);
+
+// For a lead whose timeline list is missing (created before the list started with an empty entry).
+// KEYS: lead hash, timeline list. ARGV: entry JSON.
+const APPEND_TIMELINE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('RPUSH', KEYS[2], '') end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+return 1
+`);
+
+// KEYS: key. ARGV: expected value.
+const DELETE_IF_EQUALS = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+// A ledger key holds a claim ("?" and the holder's token, expiring with its lease) or a result (JSON,
+// which never starts with "?"). KEYS: key. ARGV: result JSON. The first result wins over a late holder
+// whose lease ran out, put back in the rare case it was there; the reply is the stored result.
+const LEDGER_COMMIT = new LuaScript(`
+local previous = redis.call('SET', KEYS[1], ARGV[1], 'GET')
+if previous and string.sub(previous, 1, 1) ~= '?' then
+  redis.call('SET', KEYS[1], previous)
+  return previous
+end
+return ARGV[1]
+`);
+
+// KEYS: key. ARGV: claim value, lease ms.
+const LEDGER_RENEW = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`);
+
+/**
+ * The Redis lead store. Keys under `prefix`: `lead:<id>` hash (long JSON fields deflated, see `packJson`),
+ * `timeline:<id>` list (an empty first entry, then one JSON entry per step), `leads:<status>` sorted sets
+ * scored by receivedAt ms (every lead in exactly one), `idem:<key>`, `counter:<key>` and `ledger:<key>`
+ * strings. A lead's run costs one script to begin, one RPUSHX per step and one script to end; a ledger
+ * effect one SET NX to claim and one script to store its result.
+ */
+export class RedisLeadStore implements LeadStore {
+  readonly name = "redis";
+  readonly counters: Counters;
+  readonly ledger: LeasedLedger;
+
+  readonly #redis: Redis;
+  readonly #ownsRedis: boolean;
+  readonly #prefix: string;
+  readonly #pingTimeoutMs: number;
+  readonly #clock: () => Date;
+
+  constructor(options: RedisLeadStoreOptions) {
+    if (typeof options.redis === "string") {
+      this.#redis = new Redis(options.redis);
+      this.#ownsRedis = true;
+    } else {
+      this.#redis = options.redis;
+      this.#ownsRedis = false;
+    }
+    this.#prefix = options.prefix ?? "lg";
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? 1000;
+    this.#clock = options.clock ?? (() => new Date());
+    this.counters = {
+      increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
+      get: async (key) => Number((await this.#redis.get(this.#key("counter", key))) ?? 0),
+    };
+    this.ledger = new LeasedLedger(this.#ledgerBackend(), options.ledger);
+  }
+
+  async createLead(lead: NewLead): Promise<void> {
+    const ms = receivedAtMs(lead.receivedAt);
+    const fields: Array<string | Buffer> = [
+      "leadId",
+      lead.leadId,
+      "status",
+      "queued",
+      "receivedAt",
+      lead.receivedAt,
+      "receivedAtMs",
+      String(ms),
+      "updatedAt",
+      this.#clock().toISOString(),
+      "attempts",
+      "0",
+      "payload",
+      packJson(lead.payload),
+    ];
+    if (lead.source !== undefined) fields.push("source", lead.source);
+    if (lead.idempotencyKey !== undefined) fields.push("idempotencyKey", lead.idempotencyKey);
+    const created = await CREATE_LEAD.run(
+      this.#redis,
+      [this.#key("lead", lead.leadId), this.#index("queued"), this.#key("timeline", lead.leadId)],
+      [lead.leadId, ms, ...fields],
+    );
+    if (created !== 1) throw new LeadExistsError(lead.leadId);
+  }
+
+  async claimIdempotencyKey(
+    key: string,
+    leadId: string,
+    ttlSeconds = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  ): Promise<IdempotencyClaim> {
+    const redisKey = this.#key("idem", key);
+    // SET NX GET would name the holder in the same command, but needs Redis 7.
+    for (;;) {
+      if ((await this.#redis.set(redisKey, leadId, "PX", ttlMs(ttlSeconds), "NX")) === "OK") {
+        return { claimed: true };
+      }
+      const holder = await this.#redis.get(redisKey);
+      // Null: the claim expired or was released in between, so the key is free again.
+      if (holder !== null) return { claimed: false, leadId: holder };
+    }
+  }
+
+  async releaseIdempotencyKey(key: string, leadId: string): Promise<void> {
+    await DELETE_IF_EQUALS.run(this.#redis, [this.#key("idem", key)], [leadId]);
+  }
+
+  async getLead(leadId: string): Promise<LeadRecord | null> {
+    // Not a transaction: the record and its timeline change at different moments anyway.
+    const [hash, timeline] = execResults(
+      await this.#redis
+        .pipeline()
+        .hgetallBuffer(this.#key("lead", leadId))
+        .lrange(this.#key("timeline", leadId), 0, -1)
+        .exec(),
+    );
+    return toRecord(hash as Record<string, Buffer>, timeline as string[]);
+  }
+
+  async listLeads(options: ListLeadsOptions = {}): Promise<LeadPage> {
+    const limit = listLimit(options.limit);
+    // Every lead is in exactly one status index, so all leads are their union.
+    const indexes = options.status === undefined ? this.#statusIndexes() : [this.#index(options.status)];
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    // One transaction, so a lead changing status in between is seen in one index, not two or none.
+    const scan = this.#redis.multi();
+    for (const index of indexes) {
+      // One extra id tells whether there is a next page.
+      if (!after) scan.zrevrange(index, 0, limit, "WITHSCORES");
+      else {
+        scan
+          .zrevrangebyscore(index, after.ms, after.ms, "WITHSCORES")
+          .zrevrangebyscore(index, `(${after.ms}`, "-inf", "WITHSCORES", "LIMIT", 0, limit + 1);
+      }
+    }
+    // Equal scores are ordered by member bytes, which Lua compares by locale; the tie-break happens here.
+    const ids = (execResults(await scan.exec()) as string[][])
+      .flatMap(pairs)
+      .filter(
+        ({ id, ms }) => !after || ms < after.ms || (ms === after.ms && compareIds(id, after.leadId) < 0),
+      )
+      .sort((a, b) => b.ms - a.ms || compareIds(b.id, a.id))
+      .slice(0, limit + 1);
+    const pageIds = ids.slice(0, limit);
+    if (pageIds.length === 0) return { leads: [] };
+    const reads = this.#redis.pipeline();
+    for (const { id } of pageIds) {
+      reads.hgetallBuffer(this.#key("lead", id)).lrange(this.#key("timeline", id), 0, -1);
+    }
+    const results = execResults(await reads.exec());
+    const leads: LeadRecord[] = [];
+    for (let i = 0; i < pageIds.length; i++) {
+      const record = toRecord(results[2 * i] as Record<string, Buffer>, results[2 * i + 1] as string[]);
+      if (record) leads.push(record);
+    }
+    const last = pageIds.at(-1);
+    if (ids.length <= limit || !last) return { leads };
+    return { leads, nextCursor: encodeCursor({ ms: last.ms, leadId: last.id }) };
+  }
+
+  async countByStatus(): Promise<StatusCounts> {
+    const batch = this.#redis.pipeline();
+    for (const status of LEAD_STATUSES) batch.zcard(this.#index(status));
+    const sizes = execResults(await batch.exec());
+    const counts = emptyCounts();
+    LEAD_STATUSES.forEach((status, i) => {
+      counts[status] = Number(sizes[i]);
+    });
+    return counts;
+  }
+
+  async markQueued(leadId: string): Promise<void> {
+    await this.#setStatus(leadId, "queued", 0, []);
+  }
+
+  async markRunning(leadId: string): Promise<void> {
+    await this.#setStatus(leadId, "running", 1, []);
+  }
+
+  async beginAttempt(leadId: string): Promise<LeadSummary | null> {
+    const hash = (await BEGIN_ATTEMPT.runBuffer(
+      this.#redis,
+      [this.#key("lead", leadId), ...this.#statusIndexes()],
+      [leadId, this.#clock().toISOString()],
+    )) as Buffer[] | null;
+    if (hash === null) return null;
+    const fields: Record<string, Buffer> = {};
+    for (let i = 0; i + 1 < hash.length; i += 2) fields[String(hash[i])] = hash[i + 1] as Buffer;
+    const record = toRecord(fields, []);
+    if (!record) return null;
+    const { timeline: _, ...lead } = record;
+    return lead;
+  }
+
+  async markCompleted(leadId: string, result: Record<string, unknown>): Promise<void> {
+    await this.#setStatus(leadId, "completed", 0, ["result", packJson(result)]);
+  }
+
+  async markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void> {
+    const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
+    await this.#setStatus(leadId, "failed", 0, ["lastError", packJson(lastError)]);
+  }
+
+  async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
+    const json = JSON.stringify(withDuration(entry));
+    if ((await this.#redis.rpushx(this.#key("timeline", leadId), json)) > 0) return;
+    const appended = await APPEND_TIMELINE.run(
+      this.#redis,
+      [this.#key("lead", leadId), this.#key("timeline", leadId)],
+      [json],
+    );
+    if (appended !== 1) throw new LeadNotFoundError(leadId);
+  }
+
+  async ping(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#pingTimeoutMs);
+    });
+    try {
+      // The offline queue would hold a PING for as long as Redis is down; readiness needs an answer now.
+      return await Promise.race([this.#redis.ping().then((reply) => reply === "PONG"), timeout]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#ownsRedis || this.#redis.status === "end") return;
+    try {
+      await this.#redis.quit();
+    } catch {
+      this.#redis.disconnect();
+    }
+  }
+
+  #key(kind: string, id: string): string {
+    return `${this.#prefix}:${kind}:${id}`;
+  }
+
+  #index(status: LeadStatus): string {
+    return `${this.#prefix}:leads:${status}`;
+  }
+
+  #statusIndexes(): string[] {
+    return LEAD_STATUSES.map((status) => this.#index(status));
+  }
+
+  async #setStatus(
+    leadId: string,
+    status: LeadStatus,
+    attempts: number,
+    fields: Array<string | Buffer>,
+  ): Promise<void> {
+    const updated = await SET_STATUS.run(
+      this.#redis,
+      [this.#key("lead", leadId), ...this.#statusIndexes()],
+      [leadId, status, attempts, "updatedAt", this.#clock().toISOString(), ...fields],
+    );
+    if (updated !== 1) throw new LeadNotFoundError(leadId);
+  }
+
+  async #increment(key: string, ttlSeconds?: number): Promise<number> {
+    const redisKey = this.#key("counter", key);
+    if (ttlSeconds === undefined) return this.#redis.incr(redisKey);
+    // SET NX gives the TTL only to a key it creates; EXPIRE NX would do the same but needs Redis 7.
+    const [, value] = execResults(
+      await this.#redis.multi().set(redisKey, "0", "PX", ttlMs(ttlSeconds), "NX").incr(redisKey).exec(),
+    );
+    return Number(value);
+  }
+
+  #ledgerBackend(): LedgerBackend {
+    const redis = this.#redis;
+    const keyOf = (key: string) => this.#key("ledger", key);
+    const claimOf = (token: string) => `?${token}`;
+    return {
+      claim: async (key, token, leaseMs) => {
+        for (;;) {
+          if ((await redis.set(keyOf(key), claimOf(token), "PX", leaseMs, "NX")) === "OK") {
+            return { state: "claimed" };
+          }
+          const stored = await redis.get(keyOf(key));
+          if (stored === null) continue; // the other claim was released or ran out in between
+          return stored.startsWith("?") ? { state: "busy" } : { state: "done", json: stored };
+        }
+      },
+      commit: async (key, _token, json) => String(await LEDGER_COMMIT.run(redis, [keyOf(key)], [json])),
+      release: async (key, token) => {
+        await DELETE_IF_EQUALS.run(redis, [keyOf(key)], [claimOf(token)]);
+      },
+      renew: async (key, token, leaseMs) =>
+        (await LEDGER_RENEW.run(redis, [keyOf(key)], [claimOf(token), leaseMs])) === 1,
+      read: async (key) => {
+        const stored = await redis.get(keyOf(key));
+        return stored === null || stored.startsWith("?") ? undefined : stored;
+      },
+    };
+  }
+}
+
+/** Unwraps `exec()` replies, throwing the first command error instead of returning it. */
+function execResults(replies: Array<[Error | null, unknown]> | null): unknown[] {
+  if (replies === null) throw new Error("Redis transaction aborted");
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+function pairs(flat: string[]): Array<{ id: string; ms: number }> {
+  const out: Array<{ id: string; ms: number }> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i]!, ms: Number(flat[i + 1]) });
+  return out;
+}
+
+function toRecord(hash: Record<string, Buffer>, timeline: string[]): LeadRecord | null {
+  const text = (field: string) => hash[field]?.toString("utf8");
+  const leadId = text("leadId");
+  if (leadId === undefined) return null;
+  const record: LeadRecord = {
+    leadId,
+    status: text("status") as LeadStatus,
+    receivedAt: String(text("receivedAt")),
+    updatedAt: String(text("updatedAt")),
+    attempts: Number(text("attempts")),
+    payload: hash.payload === undefined ? null : unpackJson(hash.payload),
+    // The empty first entry only marks the list as the lead's.
+    timeline: timeline.filter((entry) => entry !== "").map((entry) => JSON.parse(entry) as TimelineEntry),
+  };
+  const source = text("source");
+  if (source !== undefined) record.source = source;
+  if (hash.lastError !== undefined) record.lastError = unpackJson(hash.lastError) as LeadError;
+  const idempotencyKey = text("idempotencyKey");
+  if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
+  if (hash.result !== undefined) record.result = unpackJson(hash.result) as Record<string, unknown>;
+  return record;
+}

@@ -1,0 +1,414 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
+import type { Counters } from "../domain/types.ts";
+import {
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  decodeCursor,
+  emptyCounts,
+  encodeCursor,
+  type IdempotencyClaim,
+  LEAD_STATUSES,
+  type LeadError,
+  LeadExistsError,
+  LeadNotFoundError,
+  type LeadPage,
+  type LeadRecord,
+  type LeadStatus,
+  type LeadStore,
+  type LeadSummary,
+  LeasedLedger,
+  type LeaseOptions,
+  type LedgerBackend,
+  type ListLeadsOptions,
+  listLimit,
+  type NewLead,
+  receivedAtMs,
+  type StatusCounts,
+  type TimelineEntry,
+  ttlMs,
+  withDuration,
+} from "./lead-store.ts";
+
+export interface SqliteLeadStoreOptions {
+  /** Database file (its directory is created) or ":memory:". Ignored when `db` is given. */
+  path?: string;
+  /** A connection shared with the checkpointer; the store then leaves opening and closing it to the owner. */
+  db?: DatabaseSync;
+  /** How long a write waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+  ledger?: LeaseOptions;
+  clock?: () => Date;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS leads (
+  lead_id TEXT PRIMARY KEY,
+  status TEXT NOT NULL CHECK (status IN (${LEAD_STATUSES.map((s) => `'${s}'`).join(", ")})),
+  source TEXT,
+  received_at TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  updated_at TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  idempotency_key TEXT,
+  payload TEXT NOT NULL,
+  result TEXT
+) STRICT;
+CREATE INDEX IF NOT EXISTS leads_newest ON leads (received_at_ms DESC, lead_id DESC);
+CREATE INDEX IF NOT EXISTS leads_status_newest ON leads (status, received_at_ms DESC, lead_id DESC);
+CREATE TABLE IF NOT EXISTS timeline (
+  seq INTEGER PRIMARY KEY,
+  lead_id TEXT NOT NULL,
+  entry TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS timeline_lead ON timeline (lead_id, seq);
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  lead_id TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS counters (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL,
+  expires_at_ms INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS ledger (
+  key TEXT PRIMARY KEY,
+  result TEXT,
+  lock_token TEXT,
+  lock_expires_at_ms INTEGER
+) STRICT;
+`;
+
+const LEAD_COLUMNS =
+  "lead_id, status, source, received_at, received_at_ms, updated_at, attempts, last_error, idempotency_key, payload, result";
+
+type Row = Record<string, SQLOutputValue>;
+
+/** The embedded lead store: one SQLite file, safe for several processes thanks to WAL and a busy timeout. */
+export class SqliteLeadStore implements LeadStore {
+  readonly name = "sqlite";
+  readonly counters: Counters;
+  readonly ledger: LeasedLedger;
+
+  readonly #db: DatabaseSync;
+  readonly #ownsDb: boolean;
+  readonly #clock: () => Date;
+  readonly #sql: ReturnType<typeof prepare>;
+
+  constructor(options: SqliteLeadStoreOptions) {
+    if (options.db) {
+      this.#db = options.db;
+      this.#ownsDb = false;
+    } else {
+      const path = options.path;
+      if (!path) throw new TypeError("SqliteLeadStore needs a path or a db");
+      if (path !== ":memory:" && !path.startsWith("file:")) mkdirSync(dirname(path), { recursive: true });
+      this.#db = new DatabaseSync(path);
+      this.#ownsDb = true;
+    }
+    this.#clock = options.clock ?? (() => new Date());
+    this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+    // WAL lets readers (admin API) run beside the worker's writes; ":memory:" silently stays in "memory" mode.
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    this.#db.exec(SCHEMA);
+    this.#sql = prepare(this.#db);
+    // Expired rows are otherwise only replaced when their key comes back; daily-cap keys never do.
+    this.#sql.purgeIdempotency.run(this.#now());
+    this.#sql.purgeCounters.run(this.#now());
+    this.counters = {
+      increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
+      get: async (key) => {
+        const row = this.#sql.counterGet.get(key, this.#now());
+        return row ? Number(row.value) : 0;
+      },
+    };
+    this.ledger = new LeasedLedger(this.#ledgerBackend(), options.ledger);
+  }
+
+  async createLead(lead: NewLead): Promise<void> {
+    const ms = receivedAtMs(lead.receivedAt);
+    const { changes } = this.#sql.insertLead.run(
+      lead.leadId,
+      lead.source ?? null,
+      lead.receivedAt,
+      ms,
+      this.#clock().toISOString(),
+      lead.idempotencyKey ?? null,
+      JSON.stringify(lead.payload ?? null),
+    );
+    if (changes === 0) throw new LeadExistsError(lead.leadId);
+  }
+
+  async claimIdempotencyKey(
+    key: string,
+    leadId: string,
+    ttlSeconds = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  ): Promise<IdempotencyClaim> {
+    const ttl = ttlMs(ttlSeconds);
+    return this.#transaction(() => {
+      const now = this.#now();
+      this.#sql.idemDeleteExpired.run(key, now);
+      const inserted = this.#sql.idemInsert.get(key, leadId, now + ttl);
+      if (inserted) return { claimed: true } as const;
+      const holder = this.#sql.idemGet.get(key);
+      return { claimed: false, leadId: String(holder?.lead_id) } as const;
+    });
+  }
+
+  async releaseIdempotencyKey(key: string, leadId: string): Promise<void> {
+    this.#sql.idemRelease.run(key, leadId);
+  }
+
+  async getLead(leadId: string): Promise<LeadRecord | null> {
+    const row = this.#sql.getLead.get(leadId);
+    if (!row) return null;
+    const timeline = this.#sql.timelineOf
+      .all(leadId)
+      .map((r) => JSON.parse(String(r.entry)) as TimelineEntry);
+    return toRecord(row, timeline);
+  }
+
+  async listLeads(options: ListLeadsOptions = {}): Promise<LeadPage> {
+    const limit = listLimit(options.limit);
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const { status } = options;
+    let rows: Row[];
+    if (status === undefined) {
+      rows = after
+        ? this.#sql.listAfter.all(after.ms, after.ms, after.leadId, limit + 1)
+        : this.#sql.listFirst.all(limit + 1);
+    } else {
+      rows = after
+        ? this.#sql.listStatusAfter.all(status, after.ms, after.ms, after.leadId, limit + 1)
+        : this.#sql.listStatusFirst.all(status, limit + 1);
+    }
+    const page = rows.slice(0, limit);
+    const timelines = new Map<string, TimelineEntry[]>();
+    if (page.length > 0) {
+      const ids = JSON.stringify(page.map((r) => String(r.lead_id)));
+      for (const r of this.#sql.timelinesOf.all(ids)) {
+        const id = String(r.lead_id);
+        const list = timelines.get(id) ?? [];
+        list.push(JSON.parse(String(r.entry)) as TimelineEntry);
+        timelines.set(id, list);
+      }
+    }
+    const leads = page.map((r) => toRecord(r, timelines.get(String(r.lead_id)) ?? []));
+    const last = page.at(-1);
+    if (rows.length <= limit || !last) return { leads };
+    return {
+      leads,
+      nextCursor: encodeCursor({ ms: Number(last.received_at_ms), leadId: String(last.lead_id) }),
+    };
+  }
+
+  async countByStatus(): Promise<StatusCounts> {
+    const counts = emptyCounts();
+    for (const row of this.#sql.countByStatus.all()) counts[row.status as LeadStatus] = Number(row.n);
+    return counts;
+  }
+
+  async markQueued(leadId: string): Promise<void> {
+    this.#setStatus(leadId, "queued");
+  }
+
+  async markRunning(leadId: string): Promise<void> {
+    this.#setStatus(leadId, "running", { attempts: 1 });
+  }
+
+  async beginAttempt(leadId: string): Promise<LeadSummary | null> {
+    return this.#transaction(() => {
+      const row = this.#sql.getLead.get(leadId);
+      if (!row) return null;
+      const { timeline: _, ...lead } = toRecord(row, []);
+      if (lead.status !== "completed") this.#setStatus(leadId, "running", { attempts: 1 });
+      return lead;
+    });
+  }
+
+  async markCompleted(leadId: string, result: Record<string, unknown>): Promise<void> {
+    this.#setStatus(leadId, "completed", { result: JSON.stringify(result) });
+  }
+
+  async markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void> {
+    const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
+    this.#setStatus(leadId, "failed", { lastError: JSON.stringify(lastError) });
+  }
+
+  async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
+    const { changes } = this.#sql.appendTimeline.run(leadId, JSON.stringify(withDuration(entry)), leadId);
+    if (changes === 0) throw new LeadNotFoundError(leadId);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return this.#sql.ping.get()?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDb && this.#db.isOpen) this.#db.close();
+  }
+
+  #now(): number {
+    return this.#clock().getTime();
+  }
+
+  #setStatus(
+    leadId: string,
+    status: LeadStatus,
+    change: { attempts?: number; result?: string; lastError?: string } = {},
+  ): void {
+    const { changes } = this.#sql.setStatus.run(
+      status,
+      this.#clock().toISOString(),
+      change.attempts ?? 0,
+      change.result ?? null,
+      change.lastError ?? null,
+      leadId,
+    );
+    if (changes === 0) throw new LeadNotFoundError(leadId);
+  }
+
+  #increment(key: string, ttlSeconds?: number): number {
+    const now = this.#now();
+    const expiresAt = ttlSeconds === undefined ? null : now + ttlMs(ttlSeconds);
+    const row = this.#sql.counterIncrement.get(key, expiresAt, now, now);
+    return Number(row?.value);
+  }
+
+  /**
+   * BEGIN IMMEDIATE takes the write lock up front, so a read-then-write cannot lose a race with another
+   * process; inside a transaction someone else opened on a shared connection, a savepoint nests instead.
+   */
+  #transaction<T>(fn: () => T): T {
+    const nested = this.#db.isTransaction;
+    this.#db.exec(nested ? "SAVEPOINT lead_store" : "BEGIN IMMEDIATE");
+    try {
+      const out = fn();
+      this.#db.exec(nested ? "RELEASE lead_store" : "COMMIT");
+      return out;
+    } catch (err) {
+      this.#db.exec(nested ? "ROLLBACK TO lead_store; RELEASE lead_store" : "ROLLBACK");
+      throw err;
+    }
+  }
+
+  #ledgerBackend(): LedgerBackend {
+    const sql = this.#sql;
+    return {
+      claim: async (key, token, leaseMs) =>
+        this.#transaction(() => {
+          const now = this.#now();
+          const row = sql.ledgerGet.get(key);
+          if (row?.result != null) return { state: "done", json: String(row.result) } as const;
+          if (row?.lock_token != null && Number(row.lock_expires_at_ms) > now)
+            return { state: "busy" } as const;
+          sql.ledgerClaim.run(key, token, now + leaseMs);
+          return { state: "claimed" } as const;
+        }),
+      commit: async (key, _token, json) =>
+        this.#transaction(() => {
+          sql.ledgerCommit.run(key, json);
+          return String(sql.ledgerGet.get(key)?.result);
+        }),
+      release: async (key, token) => {
+        sql.ledgerRelease.run(key, token);
+      },
+      renew: async (key, token, leaseMs) =>
+        sql.ledgerRenew.run(this.#now() + leaseMs, key, token).changes > 0,
+      read: async (key) => {
+        const result = sql.ledgerGet.get(key)?.result;
+        return result == null ? undefined : String(result);
+      },
+    };
+  }
+}
+
+function prepare(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  const listFrom = (where: string) =>
+    p(`SELECT ${LEAD_COLUMNS} FROM leads ${where} ORDER BY received_at_ms DESC, lead_id DESC LIMIT ?`);
+  const afterCursor = "(received_at_ms < ? OR (received_at_ms = ? AND lead_id < ?))";
+  return {
+    insertLead: p(
+      `INSERT INTO leads (lead_id, status, source, received_at, received_at_ms, updated_at, attempts, idempotency_key, payload)
+       VALUES (?, 'queued', ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (lead_id) DO NOTHING`,
+    ),
+    getLead: p(`SELECT ${LEAD_COLUMNS} FROM leads WHERE lead_id = ?`),
+    listFirst: listFrom(""),
+    listAfter: listFrom(`WHERE ${afterCursor}`),
+    listStatusFirst: listFrom("WHERE status = ?"),
+    listStatusAfter: listFrom(`WHERE status = ? AND ${afterCursor}`),
+    countByStatus: p("SELECT status, COUNT(*) AS n FROM leads GROUP BY status"),
+    setStatus: p(
+      `UPDATE leads SET status = ?, updated_at = ?, attempts = attempts + ?,
+         result = COALESCE(?, result), last_error = COALESCE(?, last_error)
+       WHERE lead_id = ?`,
+    ),
+    appendTimeline: p(
+      "INSERT INTO timeline (lead_id, entry) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM leads WHERE lead_id = ?)",
+    ),
+    timelineOf: p("SELECT entry FROM timeline WHERE lead_id = ? ORDER BY seq"),
+    timelinesOf: p(
+      "SELECT lead_id, entry FROM timeline WHERE lead_id IN (SELECT value FROM json_each(?)) ORDER BY seq",
+    ),
+    idemDeleteExpired: p("DELETE FROM idempotency WHERE key = ? AND expires_at_ms <= ?"),
+    idemInsert: p(
+      "INSERT INTO idempotency (key, lead_id, expires_at_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING lead_id",
+    ),
+    purgeIdempotency: p("DELETE FROM idempotency WHERE expires_at_ms <= ?"),
+    purgeCounters: p("DELETE FROM counters WHERE expires_at_ms <= ?"),
+    idemGet: p("SELECT lead_id FROM idempotency WHERE key = ?"),
+    idemRelease: p("DELETE FROM idempotency WHERE key = ? AND lead_id = ?"),
+    // SET expressions see the row as it was, so both CASEs test the old expiry.
+    counterIncrement: p(
+      `INSERT INTO counters (key, value, expires_at_ms) VALUES (?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         value = CASE WHEN counters.expires_at_ms <= ? THEN 1 ELSE counters.value + 1 END,
+         expires_at_ms = CASE WHEN counters.expires_at_ms <= ? THEN excluded.expires_at_ms ELSE counters.expires_at_ms END
+       RETURNING value`,
+    ),
+    counterGet: p(
+      "SELECT value FROM counters WHERE key = ? AND (expires_at_ms IS NULL OR expires_at_ms > ?)",
+    ),
+    ledgerGet: p("SELECT result, lock_token, lock_expires_at_ms FROM ledger WHERE key = ?"),
+    ledgerClaim: p(
+      `INSERT INTO ledger (key, lock_token, lock_expires_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET lock_token = excluded.lock_token, lock_expires_at_ms = excluded.lock_expires_at_ms`,
+    ),
+    // First result wins: a holder whose lease ran out and who finishes late does not overwrite it.
+    ledgerCommit: p(
+      `INSERT INTO ledger (key, result) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET result = excluded.result, lock_token = NULL, lock_expires_at_ms = NULL
+       WHERE ledger.result IS NULL`,
+    ),
+    ledgerRelease: p("DELETE FROM ledger WHERE key = ? AND lock_token = ? AND result IS NULL"),
+    ledgerRenew: p(
+      "UPDATE ledger SET lock_expires_at_ms = ? WHERE key = ? AND lock_token = ? AND result IS NULL",
+    ),
+    ping: p("SELECT 1 AS ok"),
+  };
+}
+
+function toRecord(row: Row, timeline: TimelineEntry[]): LeadRecord {
+  const record: LeadRecord = {
+    leadId: String(row.lead_id),
+    status: row.status as LeadStatus,
+    receivedAt: String(row.received_at),
+    updatedAt: String(row.updated_at),
+    attempts: Number(row.attempts),
+    payload: JSON.parse(String(row.payload)),
+    timeline,
+  };
+  if (row.source != null) record.source = String(row.source);
+  if (row.last_error != null) record.lastError = JSON.parse(String(row.last_error)) as LeadError;
+  if (row.idempotency_key != null) record.idempotencyKey = String(row.idempotency_key);
+  if (row.result != null) record.result = JSON.parse(String(row.result)) as Record<string, unknown>;
+  return record;
+}
