@@ -1,42 +1,31 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { checkRevOpsFiles, createGraphDeps, loadRevOpsConfig } from "./app/adapters.ts";
-import { silentLogger } from "./app/logger.ts";
+import { type CaseOutcome, openOffline, toCases } from "./app/offline.ts";
 import { type Env, loadEnv } from "./config/env.ts";
+import { checkRevOpsFiles } from "./config/revops.ts";
 import { formatProblems } from "./config/validation.ts";
 import { routeLabel } from "./domain/labels.ts";
 import type { Route } from "./domain/types.ts";
-import { type CaseOutcome, runCases, toCases } from "./graph/batch.ts";
-import { buildLeadGraph, previewLead } from "./graph/build.ts";
-import { evaluateCases } from "./graph/labelled-cases.ts";
-import { MemoryCounters, MemoryLedger } from "./store/memory.ts";
 
 const USAGE = `leadgraph <command>
 
   run <file|->                 process leads (a JSON array, {leads:[...]}, or labelled cases) through the graph
-      [--json]                 machine-readable output
+      [--json] [--live]        machine-readable output; --live: the configured vendors
   route <lead.json>            the owner a lead would get and the full explanation (no counter moves)
+      [--json] [--live]
   routing test                 run labelled cases and print owner and tier accuracy and every miss
-      [--cases FILE] [--config FILE] [--min-accuracy 0.98] [--json]
+      [--cases FILE] [--config FILE] [--min-accuracy 0.98] [--json] [--live]
   config check                 validate routing.json, scoring.json and the prompts
   worker                       run queue workers (Redis profile)
   accounts index <file>        embed and upsert past accounts into the vector index
+
+run, route and routing test use the embedded adapters (local CRM, outbox, no LLM) even when vendor
+credentials are set; --live uses the configured vendors.
 
 Files default to config/ and prompts/; ROUTING_FILE, SCORING_FILE and PROMPTS_DIR override them.`;
 
 function readJson(path: string): unknown {
   return JSON.parse(path === "-" ? readFileSync(0, "utf8") : readFileSync(path, "utf8"));
-}
-
-/** Offline deps for one-shot commands: in-memory counters and ledger, local adapters unless credentials are set. */
-async function offlineDeps(env: Env) {
-  const config = loadRevOpsConfig(env, { logger: silentLogger });
-  return createGraphDeps(env, {
-    logger: silentLogger,
-    counters: new MemoryCounters(),
-    ledger: new MemoryLedger(),
-    config,
-  });
 }
 
 /** The person (or queue) a lead went to, with the pool that picked them. */
@@ -67,12 +56,11 @@ function countBy<T>(items: T[], key: (t: T) => string): string {
     .join(", ");
 }
 
-async function runCommand(env: Env, file: string, json: boolean): Promise<number> {
-  const runtime = await offlineDeps(env);
+async function runCommand(env: Env, file: string, json: boolean, live: boolean): Promise<number> {
+  const runtime = await openOffline(env, { live });
   try {
-    const graph = buildLeadGraph(runtime.deps);
     const started = performance.now();
-    const outcomes = await runCases(graph, toCases(readJson(file)));
+    const outcomes = await runtime.run(toCases(readJson(file)));
     const seconds = (performance.now() - started) / 1000;
     if (json) {
       console.log(JSON.stringify(outcomes.map(outcomeJson), null, 2));
@@ -126,14 +114,10 @@ function outcomeJson(o: CaseOutcome) {
   };
 }
 
-async function routeCommand(env: Env, file: string, json: boolean): Promise<number> {
-  const runtime = await offlineDeps(env);
+async function routeCommand(env: Env, file: string, json: boolean, live: boolean): Promise<number> {
+  const runtime = await openOffline(env, { live });
   try {
-    const state = await previewLead(runtime.deps, {
-      leadId: "preview",
-      receivedAt: new Date().toISOString(),
-      raw: readJson(file),
-    });
+    const state = await runtime.preview(readJson(file), { llm: live });
     if (json) {
       console.log(
         JSON.stringify(
@@ -161,10 +145,11 @@ async function routingTestCommand(
   casesFile: string,
   minAccuracy: number,
   json: boolean,
+  live: boolean,
 ): Promise<number> {
-  const runtime = await offlineDeps(env);
+  const runtime = await openOffline(env, { live });
   try {
-    const report = await evaluateCases(runtime.deps, toCases(readJson(casesFile)));
+    const report = await runtime.evaluate(toCases(readJson(casesFile)));
     const pass = report.ownerAccuracy >= minAccuracy && report.tierAccuracy >= minAccuracy;
     if (json) {
       const misses = report.misses.map((m) => ({
@@ -229,6 +214,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       json: { type: "boolean", default: false },
+      live: { type: "boolean", default: false },
       cases: { type: "string" },
       config: { type: "string" },
       "min-accuracy": { type: "string" },
@@ -241,13 +227,19 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const env = loadEnv(values.config ? { ROUTING_FILE: values.config } : {});
-  if (command === "run" && sub) return runCommand(env, sub, values.json);
-  if (command === "route" && sub) return routeCommand(env, sub, values.json);
+  if (command === "run" && sub) return runCommand(env, sub, values.json, values.live);
+  if (command === "route" && sub) return routeCommand(env, sub, values.json, values.live);
   if (command === "routing" && sub === "test") {
     const min = values["min-accuracy"] === undefined ? 0 : Number(values["min-accuracy"]);
     if (!Number.isFinite(min) || min < 0 || min > 1)
       throw new Error("--min-accuracy takes a number from 0 to 1");
-    return routingTestCommand(env, values.cases ?? `${env.FIXTURES_DIR}/leads_sample.json`, min, values.json);
+    return routingTestCommand(
+      env,
+      values.cases ?? `${env.FIXTURES_DIR}/leads_sample.json`,
+      min,
+      values.json,
+      values.live,
+    );
   }
   if (command === "config" && sub === "check") return configCheckCommand(env);
   if (command === "worker") {

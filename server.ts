@@ -40,7 +40,7 @@ export async function startServer(env: Env, options: { worker: boolean }): Promi
   const logger = createLogger({ level: env.LOG_LEVEL });
   const metrics = createMetrics();
   const runtime = await createRuntime(env, { logger, worker: options.worker, metrics });
-  const app = await buildApp({ runtime, env, logger, metrics });
+  const app = await buildApp({ service: runtime.service, env, logger, metrics });
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, "shutting down: intake stops, running leads get time to finish");
     await app.close();

@@ -1,14 +1,12 @@
+/**
+ * The adapter registry: environment → one adapter per port (docs/architecture.md, "Ports and adapters").
+ * Each vendor adapter switches on when its credentials are set; otherwise the embedded stand-in runs.
+ */
 import { join, resolve } from "node:path";
 import type { Env } from "../config/env.ts";
-import { loadPrompts } from "../config/prompts.ts";
-import { loadRoutingFile, watchRoutingFile } from "../config/routing.ts";
-import { loadScoringFile } from "../config/scoring.ts";
-import { type ConfigProblem, formatProblems } from "../config/validation.ts";
-import type { Prompts } from "../domain/prompt.ts";
-import type { RoutingConfig } from "../domain/routing/schema.ts";
-import type { ScoringConfig } from "../domain/scoring/schema.ts";
+import type { RevOpsConfig } from "../config/revops.ts";
 import type { Counters, LlmUsage } from "../domain/types.ts";
-import type { GraphDeps } from "../graph/deps.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import { createDerivedEnricher } from "../tools/embedded/derived-enricher.ts";
 import { createFirmographicsEnricher, loadCompanies } from "../tools/embedded/firmographics-enricher.ts";
 import { createProfileEmbedder } from "../tools/embedded/hashing-embedder.ts";
@@ -26,55 +24,14 @@ import { SlackNotifier } from "../tools/slack/slack-notifier.ts";
 import { loadPastAccounts, localAccountsSource, writeLocalAccounts } from "./accounts-file.ts";
 import { indexAccounts } from "./index-accounts.ts";
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  constructor(readonly problems: Array<{ file: string; errors: ConfigProblem[] }>) {
-    super(`invalid configuration:\n${problems.map((p) => formatProblems(p.file, p.errors)).join("\n")}`);
-  }
-}
-
-export interface RevOpsConfig {
-  routing: () => RoutingConfig;
-  scoring: () => ScoringConfig;
-  prompts: () => Prompts;
-  close(): void;
-}
-
-/** Every problem in the three RevOps files (empty when all are valid). */
-export function checkRevOpsFiles(env: Env): Array<{ file: string; errors: ConfigProblem[] }> {
-  const problems: Array<{ file: string; errors: ConfigProblem[] }> = [];
-  const routing = loadRoutingFile(env.ROUTING_FILE);
-  if (!routing.ok) problems.push({ file: env.ROUTING_FILE, errors: routing.errors });
-  const scoring = loadScoringFile(env.SCORING_FILE);
-  if (!scoring.ok) problems.push({ file: env.SCORING_FILE, errors: scoring.errors });
-  const prompts = loadPrompts(env.PROMPTS_DIR);
-  if (!prompts.ok) problems.push({ file: env.PROMPTS_DIR, errors: prompts.errors });
-  return problems;
-}
-
-/** Loads and validates the RevOps files; with `watch`, routing.json reloads on change and keeps the last good version. */
-export function loadRevOpsConfig(env: Env, options: { logger: Logger; watch?: boolean }): RevOpsConfig {
-  const problems = checkRevOpsFiles(env);
-  if (problems.length > 0) throw new ConfigError(problems);
-  const scoring = loadScoringFile(env.SCORING_FILE);
-  const prompts = loadPrompts(env.PROMPTS_DIR);
-  if (!scoring.ok || !prompts.ok) throw new ConfigError(problems);
-  if (options.watch) {
-    const watcher = watchRoutingFile(env.ROUTING_FILE, { logger: options.logger });
-    return {
-      routing: () => watcher.current(),
-      scoring: () => scoring.config,
-      prompts: () => prompts.config,
-      close: () => watcher.close(),
-    };
-  }
-  const routing = loadRoutingFile(env.ROUTING_FILE);
-  if (!routing.ok) throw new ConfigError(problems);
+/** Vendor credentials removed: every port gets its embedded stand-in (offline CLI commands without --live). */
+export function embeddedOnly(env: Env): Env {
   return {
-    routing: () => routing.config,
-    scoring: () => scoring.config,
-    prompts: () => prompts.config,
-    close: () => {},
+    ...env,
+    OPENAI_API_KEY: undefined,
+    PINECONE_API_KEY: undefined,
+    HUBSPOT_ACCESS_TOKEN: undefined,
+    SLACK_BOT_TOKEN: undefined,
   };
 }
 
@@ -83,7 +40,8 @@ export interface AdapterChoice {
   adapter: string;
 }
 
-export interface Runtime {
+/** The graph's ports as picked from the environment, with what was picked for the start-up log. */
+export interface GraphAdapters {
   deps: GraphDeps;
   adapters: AdapterChoice[];
   close(): Promise<void>;
@@ -125,7 +83,7 @@ export async function createGraphDeps(
     clock?: () => Date;
     onLlmUsage?: (usage: LlmUsage) => void;
   },
-): Promise<Runtime> {
+): Promise<GraphAdapters> {
   const { logger } = options;
   const dataDir = options.persist ? resolve(env.DATA_DIR) : undefined;
   const fixtures = env.FIXTURES_DIR;

@@ -11,12 +11,13 @@ import { DatabaseSync } from "node:sqlite";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { Redis } from "ioredis";
 import type { Env } from "../config/env.ts";
+import { loadRevOpsConfig } from "../config/revops.ts";
 import type { LlmUsage } from "../domain/types.ts";
 import { buildLeadGraph, type LeadGraph } from "../graph/build.ts";
 import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
-import type { GraphDeps } from "../graph/deps.ts";
 import { createLeadRunner, type LeadRunner, type RunnerHooks, type RunnerMetrics } from "../graph/runner.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
@@ -24,7 +25,8 @@ import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
-import { type AdapterChoice, createGraphDeps, loadRevOpsConfig } from "./adapters.ts";
+import { type AdapterChoice, createGraphDeps } from "./adapters.ts";
+import { createLeadService, type LeadService } from "./lead-service.ts";
 
 export type Profile = "embedded" | "redis";
 
@@ -70,6 +72,8 @@ export interface LeadRuntime {
   graph: LeadGraph;
   deps: GraphDeps;
   adapters: AdapterChoice[];
+  /** What the HTTP host and the CLI call. */
+  service: LeadService;
   /** True when this process runs queue workers. */
   worker: boolean;
   /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
@@ -228,6 +232,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     graph,
     deps,
     adapters,
+    service: createLeadService({ profile: backend.profile, store, queue, deps, logger }),
     worker: options.worker,
     close(closeOptions = {}) {
       closing ??= (async () => {

@@ -88,7 +88,7 @@ async function serve(redisUrl: string, dataDir: string): Promise<void> {
   });
   const metrics = createMetrics();
   const runtime = await createRuntime(env, { logger, worker: false, metrics });
-  const app = await buildApp({ runtime, env, logger, metrics });
+  const app = await buildApp({ service: runtime.service, env, logger, metrics });
   await app.listen({ host: "127.0.0.1", port: 0 });
 
   const bare = Fastify({ bodyLimit: 256 * 1024 });

@@ -28,17 +28,18 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type BaseCheckpointSaver, MemorySaver } from "@langchain/langgraph";
 import { Redis } from "ioredis";
-import { createGraphDeps, loadRevOpsConfig } from "../app/adapters.ts";
+import { createGraphDeps } from "../app/adapters.ts";
 import { createLogger, silentLogger } from "../app/logger.ts";
 import { createRuntime, DATABASE_FILE, type LeadRuntime } from "../app/runtime.ts";
 import { type Env, parseEnv } from "../config/env.ts";
+import { loadRevOpsConfig } from "../config/revops.ts";
 import { buildLeadGraph } from "../graph/build.ts";
 import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
 import { isPrunableSaver } from "../graph/checkpoint/types.ts";
-import type { GraphDeps } from "../graph/deps.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 import type { BullmqQueue } from "../store/queue/bullmq-queue.ts";
@@ -318,7 +319,12 @@ async function fullProfile(
 
     const metrics = createMetrics({ defaultMetrics: false });
     const intake = await createRuntime(env, { logger: silentLogger, worker: false, metrics });
-    const app = await buildApp({ runtime: intake, env, logger: createLogger({ level: "silent" }), metrics });
+    const app = await buildApp({
+      service: intake.service,
+      env,
+      logger: createLogger({ level: "silent" }),
+      metrics,
+    });
     const ingest = () =>
       pool(leads, CONCURRENCY, async (i) => {
         const res = await app.inject({ method: "POST", url: "/webhooks/lead", payload: payload(i, run) });

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { type BaseCheckpointSaver, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { Counters } from "../domain/types.ts";
 import { createCaptureNode } from "../nodes/capture.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { createNotifyOwnerNode } from "../nodes/notify-owner.ts";
 import { createNurtureLeadNode } from "../nodes/nurture-lead.ts";
@@ -15,7 +16,6 @@ import { createScoreLeadNode } from "../nodes/score-lead.ts";
 import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import type { Llm } from "../tools/ports.ts";
-import type { GraphDeps } from "./deps.ts";
 import { pathAfterRouting } from "./edges.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 

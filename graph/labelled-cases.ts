@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { routeLabel } from "../domain/labels.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadCase } from "./batch.ts";
-import { previewLead } from "./build.ts";
-import type { GraphDeps } from "./deps.ts";
+import { type PreviewOptions, previewLead } from "./build.ts";
 import type { LeadState } from "./state.ts";
 
 export interface CaseResult {
@@ -24,15 +24,23 @@ export interface CasesReport {
 }
 
 /** Dry-runs every labelled case (no counters, messages or CRM writes) and scores owner and tier. */
-export async function evaluateCases(deps: GraphDeps, cases: LeadCase[]): Promise<CasesReport> {
+export async function evaluateCases(
+  deps: GraphDeps,
+  cases: LeadCase[],
+  options: PreviewOptions = {},
+): Promise<CasesReport> {
   const results: CaseResult[] = [];
   for (const c of cases) {
     try {
-      const state = await previewLead(deps, {
-        leadId: `preview-${randomUUID()}`,
-        receivedAt: deps.clock().toISOString(),
-        raw: c.payload,
-      });
+      const state = await previewLead(
+        deps,
+        {
+          leadId: `preview-${randomUUID()}`,
+          receivedAt: deps.clock().toISOString(),
+          raw: c.payload,
+        },
+        options,
+      );
       const actualOwner = routeLabel(state.route);
       const actualTier = state.score?.tier ?? "none";
       results.push({

@@ -1,4 +1,5 @@
 import { Annotation } from "@langchain/langgraph";
+import type { LeadStateValues } from "../domain/snapshot.ts";
 import type {
   CrmSync,
   Enrichment,
@@ -69,6 +70,11 @@ export const LeadStateAnnotation = Annotation.Root({
 });
 
 export type LeadState = typeof LeadStateAnnotation.State;
+
+/** True when two types are the same both ways round. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+// Compile-time: the channels hold exactly domain/'s LeadStateValues, which the nodes are typed against.
+true satisfies Same<LeadState, LeadStateValues>;
 export type LeadUpdate = typeof LeadStateAnnotation.Update;
 
 /** The input a run starts from. */

@@ -38,5 +38,5 @@ async function adminAuth(app: FastifyInstance): Promise<void> {
 export default fp(adminAuth, {
   name: "leadgraph-admin-auth",
   fastify: "5.x",
-  dependencies: ["leadgraph-runtime"],
+  dependencies: ["leadgraph-service"],
 });

@@ -1,10 +1,10 @@
 /**
- * The Fastify app factory: JSON-only intake with a 256 KB limit, one error handler, the runtime and metrics
- * as plugins, the routes, and the OpenAPI document built from the route schemas.
+ * The Fastify app factory: JSON-only intake with a 256 KB limit, one error handler, the LeadService and
+ * metrics as plugins, the routes, and the OpenAPI document built from the route schemas.
  */
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import type { LeadRuntime } from "../app/runtime.ts";
+import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
 import { errorSchema, installErrorHandlers } from "./errors.ts";
@@ -13,7 +13,7 @@ import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
 import webhookRoutes from "./routes/webhook.ts";
-import runtimePlugin from "./runtime-plugin.ts";
+import servicePlugin from "./service-plugin.ts";
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -25,7 +25,8 @@ declare module "fastify" {
 }
 
 export interface BuildAppOptions {
-  runtime: LeadRuntime;
+  /** The app's one dependency on the rest of LeadGraph (app/lead-service.ts). */
+  service: LeadService;
   env: Env;
   /** A pino logger (tools/logger.ts); request lines get a reqId, lead lines a leadId. */
   logger: FastifyBaseLogger;
@@ -88,7 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   await app.register(jsonBody);
-  await app.register(runtimePlugin, { runtime: options.runtime, env: options.env });
+  await app.register(servicePlugin, { service: options.service, env: options.env });
   await app.register(metricsPlugin, options.metrics ? { metrics: options.metrics } : {});
   await app.register(adminAuth);
 

@@ -8,14 +8,13 @@ import fp from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { RuntimeMetrics } from "../app/runtime.ts";
 import type { LlmUsage } from "../domain/types.ts";
-import type { JobQueue } from "../store/queue/job-queue.ts";
 
 export interface LeadMetrics extends RuntimeMetrics {
   readonly registry: Registry;
   leadReceived(source: string): void;
   leadDuplicate(source: string): void;
-  /** The queue whose depth `GET /metrics` reports. */
-  watchQueue(queue: JobQueue): void;
+  /** Where `GET /metrics` reads the queue depth. */
+  watchQueue(depth: () => Promise<number>): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadMetrics {
@@ -73,15 +72,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
     registers,
   });
-  let queue: JobQueue | undefined;
+  let queueDepth: (() => Promise<number>) | undefined;
   new Gauge({
     name: "leadgraph_queue_depth",
     help: "Jobs waiting, delayed or running.",
     registers,
     async collect() {
-      if (!queue) return;
+      if (!queueDepth) return;
       // An unreachable queue must not break the whole scrape: the gauge just keeps its last value.
-      const depth = await queue.depth().catch(() => undefined);
+      const depth = await queueDepth().catch(() => undefined);
       if (depth !== undefined) this.set(depth);
     },
   });
@@ -99,8 +98,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
       llmTokens.inc({ purpose: usage.purpose, kind: "completion" }, usage.completionTokens);
       llmLatency.observe({ purpose: usage.purpose }, usage.latencyMs / 1000);
     },
-    watchQueue: (q) => {
-      queue = q;
+    watchQueue: (depth) => {
+      queueDepth = depth;
     },
   };
 }
@@ -113,7 +112,7 @@ declare module "fastify" {
 
 async function metricsPlugin(app: FastifyInstance, options: { metrics?: LeadMetrics }): Promise<void> {
   const metrics = options.metrics ?? createMetrics();
-  metrics.watchQueue(app.runtime.queue);
+  metrics.watchQueue(() => app.leads.queueDepth());
   app.decorate("metrics", metrics);
   app.get(
     "/metrics",
@@ -134,5 +133,5 @@ async function metricsPlugin(app: FastifyInstance, options: { metrics?: LeadMetr
 export default fp(metricsPlugin, {
   name: "leadgraph-metrics",
   fastify: "5.x",
-  dependencies: ["leadgraph-runtime"],
+  dependencies: ["leadgraph-service"],
 });

@@ -1,5 +1,5 @@
 import { normalizePayload } from "../domain/normalize/lead.ts";
-import type { LeadNode } from "../graph/deps.ts";
+import type { LeadNode } from "./deps.ts";
 
 /** A payload capture cannot turn into a lead; the HTTP layer answers it with 422 naming `field`. */
 export class InvalidLeadError extends Error {

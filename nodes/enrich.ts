@@ -1,6 +1,6 @@
 import type { Enrichment, EnrichmentField, Issue, NormalizedLead } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
 import type { Enricher, EnricherResult } from "../tools/ports.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 export interface ChainOptions {
   /** Per-enricher budget; a slower enricher is abandoned with a warning. Default 5000 ms. */

@@ -1,8 +1,8 @@
 import { buildOwnerMessage, messageTarget } from "../domain/owner-message.ts";
 import { ownerDisplayName } from "../domain/summary.ts";
 import type { NotificationRecord } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl">;
 

@@ -1,5 +1,5 @@
 import { crmNote, crmOwnerIdOf, dueIn } from "../domain/crm-note.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 import { ensureContact } from "./sync-crm.ts";
 
 export const NURTURE_STATUS = "NURTURE";

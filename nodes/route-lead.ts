@@ -5,10 +5,10 @@ import {
   routeLead,
   toRoute,
 } from "../domain/routing/engine.ts";
+import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import type { Issue, LeadPath, Score } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { LeadState } from "../graph/state.ts";
 import type { Crm } from "../tools/ports.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 /**
  * The branch after routing: a nurture or review decision stands; otherwise a grey-zone score that

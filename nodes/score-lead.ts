@@ -4,7 +4,7 @@ import { clampScore, scoreByRules, tierOf } from "../domain/scoring/rules.ts";
 import type { ScoringConfig } from "../domain/scoring/schema.ts";
 import { requireLead } from "../domain/snapshot.ts";
 import type { Enrichment, Issue, LlmUsage, NormalizedLead, Score } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 function icpLine(config: ScoringConfig): string {
   const industries = Object.entries(config.industries)

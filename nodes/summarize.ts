@@ -1,10 +1,10 @@
 import { leadText } from "../domain/accounts/profile.ts";
 import { asDelimitedData, renderPrompt } from "../domain/prompt.ts";
+import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import { requireLead } from "../domain/snapshot.ts";
 import { ownerDisplayName, templateSummary } from "../domain/summary.ts";
 import type { Issue, LlmUsage, SimilarAccount, Summary } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { LeadState } from "../graph/state.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 const SIMILAR_TOP_K = 3;
 

@@ -1,9 +1,9 @@
 import { crmNote, crmOwnerIdOf, dueIn } from "../domain/crm-note.ts";
+import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import { requireLead } from "../domain/snapshot.ts";
 import type { CrmSync } from "../domain/types.ts";
-import type { GraphDeps, LeadNode } from "../graph/deps.ts";
-import type { LeadState } from "../graph/state.ts";
 import type { ContactInput } from "../tools/ports.ts";
+import type { GraphDeps, LeadNode } from "./deps.ts";
 
 type CrmDeps = Pick<GraphDeps, "crm" | "ledger">;
 

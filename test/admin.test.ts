@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../app/runtime.ts";
-import type { GraphDeps } from "../graph/deps.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import { QUALIFIED_LEAD, sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";

@@ -78,7 +78,7 @@ async function ingest(envVars: Record<string, string>, payload: unknown): Promis
   const logger = createLogger({ level: "silent" });
   const metrics = createMetrics({ defaultMetrics: false });
   const runtime = await createRuntime(env, { logger, worker: false, metrics });
-  const app = await buildApp({ runtime, env, logger, metrics });
+  const app = await buildApp({ service: runtime.service, env, logger, metrics });
   try {
     const res = await app.inject({ method: "POST", url: "/webhooks/lead", payload: payload as object });
     expect(res.statusCode).toBe(202);

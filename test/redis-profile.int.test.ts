@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GraphDeps } from "../graph/deps.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
 import type { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import {
   countEffects,

@@ -2,19 +2,16 @@
  * Admin API (Bearer token): look up a lead and why it failed, list leads by status, retry one or all
  * failed leads (a retry resumes from the lead's checkpoint), and preview routing without side effects.
  */
-import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { routeLabel } from "../../domain/labels.ts";
-import { normalizePayload } from "../../domain/normalize/lead.ts";
-import type { LeadSource } from "../../domain/types.ts";
-import { previewLead } from "../../graph/build.ts";
 import {
   InvalidCursorError,
   LEAD_STATUSES,
   type LeadRecord,
   type LeadStatus,
   MAX_LIST_LIMIT,
-} from "../../store/lead-store.ts";
+  ServiceUnavailableError,
+} from "../../app/lead-service.ts";
+import type { LeadSource } from "../../domain/types.ts";
 import { errorRef, HttpError, unavailable } from "../errors.ts";
 
 const timelineEntrySchema = {
@@ -81,7 +78,7 @@ function leadView(lead: LeadRecord, withTimeline: boolean) {
 }
 
 export default async function adminRoutes(app: FastifyInstance): Promise<void> {
-  const { store, queue, deps } = app.runtime;
+  const { leads } = app;
   app.addHook("onRequest", app.requireAdmin);
 
   const security = [{ bearerAuth: [] }];
@@ -99,7 +96,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const lead = await store.getLead(request.params.id);
+      const lead = await leads.getLead(request.params.id);
       if (!lead)
         return reply
           .code(404)
@@ -139,7 +136,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
     async (request) => {
       const { status, limit, cursor } = request.query;
       try {
-        const page = await store.listLeads({
+        const page = await leads.listLeads({
           ...(status ? { status } : {}),
           ...(limit !== undefined ? { limit } : {}),
           ...(cursor ? { cursor } : {}),
@@ -156,18 +153,13 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
-  /** Failed → queued, and its job back in the queue; the run resumes at the node that failed. */
-  async function retry(lead: LeadRecord): Promise<void> {
-    await store.markQueued(lead.leadId);
+  /** The service's "try later" as the 503 a client retries. */
+  async function orUnavailable<T>(work: Promise<T>): Promise<T> {
     try {
-      await queue.requeue(lead.leadId);
+      return await work;
     } catch (err) {
-      // Back to failed rather than queued without a job, so the admin can retry again.
-      await store
-        .markFailed(lead.leadId, lead.lastError ?? { message: "retry could not be queued" })
-        .catch(() => undefined);
-      app.log.error({ leadId: lead.leadId, err: String(err) }, "requeue failed");
-      throw unavailable("the queue is unreachable; retry later");
+      if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
+      throw err;
     }
   }
 
@@ -183,18 +175,18 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const lead = await store.getLead(request.params.id);
-      if (!lead)
+      const result = await orUnavailable(leads.retry(request.params.id));
+      if (!result.ok && result.reason === "not_found")
         return reply
           .code(404)
           .send({ error: "lead_not_found", message: "no lead with this id", field: "id" });
-      if (lead.status !== "failed")
-        return reply
-          .code(409)
-          .send({ error: "not_failed", message: `lead is ${lead.status}; only failed leads can be retried` });
-      await retry(lead);
-      request.log.child({ leadId: lead.leadId }).info({ node: lead.lastError?.node }, "lead retry queued");
-      return reply.code(202).send({ leadId: lead.leadId, status: "queued" });
+      if (!result.ok)
+        return reply.code(409).send({
+          error: "not_failed",
+          message: `lead is ${result.status}; only failed leads can be retried`,
+        });
+      request.leadId = result.leadId;
+      return reply.code(202).send({ leadId: result.leadId, status: "queued" });
     },
   );
 
@@ -223,38 +215,29 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request, reply) => {
-      const limit = request.body?.limit ?? 1000;
-      const leadIds: string[] = [];
-      let cursor: string | undefined;
-      // Cursor paging stays valid while retried leads leave the failed set: positions are (receivedAt, id).
-      do {
-        const page = await store.listLeads({
-          status: "failed",
-          limit: Math.min(MAX_LIST_LIMIT, limit - leadIds.length),
-          ...(cursor ? { cursor } : {}),
-        });
-        for (const lead of page.leads) {
-          await retry(lead);
-          leadIds.push(lead.leadId);
-        }
-        cursor = page.nextCursor;
-      } while (cursor && leadIds.length < limit);
-      request.log.info({ retried: leadIds.length }, "failed leads retried");
+      const leadIds = await orUnavailable(leads.retryFailed(request.body?.limit ?? 1000));
       return reply.code(202).send({ retried: leadIds.length, leadIds });
     },
   );
 
-  app.post<{ Querystring: { source?: "generic" | "hubspot" }; Body: unknown }>(
+  app.post<{ Querystring: { source?: "generic" | "hubspot"; llm?: boolean }; Body: unknown }>(
     "/routing/preview",
     {
       schema: {
         summary:
-          "Which owner a lead would get, and why (dry run: no counters move, nothing is sent or stored)",
+          "Which owner a lead would get, and why (dry run: no counter moves, nothing is sent or stored, no LLM call unless `llm=true`)",
         tags: ["admin"],
         security,
         querystring: {
           type: "object",
-          properties: { source: { type: "string", enum: ["generic", "hubspot"] } },
+          properties: {
+            source: { type: "string", enum: ["generic", "hubspot"] },
+            llm: {
+              type: "boolean",
+              default: false,
+              description: "Consult the configured LLM for a grey-zone score, as a real run would.",
+            },
+          },
         },
         body: { type: ["object", "array"], description: "A lead payload, as for POST /webhooks/lead." },
         response: {
@@ -293,29 +276,10 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
           : request.query.source === "generic"
             ? "generic"
             : undefined;
-      const parsed = normalizePayload(request.body, forced);
-      if (!parsed.ok) throw new HttpError(422, "invalid_lead", parsed.message, parsed.field);
-      const state = await previewLead(deps, {
-        leadId: `preview-${randomUUID()}`,
-        receivedAt: new Date().toISOString(),
-        raw: request.body,
-        ...(forced ? { source: forced } : {}),
-      });
-      const { route, score } = state;
-      return {
-        owner: routeLabel(route),
-        ownerId: route?.ownerId,
-        queue: route?.queue,
-        pool: route?.pool,
-        rule: route?.ruleName,
-        kind: route?.kind,
-        explanation: route?.explanation ?? [],
-        path: state.path,
-        score: score
-          ? { value: score.value, tier: score.tier, ruleScore: score.ruleScore, reasons: score.reasons }
-          : undefined,
-        warnings: state.warnings,
-      };
+      const preview = await leads.preview(request.body, forced, { llm: request.query.llm === true });
+      if (!preview.ok) throw new HttpError(422, "invalid_lead", preview.message, preview.field);
+      const { ok: _ok, ...view } = preview;
+      return view;
     },
   );
 }

@@ -35,8 +35,8 @@ export default async function healthRoutes(app: FastifyInstance): Promise<void> 
       },
     },
     async (_request, reply) => {
-      const { store, profile } = app.runtime;
-      if (await store.ping()) return { status: "ready" as const, profile, store: store.name };
+      const { ready, profile, store } = await app.leads.ready();
+      if (ready) return { status: "ready" as const, profile, store };
       return reply
         .code(503)
         .header("retry-after", String(RETRY_AFTER_SECONDS))

@@ -1,16 +1,13 @@
 /**
- * `POST /webhooks/lead`: verify the signature, check the lead (http/intake.ts: its shape and email, not
- * the full normalisation, which capture does in the worker), claim the idempotency key, store the lead,
- * enqueue it, and only then answer 202. Every 2xx means the lead is stored and has a job; anything the
+ * `POST /webhooks/lead`: verify the signature, then hand the lead to LeadService.accept (app/intake.ts checks
+ * its shape and email; the service claims the idempotency key, stores the lead and enqueues it), and only
+ * then answer 202. Every 2xx means the lead is stored and has a job; anything the
  * service could not do is a 503 the sender retries, and a retried delivery lands on the same lead.
  */
-import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { idempotencyKeyOf, MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
-import { checkIntake } from "../../app/intake.ts";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
+import { type AcceptResult, ServiceUnavailableError } from "../../app/lead-service.ts";
 import type { LeadSource } from "../../domain/types.ts";
-import type { IdempotencyClaim, LeadRecord } from "../../store/lead-store.ts";
 import { errorRef, HttpError, unavailable } from "../errors.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
@@ -30,9 +27,6 @@ const FORCED_SOURCE: Record<NonNullable<WebhookQuery["source"]>, LeadSource> = {
   generic: "generic",
   hubspot: "hubspot-workflow",
 };
-
-/** How long a duplicate waits for the first delivery of its lead to finish storing it. */
-const CLAIM_WAIT_MS = 2000;
 
 const leadBody = {
   description:
@@ -80,7 +74,6 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 export default async function webhookRoutes(app: FastifyInstance): Promise<void> {
   const { env } = app;
-  const { store, queue } = app.runtime;
   const publicOrigin = env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : undefined;
   const hubspotKey = env.HUBSPOT_CLIENT_SECRET ? signingKey(env.HUBSPOT_CLIENT_SECRET) : undefined;
   const genericKey = env.WEBHOOK_SECRET ? signingKey(env.WEBHOOK_SECRET) : undefined;
@@ -110,49 +103,6 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
     if (genericKey)
       return verifyGenericSignature(genericKey, body, header(request, GENERIC_SIGNATURE_HEADER));
     return { ok: true };
-  }
-
-  /**
-   * The lead a duplicate delivery's key points at, made sure to have a job; a 503 when that cannot be
-   * known or done, so the sender retries.
-   */
-  async function duplicateOf(request: FastifyRequest, key: string, leadId: string): Promise<LeadRecord> {
-    let lead: LeadRecord | null;
-    try {
-      lead = await claimedLead(leadId);
-    } catch (err) {
-      request.log.error({ leadId, err: String(err) }, "could not read the claimed lead");
-      throw unavailable();
-    }
-    if (!lead) {
-      // The delivery that claimed the key never stored its lead (it died in between): free the key so
-      // this sender's retry can store it, and make sure it retries.
-      await store.releaseIdempotencyKey(key, leadId).catch(() => undefined);
-      request.log.warn({ leadId }, "stale idempotency claim released");
-      throw unavailable("an earlier delivery of this lead did not complete; retry");
-    }
-    if (lead.status === "queued") {
-      // The first delivery may have stored the lead and died before enqueueing it; one job per lead
-      // either way, since the job id is the lead id.
-      try {
-        await queue.enqueue(leadId);
-      } catch (err) {
-        request.log.error({ leadId, err: String(err) }, "enqueue of duplicate's lead failed");
-        throw unavailable();
-      }
-    }
-    request.log.info({ leadId, status: lead.status }, "duplicate delivery");
-    return lead;
-  }
-
-  /** The record the claim points at; a first delivery still being stored gets a moment to finish. */
-  async function claimedLead(leadId: string): Promise<LeadRecord | null> {
-    const deadline = Date.now() + CLAIM_WAIT_MS;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
-      const lead = await store.getLead(leadId);
-      if (lead || Date.now() >= deadline) return lead;
-      await sleep(wait);
-    }
   }
 
   app.post<{ Querystring: WebhookQuery; Body: unknown }>(
@@ -205,57 +155,30 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
       if (!signature.ok) throw new HttpError(401, "invalid_signature", signature.message, signature.field);
 
       const forced = request.query.source ? FORCED_SOURCE[request.query.source] : undefined;
-      const intake = checkIntake(request.body, forced);
-      if (!intake.ok) throw new HttpError(422, "invalid_lead", intake.message, intake.field);
-
-      const key = idempotencyKeyOf(header(request, "idempotency-key"), request.body, intake.keyInputs);
-      const leadId = randomUUID();
-      request.leadId = leadId;
-
-      // Error lines name the lead as a field: a child logger per request would cost more than it saves.
-      let claim: IdempotencyClaim;
+      const idempotencyKey = header(request, "idempotency-key");
+      let result: AcceptResult;
       try {
-        claim = await store.claimIdempotencyKey(key, leadId);
+        result = await app.leads.accept(
+          {
+            body: request.body,
+            ...(forced ? { source: forced } : {}),
+            ...(idempotencyKey ? { idempotencyKey } : {}),
+          },
+          request.log,
+        );
       } catch (err) {
-        request.log.error({ leadId, err: String(err) }, "idempotency claim failed");
-        throw unavailable();
+        if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
+        throw err;
       }
-      if (!claim.claimed) {
-        request.leadId = claim.leadId;
-        const lead = await duplicateOf(request, key, claim.leadId);
-        app.metrics.leadDuplicate(intake.source);
-        return reply.code(200).send({ leadId: claim.leadId, status: lead.status, duplicate: true });
+      if (!result.ok) throw new HttpError(422, "invalid_lead", result.message, result.field);
+      request.leadId = result.leadId;
+      if (result.duplicate) {
+        app.metrics.leadDuplicate(result.source);
+        return reply.code(200).send({ leadId: result.leadId, status: result.status, duplicate: true });
       }
-
-      try {
-        await store.createLead({
-          leadId,
-          source: intake.source,
-          receivedAt: new Date().toISOString(),
-          idempotencyKey: key,
-          payload: request.body,
-        });
-      } catch (err) {
-        request.log.error({ leadId, err: String(err) }, "storing the lead failed");
-        await store.releaseIdempotencyKey(key, leadId).catch((releaseErr: unknown) => {
-          // The claim then expires with its TTL; until then the sender's retries get 503 and a release.
-          request.log.error({ leadId, err: String(releaseErr) }, "releasing the idempotency claim failed");
-        });
-        throw unavailable();
-      }
-
-      try {
-        await queue.enqueue(leadId);
-      } catch (err) {
-        // The lead is stored as queued: the sender's retry (a duplicate) enqueues it, and so does the next
-        // worker start.
-        request.log.error({ leadId, err: String(err) }, "enqueue failed");
-        throw unavailable();
-      }
-
-      app.metrics.leadReceived(intake.source);
+      app.metrics.leadReceived(result.source);
       // The access line (http/app.ts) names the lead: no second line for an accepted one.
-      return reply.code(202).send({ leadId, status: "queued" });
+      return reply.code(202).send({ leadId: result.leadId, status: "queued" });
     },
   );
 }

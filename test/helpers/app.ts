@@ -7,9 +7,9 @@ import type { FastifyInstance } from "fastify";
 import { createLogger } from "../../app/logger.ts";
 import { createRuntime, type LeadRuntime, type RuntimeOptions } from "../../app/runtime.ts";
 import { type Env, parseEnv } from "../../config/env.ts";
-import type { GraphDeps } from "../../graph/deps.ts";
 import { buildApp } from "../../http/app.ts";
 import { createMetrics, type LeadMetrics } from "../../http/metrics.ts";
+import type { GraphDeps } from "../../nodes/deps.ts";
 import type { LeadRecord, LeadStatus, LeadStore } from "../../store/lead-store.ts";
 
 export interface TestService {
@@ -41,7 +41,7 @@ export async function startService(
     queue: FAST_QUEUE,
     ...options,
   });
-  const app = await buildApp({ runtime, env, logger, metrics });
+  const app = await buildApp({ service: runtime.service, env, logger, metrics });
   await app.ready();
   return {
     app,

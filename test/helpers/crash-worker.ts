@@ -14,7 +14,7 @@ import type { BaseCheckpointSaver, Checkpoint } from "@langchain/langgraph";
 import { createLogger } from "../../app/logger.ts";
 import { createRuntime } from "../../app/runtime.ts";
 import { loadEnv } from "../../config/env.ts";
-import type { GraphDeps } from "../../graph/deps.ts";
+import type { GraphDeps } from "../../nodes/deps.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

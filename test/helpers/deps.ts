@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { indexAccounts } from "../../app/index-accounts.ts";
 import { silentLogger } from "../../app/logger.ts";
 import type { PastAccount } from "../../domain/types.ts";
-import type { GraphDeps } from "../../graph/deps.ts";
+import type { GraphDeps } from "../../nodes/deps.ts";
 import { MemoryCounters, MemoryLedger } from "../../store/memory.ts";
 import { createDerivedEnricher } from "../../tools/embedded/derived-enricher.ts";
 import { createFirmographicsEnricher, loadCompanies } from "../../tools/embedded/firmographics-enricher.ts";

@@ -2,9 +2,9 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Prompts } from "../domain/prompt.ts";
 import type { RoutingConfig } from "../domain/routing/schema.ts";
 import type { ScoringConfig } from "../domain/scoring/schema.ts";
+import type { LeadStateValues } from "../domain/snapshot.ts";
 import type { Counters, LlmUsage } from "../domain/types.ts";
 import type { Crm, Embedder, Enricher, Ledger, Llm, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
-import type { LeadState } from "./state.ts";
 
 /** Everything the graph needs from outside; `buildLeadGraph(deps)` takes it whole. */
 export interface GraphDeps {
@@ -30,4 +30,7 @@ export interface GraphDeps {
 }
 
 /** A node: reads the state, returns only the keys it changed. */
-export type LeadNode = (state: LeadState, config?: LangGraphRunnableConfig) => Promise<Partial<LeadState>>;
+export type LeadNode = (
+  state: LeadStateValues,
+  config?: LangGraphRunnableConfig,
+) => Promise<Partial<LeadStateValues>>;

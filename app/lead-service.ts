@@ -1,0 +1,289 @@
+/**
+ * The one service object the HTTP host and the CLI call: accept a lead, find and list leads, retry failed
+ * ones, preview routing, and report readiness. It holds the rules of intake (a 2xx means the lead is stored
+ * and has a job; duplicates land on the first lead) so that no caller reaches into stores or queues.
+ */
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { routeLabel } from "../domain/labels.ts";
+import { normalizePayload } from "../domain/normalize/lead.ts";
+import type { LeadSource } from "../domain/types.ts";
+import { previewLead } from "../graph/build.ts";
+import type { GraphDeps } from "../nodes/deps.ts";
+import type { LeadStore } from "../store/lead-store.ts";
+import {
+  type LeadPage,
+  type LeadRecord,
+  type LeadStatus,
+  type ListLeadsOptions,
+  MAX_LIST_LIMIT,
+} from "../store/lead-store.ts";
+import type { JobQueue } from "../store/queue/job-queue.ts";
+import type { Logger } from "../tools/ports.ts";
+import { idempotencyKeyOf } from "./idempotency.ts";
+import { checkIntake } from "./intake.ts";
+
+export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
+export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
+
+/** The store or queue did not answer: the caller should try the same thing again later. */
+export class ServiceUnavailableError extends Error {
+  override readonly name = "ServiceUnavailableError";
+  readonly code = "unavailable";
+}
+
+/** One delivery of a lead, as the host received it. */
+export interface Delivery {
+  /** The parsed body: one lead object (or a HubSpot batch of one). */
+  body: unknown;
+  /** The payload shape the sender named (`?source=`); detected when absent. */
+  source?: LeadSource;
+  /** The sender's `Idempotency-Key`, when it may choose the key. */
+  idempotencyKey?: string;
+}
+
+export type AcceptResult =
+  | { ok: true; duplicate: false; leadId: string; status: "queued"; source: LeadSource }
+  | { ok: true; duplicate: true; leadId: string; status: LeadStatus; source: LeadSource }
+  | { ok: false; field: string; message: string };
+
+export type RetryResult =
+  | { ok: true; leadId: string; node?: string }
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "not_failed"; status: LeadStatus };
+
+export type PreviewResult =
+  | {
+      ok: true;
+      owner: string;
+      ownerId?: string;
+      queue?: string;
+      pool?: string;
+      rule?: string;
+      kind?: string;
+      explanation: string[];
+      path?: string;
+      score?: { value: number; tier: string; ruleScore: number; reasons: unknown[] };
+      warnings: unknown[];
+    }
+  | { ok: false; field: string; message: string };
+
+export interface LeadService {
+  readonly profile: string;
+  /** Stores and enqueues a lead, or finds the lead an earlier delivery of it created. */
+  accept(delivery: Delivery, log?: Logger): Promise<AcceptResult>;
+  getLead(leadId: string): Promise<LeadRecord | null>;
+  /** Newest first; throws InvalidCursorError for a cursor this store did not hand out. */
+  listLeads(options: ListLeadsOptions): Promise<LeadPage>;
+  /** A failed lead back on the queue; its run resumes at the node that failed. */
+  retry(leadId: string): Promise<RetryResult>;
+  /** Every failed lead back on the queue, up to `limit`; returns their ids. */
+  retryFailed(limit: number): Promise<string[]>;
+  /** Who would get this lead and why; nothing is sent, stored or counted. */
+  preview(body: unknown, source?: LeadSource, options?: { llm?: boolean }): Promise<PreviewResult>;
+  /** The lead store answers. */
+  ready(): Promise<{ ready: boolean; profile: string; store: string }>;
+  /** Jobs waiting, delayed or running. */
+  queueDepth(): Promise<number>;
+}
+
+/** How long a duplicate waits for the first delivery of its lead to finish storing it. */
+const CLAIM_WAIT_MS = 2000;
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What the service runs on; the runtime (app/runtime.ts) supplies it. */
+export interface LeadServiceBackend {
+  profile: string;
+  store: LeadStore;
+  queue: JobQueue;
+  deps: GraphDeps;
+  logger: Logger;
+}
+
+export function createLeadService(backend: LeadServiceBackend): LeadService {
+  const { store, queue, deps, profile } = backend;
+  const baseLog = backend.logger;
+
+  /** The record the claim points at; a first delivery still being stored gets a moment to finish. */
+  async function claimedLead(leadId: string): Promise<LeadRecord | null> {
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+      const lead = await store.getLead(leadId);
+      if (lead || Date.now() >= deadline) return lead;
+      await sleep(wait);
+    }
+  }
+
+  /** The lead a duplicate delivery's key points at, made sure to have a job. */
+  async function duplicateOf(key: string, leadId: string, log: Logger): Promise<LeadRecord> {
+    let lead: LeadRecord | null;
+    try {
+      lead = await claimedLead(leadId);
+    } catch (err) {
+      log.error({ leadId, err: messageOf(err) }, "could not read the claimed lead");
+      throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
+    }
+    if (!lead) {
+      // The delivery that claimed the key never stored its lead (it died in between): free the key so
+      // this sender's retry can store it, and make sure it retries.
+      await store.releaseIdempotencyKey(key, leadId).catch(() => undefined);
+      log.warn({ leadId }, "stale idempotency claim released");
+      throw new ServiceUnavailableError("an earlier delivery of this lead did not complete; retry");
+    }
+    if (lead.status === "queued") {
+      // The first delivery may have stored the lead and died before enqueueing it; one job per lead
+      // either way, since the job id is the lead id.
+      try {
+        await queue.enqueue(leadId);
+      } catch (err) {
+        log.error({ leadId, err: messageOf(err) }, "enqueue of duplicate's lead failed");
+        throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
+      }
+    }
+    log.info({ leadId, status: lead.status }, "duplicate delivery");
+    return lead;
+  }
+
+  async function accept(delivery: Delivery, log: Logger = baseLog): Promise<AcceptResult> {
+    const intake = checkIntake(delivery.body, delivery.source);
+    if (!intake.ok) return intake;
+    const key = idempotencyKeyOf(delivery.idempotencyKey, delivery.body, intake.keyInputs);
+    const leadId = randomUUID();
+
+    let claim: Awaited<ReturnType<typeof store.claimIdempotencyKey>>;
+    try {
+      claim = await store.claimIdempotencyKey(key, leadId);
+    } catch (err) {
+      log.error({ leadId, err: messageOf(err) }, "idempotency claim failed");
+      throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
+    }
+    if (!claim.claimed) {
+      const lead = await duplicateOf(key, claim.leadId, log);
+      return { ok: true, duplicate: true, leadId: claim.leadId, status: lead.status, source: intake.source };
+    }
+
+    try {
+      await store.createLead({
+        leadId,
+        source: intake.source,
+        receivedAt: new Date().toISOString(),
+        idempotencyKey: key,
+        payload: delivery.body,
+      });
+    } catch (err) {
+      log.error({ leadId, err: messageOf(err) }, "storing the lead failed");
+      await store.releaseIdempotencyKey(key, leadId).catch((releaseErr: unknown) => {
+        // The claim then expires with its TTL; until then the sender's retries get 503 and a release.
+        log.error({ leadId, err: messageOf(releaseErr) }, "releasing the idempotency claim failed");
+      });
+      throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
+    }
+
+    try {
+      await queue.enqueue(leadId);
+    } catch (err) {
+      // The lead is stored as queued: the sender's retry (a duplicate) enqueues it, and so does the next
+      // worker start.
+      log.error({ leadId, err: messageOf(err) }, "enqueue failed");
+      throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
+    }
+    return { ok: true, duplicate: false, leadId, status: "queued", source: intake.source };
+  }
+
+  /** Failed → queued, and its job back in the queue. */
+  async function requeue(lead: LeadRecord): Promise<void> {
+    await store.markQueued(lead.leadId);
+    try {
+      await queue.requeue(lead.leadId);
+    } catch (err) {
+      // Back to failed rather than queued without a job, so the admin can retry again.
+      await store
+        .markFailed(lead.leadId, lead.lastError ?? { message: "retry could not be queued" })
+        .catch(() => undefined);
+      baseLog.error({ leadId: lead.leadId, err: messageOf(err) }, "requeue failed");
+      throw new ServiceUnavailableError("the queue is unreachable; retry later");
+    }
+  }
+
+  return {
+    profile,
+    accept,
+    getLead: (leadId) => store.getLead(leadId),
+    listLeads: (listOptions) => store.listLeads(listOptions),
+
+    async retry(leadId) {
+      const lead = await store.getLead(leadId);
+      if (!lead) return { ok: false, reason: "not_found" };
+      if (lead.status !== "failed") return { ok: false, reason: "not_failed", status: lead.status };
+      await requeue(lead);
+      baseLog.info({ leadId, node: lead.lastError?.node }, "lead retry queued");
+      return { ok: true, leadId, ...(lead.lastError?.node ? { node: lead.lastError.node } : {}) };
+    },
+
+    async retryFailed(limit) {
+      const leadIds: string[] = [];
+      let cursor: string | undefined;
+      // Cursor paging stays valid while retried leads leave the failed set: positions are (receivedAt, id).
+      do {
+        const page = await store.listLeads({
+          status: "failed",
+          limit: Math.min(MAX_LIST_LIMIT, limit - leadIds.length),
+          ...(cursor ? { cursor } : {}),
+        });
+        for (const lead of page.leads) {
+          await requeue(lead);
+          leadIds.push(lead.leadId);
+        }
+        cursor = page.nextCursor;
+      } while (cursor && leadIds.length < limit);
+      baseLog.info({ retried: leadIds.length }, "failed leads retried");
+      return leadIds;
+    },
+
+    async preview(body, source, previewOptions = {}) {
+      const parsed = normalizePayload(body, source);
+      if (!parsed.ok) return parsed;
+      const state = await previewLead(
+        deps,
+        {
+          leadId: `preview-${randomUUID()}`,
+          receivedAt: new Date().toISOString(),
+          raw: body,
+          ...(source ? { source } : {}),
+        },
+        previewOptions,
+      );
+      const { route, score } = state;
+      return {
+        ok: true,
+        owner: routeLabel(route),
+        ...(route?.ownerId ? { ownerId: route.ownerId } : {}),
+        ...(route?.queue ? { queue: route.queue } : {}),
+        ...(route?.pool ? { pool: route.pool } : {}),
+        ...(route ? { rule: route.ruleName, kind: route.kind } : {}),
+        explanation: route?.explanation ?? [],
+        ...(state.path ? { path: state.path } : {}),
+        ...(score
+          ? {
+              score: {
+                value: score.value,
+                tier: score.tier,
+                ruleScore: score.ruleScore,
+                reasons: score.reasons,
+              },
+            }
+          : {}),
+        warnings: state.warnings,
+      };
+    },
+
+    async ready() {
+      return { ready: await store.ping(), profile, store: store.name };
+    },
+
+    queueDepth: () => queue.depth(),
+  };
+}
