@@ -16,6 +16,7 @@ import type { LlmUsage } from "../domain/types.ts";
 import { buildLeadGraph, type LeadGraph } from "../graph/build.ts";
 import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
+import type { LeadEvent } from "../graph/events.ts";
 import { createLeadRunner, type LeadRunner, type RunnerHooks, type RunnerMetrics } from "../graph/runner.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
@@ -74,6 +75,8 @@ export interface LeadRuntime {
   adapters: AdapterChoice[];
   /** What the HTTP host and the CLI call. */
   service: LeadService;
+  /** Every lead event the runners of this process emit; returns the unsubscribe function. */
+  subscribe(listener: (event: LeadEvent) => void): () => void;
   /** True when this process runs queue workers. */
   worker: boolean;
   /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
@@ -193,6 +196,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   const deps = options.overrideDeps ? options.overrideDeps(graphDeps.deps) : graphDeps.deps;
   const graphCheckpointer = options.instrumentCheckpointer?.(checkpointer) ?? checkpointer;
   const graph = buildLeadGraph(deps, { checkpointer: graphCheckpointer });
+  const listeners = new Set<(event: LeadEvent) => void>();
   const runner = createLeadRunner({
     graph,
     store,
@@ -201,6 +205,16 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     ...(metrics ? { metrics } : {}),
     ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    onEvent(event) {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          // A broken listener (a closed live view) must never fail a lead.
+          logger.warn({ leadId: event.leadId, err: String(err) }, "lead event listener failed");
+        }
+      }
+    },
   });
 
   const adapters: AdapterChoice[] = [
@@ -232,6 +246,10 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     graph,
     deps,
     adapters,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     service: createLeadService({ profile: backend.profile, store, queue, deps, logger }),
     worker: options.worker,
     close(closeOptions = {}) {

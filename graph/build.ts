@@ -17,6 +17,7 @@ import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import type { Llm } from "../tools/ports.ts";
 import { pathAfterRouting } from "./edges.ts";
+import { timed } from "./events.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 
 export const NODE_IDS = [
@@ -42,14 +43,14 @@ export const AFTER_ROUTING: readonly NodeId[] = ["summarize", "nurtureLead"];
 export function defineLeadGraph(deps: GraphDeps) {
   return (
     new StateGraph(LeadStateAnnotation)
-      .addNode("capture", createCaptureNode())
-      .addNode("enrich", createEnrichNode(deps))
-      .addNode("scoreLead", createScoreLeadNode(deps))
-      .addNode("routeLead", createRouteLeadNode(deps))
-      .addNode("summarize", createSummarizeNode(deps))
-      .addNode("notifyOwner", createNotifyOwnerNode(deps))
-      .addNode("nurtureLead", createNurtureLeadNode(deps))
-      .addNode("syncCrm", createSyncCrmNode(deps))
+      .addNode("capture", timed("capture", createCaptureNode()))
+      .addNode("enrich", timed("enrich", createEnrichNode(deps)))
+      .addNode("scoreLead", timed("scoreLead", createScoreLeadNode(deps)))
+      .addNode("routeLead", timed("routeLead", createRouteLeadNode(deps)))
+      .addNode("summarize", timed("summarize", createSummarizeNode(deps)))
+      .addNode("notifyOwner", timed("notifyOwner", createNotifyOwnerNode(deps)))
+      .addNode("nurtureLead", timed("nurtureLead", createNurtureLeadNode(deps)))
+      .addNode("syncCrm", timed("syncCrm", createSyncCrmNode(deps)))
       // A lead is normalised before anything reads it.
       .addEdge(START, "capture")
       // Scoring needs firmographics and seniority.

@@ -1,6 +1,10 @@
 /**
  * The lead runner: runs one lead through the graph on the thread `leadId`, resuming from its checkpoint
  * when an earlier run stopped part-way, and keeps the lead record (status, timeline, result) in step.
+ *
+ * Progress comes from LangGraph's own stream modes: `custom` (each node's start and end, timed inside its
+ * task by graph/events.ts), `updates` (what each node wrote: route, warnings, notifications) and
+ * `checkpoints` (a step is durable). `stream(leadId)` yields it as LeadEvents; `run(leadId)` drains it.
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { routeLabel } from "../domain/labels.ts";
@@ -9,6 +13,7 @@ import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
+import { isNodeProgress, type LeadEvent, type NodeProgress } from "./events.ts";
 import type { LeadInput, LeadState } from "./state.ts";
 
 const LEAD_SOURCES: readonly LeadSource[] = ["generic", "hubspot-workflow", "hubspot-contact"];
@@ -37,6 +42,8 @@ export interface LeadRunnerOptions {
   /** Checkpoints kept per thread once a lead completes (retention). Default 1. */
   keepCheckpoints?: number;
   hooks?: RunnerHooks;
+  /** Every event of every run, as it happens (a live view, an event bus). Must not throw. */
+  onEvent?: (event: LeadEvent) => void;
   clock?: () => Date;
 }
 
@@ -45,26 +52,33 @@ export type RunOutcome = "completed" | "already-completed";
 export interface LeadRunner {
   /** Runs or resumes the lead; rethrows the failure after recording it on the lead. */
   run(leadId: string): Promise<RunOutcome>;
+  /**
+   * The same run, as its events: node started/finished with durations, the route, warnings, then completed
+   * or failed. The iterator's return value is the outcome; a failure is yielded, then thrown.
+   */
+  stream(leadId: string): AsyncGenerator<LeadEvent, RunOutcome>;
 }
 
 /** A failure inside one graph node, with the node's id. */
 export class LeadRunError extends Error {
   override readonly name = "LeadRunError";
   readonly code = "lead_run_failed";
-  constructor(
-    readonly leadId: string,
-    readonly node: string | undefined,
-    cause: unknown,
-  ) {
+  readonly leadId: string;
+  readonly node: string | undefined;
+  constructor(leadId: string, node: string | undefined, cause: unknown) {
     super(`lead ${leadId} failed${node ? ` in ${node}` : ""}: ${messageOf(cause)}`, { cause });
+    this.leadId = leadId;
+    this.node = node;
   }
 }
 
 export class LeadMissingError extends Error {
   override readonly name = "LeadMissingError";
   readonly code = "lead_missing";
-  constructor(readonly leadId: string) {
+  readonly leadId: string;
+  constructor(leadId: string) {
     super(`lead ${leadId} is not in the store`);
+    this.leadId = leadId;
   }
 }
 
@@ -106,25 +120,27 @@ function inputOf(record: LeadSummary): LeadInput {
   };
 }
 
-/** LangGraph's "debug" stream event. */
-interface DebugEvent {
-  type: "task" | "task_result" | "checkpoint";
-  timestamp: string;
-  payload: unknown;
-}
-
+/** One node's run within this attempt, from its progress events. */
 interface Step {
   node: string;
-  startedAt: Date;
-  endedAt?: Date;
+  startedAt: number;
+  endedAt?: number;
+  status?: "ok" | "error";
+  error?: string;
 }
 
+type StreamChunk =
+  | ["custom", unknown]
+  | ["updates", Record<string, Partial<LeadState> | undefined>]
+  | ["checkpoints", { values: LeadState }];
+
 export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
-  const { graph, store, checkpointer, metrics, hooks = {} } = options;
+  const { graph, store, checkpointer, metrics, hooks = {}, onEvent } = options;
   const keepLast = options.keepCheckpoints ?? 1;
   const clock = options.clock ?? (() => new Date());
+  const log = options.logger;
 
-  async function finish(leadId: string, state: LeadState, log: Logger): Promise<void> {
+  async function finish(leadId: string, state: LeadState): Promise<void> {
     await store.markCompleted(leadId, resultSummary(state));
     metrics?.leadCompleted(state.path ?? "none");
     log.info({ leadId, path: state.path, owner: routeLabel(state.route) }, "lead completed");
@@ -136,28 +152,62 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
   }
 
-  async function record(leadId: string, step: Step, status: "ok" | "error", error?: string): Promise<void> {
-    const endedAt = step.endedAt ?? clock();
-    const durationMs = Math.max(0, endedAt.getTime() - step.startedAt.getTime());
+  async function record(leadId: string, step: Step): Promise<void> {
+    const endedAt = step.endedAt ?? clock().getTime();
+    const durationMs = Math.max(0, endedAt - step.startedAt);
+    const status = step.status ?? "error";
     const entry: TimelineEntry = {
       node: step.node,
-      startedAt: step.startedAt.toISOString(),
-      endedAt: endedAt.toISOString(),
+      startedAt: new Date(step.startedAt).toISOString(),
+      endedAt: new Date(endedAt).toISOString(),
       durationMs,
       status,
-      ...(error !== undefined ? { error } : {}),
+      ...(step.error !== undefined ? { error: step.error } : {}),
     };
     await store.appendTimeline(leadId, entry);
     metrics?.nodeFinished(step.node, durationMs / 1000, status);
   }
 
-  async function run(leadId: string): Promise<RunOutcome> {
-    const log = options.logger;
+  /** Events the updates of one node carry: the route, the message sent, its warnings. */
+  function updateEvents(leadId: string, update: Partial<LeadState>, at: string): LeadEvent[] {
+    const events: LeadEvent[] = [];
+    if (update.route) {
+      const { route } = update;
+      events.push({
+        type: "lead.routed",
+        leadId,
+        at,
+        path: update.path,
+        rule: route.ruleName,
+        ...(route.ownerId ? { ownerId: route.ownerId } : {}),
+        ...(route.queue ? { queue: route.queue } : {}),
+        ...(route.pool ? { pool: route.pool } : {}),
+      });
+    }
+    for (const n of update.notifications ?? [])
+      events.push({
+        type: "lead.notified",
+        leadId,
+        at,
+        channel: n.channel,
+        ...(n.ownerId ? { ownerId: n.ownerId } : {}),
+      });
+    for (const warning of update.warnings ?? []) events.push({ type: "lead.warning", leadId, at, warning });
+    return events;
+  }
+
+  async function* stream(leadId: string): AsyncGenerator<LeadEvent, RunOutcome> {
+    const emit = (event: LeadEvent): LeadEvent => {
+      onEvent?.(event);
+      return event;
+    };
+    const now = () => clock().toISOString();
     // Marks the lead running (one more attempt) and reads it, in one step; a completed lead is left alone.
     const lead = await store.beginAttempt(leadId);
     if (!lead) throw new LeadMissingError(leadId);
     if (lead.status === "completed") {
       log.info({ leadId }, "lead already completed; nothing to do");
+      yield emit({ type: "lead.completed", leadId, at: now(), path: undefined, alreadyCompleted: true });
       return "already-completed";
     }
     const config = { configurable: { thread_id: leadId } };
@@ -173,7 +223,9 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       if (saved) {
         const snapshot = await graph.getState(config);
         if (snapshot.next.length === 0) {
-          await finish(leadId, snapshot.values as LeadState, log);
+          const state = snapshot.values as LeadState;
+          await finish(leadId, state);
+          yield emit({ type: "lead.completed", leadId, at: now(), path: state.path });
           return "completed";
         }
         input = null;
@@ -181,41 +233,56 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
           { leadId, next: snapshot.next, attempt: lead.attempts + 1 },
           "resuming lead from checkpoint",
         );
+        yield emit({
+          type: "run.started",
+          leadId,
+          at: now(),
+          attempt: lead.attempts + 1,
+          resumeAt: [...snapshot.next],
+        });
       } else {
         log.info({ leadId, attempt: lead.attempts + 1 }, "running lead");
+        yield emit({ type: "run.started", leadId, at: now(), attempt: lead.attempts + 1 });
       }
 
       // "sync" durability: each step's checkpoint is written before the next node runs, so a checkpoint
-      // event means the nodes that ended before it are durable. Debug events carry the graph's own
-      // timestamps, so durations do not depend on how fast this loop reads them.
-      const stream = await graph.stream(input, { ...config, streamMode: "debug", durability: "sync" });
-      for await (const event of stream) {
-        const { type, timestamp, payload } = event as DebugEvent;
-        if (type === "task" || type === "task_result") {
-          const task = payload as { id: string; name: string };
-          if (task.name.startsWith("__")) continue;
-          if (type === "task_result") {
-            const step = steps.get(task.id);
-            if (step) step.endedAt = new Date(timestamp);
-          } else {
-            steps.set(task.id, { node: task.name, startedAt: new Date(timestamp) });
-            await hooks.onNodeStart?.(leadId, task.name);
+      // event means the nodes that ended before it are durable.
+      const chunks = await graph.stream(input, {
+        ...config,
+        streamMode: ["custom", "updates", "checkpoints"],
+        durability: "sync",
+      });
+      for await (const chunk of chunks as AsyncIterable<StreamChunk>) {
+        const [mode, payload] = chunk;
+        if (mode === "custom") {
+          if (!isNodeProgress(payload)) continue;
+          const event = progressEvent(leadId, payload, steps);
+          if (payload.phase === "start") await hooks.onNodeStart?.(leadId, payload.node);
+          if (event) yield emit(event);
+        } else if (mode === "updates") {
+          const at = now();
+          for (const update of Object.values(payload)) {
+            if (!update) continue;
+            for (const event of updateEvents(leadId, update, at)) yield emit(event);
           }
-        } else if (type === "checkpoint") {
-          finalState = (payload as { values: LeadState }).values;
-          for (const [id, step] of steps) {
-            if (!step.endedAt) continue;
-            steps.delete(id);
-            await record(leadId, step, "ok");
+        } else {
+          finalState = payload.values;
+          for (const step of steps.values()) {
+            if (step.status !== "ok") continue;
+            steps.delete(step.node);
+            await record(leadId, step);
             log.debug({ leadId, node: step.node }, "node done");
             await hooks.onNodeCheckpointed?.(leadId, step.node);
           }
         }
       }
     } catch (err) {
-      const failed = [...steps.values()][0];
+      const failed = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
       const message = messageOf(err);
-      for (const step of steps.values()) await record(leadId, step, "error", message).catch(() => undefined);
+      for (const step of steps.values())
+        await record(leadId, { ...step, status: "error", error: step.error ?? message }).catch(
+          () => undefined,
+        );
       await store
         .markFailed(leadId, { ...(failed ? { node: failed.node } : {}), message })
         // The queue still sees the run's own error, and its retry records the status again.
@@ -224,12 +291,54 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         );
       metrics?.leadFailed(finalState?.path ?? "none", failed?.node);
       log.error({ leadId, node: failed?.node, err: message }, "lead failed");
+      yield emit({
+        type: "lead.failed",
+        leadId,
+        at: now(),
+        error: message,
+        ...(failed ? { node: failed.node } : {}),
+      });
       throw new LeadRunError(leadId, failed?.node, err);
     }
     if (!finalState) throw new Error(`lead ${leadId}: the graph produced no checkpoint`);
-    await finish(leadId, finalState, log);
+    await finish(leadId, finalState);
+    yield emit({ type: "lead.completed", leadId, at: now(), path: finalState.path });
     return "completed";
   }
 
-  return { run };
+  /** Tracks the node's step and turns its progress into a LeadEvent. */
+  function progressEvent(leadId: string, progress: NodeProgress, steps: Map<string, Step>): LeadEvent | null {
+    const at = new Date(progress.at).toISOString();
+    const { node } = progress;
+    if (progress.phase === "start") {
+      steps.set(node, { node, startedAt: progress.at });
+      return { type: "node.started", leadId, node, at };
+    }
+    const step = steps.get(node);
+    if (!step) return null;
+    step.endedAt = progress.at;
+    const durationMs = progress.durationMs ?? Math.max(0, progress.at - step.startedAt);
+    if (progress.phase === "end") {
+      step.status = "ok";
+      return { type: "node.finished", leadId, node, at, durationMs };
+    }
+    if (progress.phase === "interrupted") {
+      // The node pauses for a person and runs again on resume: not a step of this attempt's timeline.
+      steps.delete(node);
+      return null;
+    }
+    step.status = "error";
+    step.error = progress.error ?? "failed";
+    return { type: "node.failed", leadId, node, at, durationMs, error: step.error };
+  }
+
+  async function run(leadId: string): Promise<RunOutcome> {
+    const events = stream(leadId);
+    for (;;) {
+      const next = await events.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  return { run, stream };
 }
