@@ -1,5 +1,5 @@
 /**
- * Wiring of the service (ARCHITECTURE section 4): picks the runtime profile from the environment and
+ * Wiring of the service (docs/architecture.md, "Ports and adapters"): picks the runtime profile from the environment and
  * builds the lead store, checkpointer, queue, graph and runner on it.
  *
  * - `REDIS_URL` set: Redis lead store, RedisSaver and BullMQ, all on that Redis.

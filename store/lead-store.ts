@@ -1,5 +1,5 @@
 /**
- * The `LeadStore` port (ARCHITECTURE section 4): lead records, idempotency keys, round-robin counters and
+ * The `LeadStore` port (docs/architecture.md, "Ports and adapters"): lead records, idempotency keys, round-robin counters and
  * the side-effect ledger, with one adapter per backend (SQLite embedded, Redis). Also holds what both
  * adapters must agree on byte for byte: the list cursor and the leased `once` protocol.
  */

@@ -1,5 +1,5 @@
 /**
- * The Redis checkpointer (ARCHITECTURE section 4): LangGraph checkpoints on any Redis 6.2+ / Valkey /
+ * The Redis checkpointer (docs/architecture.md, "Ports and adapters"): LangGraph checkpoints on any Redis 6.2+ / Valkey /
  * ElastiCache, with plain hashes only (no modules, no scripts).
  *
  * One hash per thread, `<prefix>:{<thread tag>}:cp` (the tag keeps a thread in one cluster hash slot), so

@@ -1,5 +1,5 @@
 /**
- * The embedded checkpointer (ARCHITECTURE section 4): LangGraph checkpoints in SQLite through `node:sqlite`.
+ * The embedded checkpointer (docs/architecture.md, "Ports and adapters"): LangGraph checkpoints in SQLite through `node:sqlite`.
  *
  * Channel values live apart from checkpoints, once per (channel, version), so a step stores only the
  * channels it changed; a checkpoint is rebuilt by joining its `channel_versions` onto the blobs. Long

@@ -1,5 +1,5 @@
 /**
- * The `JobQueue` port (ARCHITECTURE section 4): one job per lead, keyed by the lead id, so enqueueing the
+ * The `JobQueue` port (docs/architecture.md, "Ports and adapters"): one job per lead, keyed by the lead id, so enqueueing the
  * same lead twice never makes two jobs. BullMQ in the Redis profile, SQLite-backed in the embedded one.
  */
 
