@@ -22,6 +22,7 @@ import type { JobQueue } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
+import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
 
 export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
@@ -42,10 +43,15 @@ export interface Delivery {
   idempotencyKey?: string;
 }
 
+/** Why a delivery was refused: it is not a lead, or it breaks a size or shape limit (app/payload-limits.ts). */
+export type Refusal =
+  | { ok: false; field: string; message: string; limit?: undefined }
+  | { ok: false; field: string; message: string; limit: PayloadLimit };
+
 export type AcceptResult =
   | { ok: true; duplicate: false; leadId: string; status: "queued"; source: LeadSource }
   | { ok: true; duplicate: true; leadId: string; status: LeadStatus; source: LeadSource }
-  | { ok: false; field: string; message: string };
+  | Refusal;
 
 export type RetryResult =
   | { ok: true; leadId: string; node?: string }
@@ -66,7 +72,7 @@ export type PreviewResult =
       score?: { value: number; tier: string; ruleScore: number; reasons: unknown[] };
       warnings: unknown[];
     }
-  | { ok: false; field: string; message: string };
+  | Refusal;
 
 export interface LeadService {
   readonly profile: string;
@@ -148,6 +154,9 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
   }
 
   async function accept(delivery: Delivery, log: Logger = baseLog): Promise<AcceptResult> {
+    // Before anything walks the body recursively: a too-deep body must be the sender's 4xx, not our 503.
+    const limits = checkPayloadLimits(delivery.body);
+    if (!limits.ok) return limits;
     const intake = checkIntake(delivery.body, delivery.source);
     if (!intake.ok) return intake;
     const key = idempotencyKeyOf(delivery.idempotencyKey, delivery.body, intake.keyInputs);
@@ -244,6 +253,8 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     },
 
     async preview(body, source, previewOptions = {}) {
+      const limits = checkPayloadLimits(body);
+      if (!limits.ok) return limits;
       const parsed = normalizePayload(body, source);
       if (!parsed.ok) return parsed;
       const state = await previewLead(

@@ -54,6 +54,16 @@ export function unavailable(message = "lead intake is temporarily unavailable; r
   });
 }
 
+/**
+ * A body the service refused: 422, naming the field. A broken size or shape limit (app/payload-limits.ts)
+ * is `payload_limit` and its message names the limit; the body is well-formed and under the byte limit
+ * (that one is Fastify's 413), but it will never be accepted as it is, so it is not a 413 inviting a
+ * smaller retry nor anything a sender would retry.
+ */
+export function refused(refusal: { field: string; message: string; limit?: string }): HttpError {
+  return new HttpError(422, refusal.limit ? "payload_limit" : "invalid_lead", refusal.message, refusal.field);
+}
+
 /** Fastify's own 4xx codes, as our codes. Their messages carry no request data, so they are passed on. */
 const FASTIFY_CODES: Record<string, { code: string; field?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: "payload_too_large", field: "body" },

@@ -264,6 +264,20 @@ describe("admin API", () => {
       expect(invalid.statusCode).toBe(422);
       expect(invalid.json().field).toBe("email");
 
+      let deep = '"x"';
+      for (let i = 0; i < 5000; i++) deep = `[${deep}]`;
+      const tooDeep = await service.app.inject({
+        method: "POST",
+        url: "/admin/routing/preview",
+        headers: { ...auth, "content-type": "application/json" },
+        payload: `{"email":"deep@bramblewick.com","extra":${deep}}`,
+      });
+      expect(tooDeep.statusCode).toBe(422);
+      expect(tooDeep.json()).toMatchObject({
+        error: "payload_limit",
+        field: expect.stringMatching(/^extra\.0/),
+      });
+
       // The same lead for real does move the pool's counter.
       const leadId = await ingest(pooled);
       await waitForStatus(service.runtime.store, leadId, ["completed"]);

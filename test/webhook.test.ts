@@ -263,6 +263,35 @@ describe("webhook intake (embedded profile)", () => {
       expect(enqueued).toEqual([]);
     });
 
+    it("a body nested 5,000 levels deep → 422 naming the depth limit, never 503; nothing stored", async () => {
+      const before = (await service.runtime.store.listLeads({ limit: 500 })).leads.length;
+      let deep = '"x"';
+      for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+      const res = await post(service, `{"email":"deep@bramblewick.com","extra":${deep}}`);
+      // Before the limits this overflowed the stack in the store and came back 503 with Retry-After,
+      // so a compliant sender retried it for ever.
+      expect(res.statusCode).toBe(422);
+      expect(res.headers["retry-after"]).toBeUndefined();
+      expect(res.json()).toMatchObject({
+        error: "payload_limit",
+        field: expect.stringMatching(/^extra\.a\./),
+      });
+      expect(res.json().message).toContain("more than 32 levels");
+
+      const wide = await post(service, {
+        email: "wide@bramblewick.com",
+        extra: Array.from({ length: 25_000 }, () => 0),
+      });
+      expect(wide.statusCode).toBe(422);
+      expect(wide.json()).toMatchObject({ error: "payload_limit", field: "body" });
+      const long = await post(service, { email: "long@bramblewick.com", message: "m".repeat(20_000) });
+      expect(long.statusCode).toBe(422);
+      expect(long.json()).toMatchObject({ error: "payload_limit", field: "message" });
+
+      expect((await service.runtime.store.listLeads({ limit: 500 })).leads.length).toBe(before);
+      expect(enqueued).toEqual([]);
+    });
+
     it("unknown ?source → 400 naming the parameter", async () => {
       const res = await post(service, sampleLead(QUALIFIED_LEAD), {}, "/webhooks/lead?source=salesforce");
       expect(res.statusCode).toBe(400);

@@ -12,7 +12,7 @@ import {
   ServiceUnavailableError,
 } from "../../app/lead-service.ts";
 import type { LeadSource } from "../../domain/types.ts";
-import { errorRef, HttpError, unavailable } from "../errors.ts";
+import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
 
 const timelineEntrySchema = {
   type: "object",
@@ -277,7 +277,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
             ? "generic"
             : undefined;
       const preview = await leads.preview(request.body, forced, { llm: request.query.llm === true });
-      if (!preview.ok) throw new HttpError(422, "invalid_lead", preview.message, preview.field);
+      if (!preview.ok) throw refused(preview);
       const { ok: _ok, ...view } = preview;
       return view;
     },

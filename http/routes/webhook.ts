@@ -1,14 +1,14 @@
 /**
- * `POST /webhooks/lead`: verify the signature, then hand the lead to LeadService.accept (app/intake.ts checks
- * its shape and email; the service claims the idempotency key, stores the lead and enqueues it), and only
- * then answer 202. Every 2xx means the lead is stored and has a job; anything the
+ * `POST /webhooks/lead`: verify the signature, then hand the lead to LeadService.accept (app/payload-limits.ts
+ * bounds its depth, field count and string sizes, app/intake.ts checks its shape and email; the service claims
+ * the idempotency key, stores the lead and enqueues it), and only then answer 202. Every 2xx means the lead is stored and has a job; anything the
  * service could not do is a 503 the sender retries, and a retried delivery lands on the same lead.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
 import { type AcceptResult, ServiceUnavailableError } from "../../app/lead-service.ts";
 import type { LeadSource } from "../../domain/types.ts";
-import { errorRef, HttpError, unavailable } from "../errors.ts";
+import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
   HUBSPOT_SIGNATURE_HEADER,
@@ -32,7 +32,7 @@ const leadBody = {
   description:
     "One lead: generic JSON (snake_case or camelCase keys, utm_* flat or nested) or a HubSpot workflow/contact payload " +
     "(legacy `{vid, properties: {email: {value}}}`, flat `{objectId, properties: {email}}`, or a batch of one). " +
-    "Only `email` is required.",
+    "Only `email` is required. At most 32 levels deep, 20,000 fields, 16,384 characters a string (else 422 payload_limit).",
   type: ["object", "array"],
   examples: [
     {
@@ -170,7 +170,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
         if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
         throw err;
       }
-      if (!result.ok) throw new HttpError(422, "invalid_lead", result.message, result.field);
+      if (!result.ok) throw refused(result);
       request.leadId = result.leadId;
       if (result.duplicate) {
         app.metrics.leadDuplicate(result.source);
