@@ -13,7 +13,7 @@ import type { Ledger } from "../tools/ports.ts";
 export const LEAD_STATUSES = ["queued", "running", "completed", "failed"] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
 
-/** The last failure recorded on a lead; kept after a successful retry so admins can still see it. */
+/** Why the lead's last attempt failed; cleared when the lead completes (its timeline keeps the failed steps). */
 export interface LeadError {
   /** Graph node that failed, when known. */
   node?: string;

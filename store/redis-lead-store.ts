@@ -115,13 +115,15 @@ local function moveTo(leadId, from, to, ms)
 end
 `;
 
-// ARGV: leadId, new status, attempts increment, field/value pairs.
+// ARGV: leadId, new status, attempts increment, field/value pairs. A completed lead drops its last error
+// (the failed steps stay in its timeline).
 const SET_STATUS = new LuaScript(`${MOVE_TO}
 local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts')
 if not lead[2] then return 0 end
 moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
 local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 4))
+if ARGV[2] == 'completed' then redis.call('HDEL', KEYS[1], 'lastError') end
 return 1
 `);
 

@@ -346,10 +346,12 @@ function prepare(db: DatabaseSync) {
     listStatusFirst: listFrom("WHERE status = ?"),
     listStatusAfter: listFrom(`WHERE status = ? AND ${afterCursor}`),
     countByStatus: p("SELECT status, COUNT(*) AS n FROM leads GROUP BY status"),
+    // A completed lead drops its last error: the failed steps stay in its timeline.
     setStatus: p(
-      `UPDATE leads SET status = ?, updated_at = ?, attempts = attempts + ?,
-         result = COALESCE(?, result), last_error = COALESCE(?, last_error)
-       WHERE lead_id = ?`,
+      `UPDATE leads SET status = ?1, updated_at = ?2, attempts = attempts + ?3,
+         result = COALESCE(?4, result),
+         last_error = CASE WHEN ?1 = 'completed' THEN NULL ELSE COALESCE(?5, last_error) END
+       WHERE lead_id = ?6`,
     ),
     appendTimeline: p(
       "INSERT INTO timeline (lead_id, entry) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM leads WHERE lead_id = ?)",

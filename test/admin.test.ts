@@ -191,7 +191,17 @@ describe("admin API", () => {
       syncCrm: 1,
     });
     expect(notifier.sent - sentBefore).toBe(1);
-    expect(done.lastError?.node).toBe("notifyOwner");
+    // A completed lead shows no error; the failed attempt stays in the timeline.
+    expect(done.lastError).toBeUndefined();
+    const shownDone = (await service.app.inject({ url: `/admin/leads/${leadId}`, headers: auth })).json();
+    expect(shownDone.lastError).toBeUndefined();
+    expect(shownDone.timeline).toContainEqual(
+      expect.objectContaining({
+        node: "notifyOwner",
+        status: "error",
+        error: expect.stringContaining("channel_not_found"),
+      }),
+    );
 
     const again = await service.app.inject({
       method: "POST",

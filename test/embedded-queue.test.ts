@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../app/logger.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
-import { backoffDelay } from "../store/queue/job-queue.ts";
+import { backoffDelay, DEFAULT_BACKOFF_MS } from "../store/queue/job-queue.ts";
 
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 10_000;
@@ -25,7 +25,9 @@ describe("EmbeddedQueue", () => {
   let db: DatabaseSync;
   const queues: EmbeddedQueue[] = [];
 
-  function open(options: { attempts?: number; backoffMs?: number } = {}): EmbeddedQueue {
+  function open(
+    options: { attempts?: number; backoffMs?: number; clock?: () => number } = {},
+  ): EmbeddedQueue {
     const queue = new EmbeddedQueue({ db, logger: silentLogger, pollMs: 5, ...options });
     queues.push(queue);
     return queue;
@@ -87,6 +89,33 @@ describe("EmbeddedQueue", () => {
     await queue.requeue("lead-1");
     await until(() => at.length === 4, "requeued run");
     await until(() => db.prepare("SELECT COUNT(*) AS n FROM jobs").get()?.n === 0, "job removed");
+  });
+
+  it("waits the backoff before each retry: backoff, then twice that (default backoff when not set)", async () => {
+    let now = 1_000_000;
+    const queue = open({ attempts: 3, clock: () => now });
+    let runs = 0;
+    queue.start(
+      async () => {
+        runs += 1;
+        throw new Error("vendor down");
+      },
+      { concurrency: 1 },
+    );
+    const job = () =>
+      db.prepare("SELECT state, attempts_made, run_at_ms FROM jobs WHERE lead_id = 'lead-b'").get();
+    await queue.enqueue("lead-b");
+    await until(() => job()?.attempts_made === 1, "first failure");
+    expect(job()).toMatchObject({ state: "waiting", run_at_ms: now + DEFAULT_BACKOFF_MS });
+    // Not due yet: the poller leaves it alone until the clock reaches the retry time.
+    await sleep(30);
+    expect(runs).toBe(1);
+    now += DEFAULT_BACKOFF_MS;
+    await until(() => job()?.attempts_made === 2, "second failure");
+    expect(job()).toMatchObject({ state: "waiting", run_at_ms: now + 2 * DEFAULT_BACKOFF_MS });
+    now += 2 * DEFAULT_BACKOFF_MS;
+    await until(() => job()?.state === "failed", "failed for good");
+    expect(runs).toBe(3);
   });
 
   it("never runs more jobs at once than its concurrency", async () => {

@@ -16,7 +16,15 @@ afterAll(() => {
 
 runLeadStoreContract("sqlite", async () => {
   const path = freshPath();
-  return { store: new SqliteLeadStore({ path }), twin: async () => new SqliteLeadStore({ path }) };
+  return {
+    store: new SqliteLeadStore({ path }),
+    twin: async () => new SqliteLeadStore({ path }),
+    async expireLedgerClaim(key) {
+      const db = new DatabaseSync(path);
+      db.prepare("UPDATE ledger SET lock_expires_at_ms = 0 WHERE key = ? AND result IS NULL").run(key);
+      db.close();
+    },
+  };
 });
 
 describe("SqliteLeadStore", () => {
