@@ -183,6 +183,33 @@ describe("HubSpotCrm against a loopback HubSpot", () => {
     });
   });
 
+  it("reads a contact by id with the properties asked for; an unknown id is null after one request", async () => {
+    const contact = fake.addContact({
+      email: "mql@acme.de",
+      firstname: "Mia",
+      lifecyclestage: "marketingqualifiedlead",
+      jobtitle: "CTO",
+    });
+
+    const found = await crm.getContact(contact.id, ["email", "firstname", "jobtitle", "country"]);
+    const missing = await crm.getContact("999999", ["email"]);
+
+    expect(found?.id).toBe(contact.id);
+    expect(found?.properties).toMatchObject({ email: "mql@acme.de", firstname: "Mia", jobtitle: "CTO" });
+    // Unset properties (country) are left out rather than null.
+    expect(found?.properties).not.toHaveProperty("country");
+    expect(missing).toBeNull();
+    const [get] = fake.requestsTo("GET", `/crm/v3/objects/contacts/${contact.id}`);
+    expect(get?.queryAll.properties?.flatMap((p) => p.split(","))).toEqual([
+      "email",
+      "firstname",
+      "jobtitle",
+      "country",
+    ]);
+    // A 404 is an answer, not a failure: it is not retried.
+    expect(fake.requestsTo("GET", "/crm/v3/objects/contacts/999999")).toHaveLength(1);
+  });
+
   it("lists owners across pages", async () => {
     for (let i = 0; i < 120; i++) fake.owners.push({ id: String(8000 + i), email: `o${i}@corp.test` });
     const owners = await crm.listOwners();

@@ -32,6 +32,22 @@ describe("LocalCrm in memory", () => {
     expect(first.contactId).not.toContain("jane");
   });
 
+  it("reads a contact by id under HubSpot's property names; an unknown id is null", async () => {
+    const crm = new LocalCrm();
+    const { contactId } = await crm.upsertContact({
+      email: "Jane@Acme.de",
+      firstName: "Jane",
+      title: "CTO",
+      leadId: "lead-1",
+    });
+
+    expect(await crm.getContact(contactId, ["email", "firstname", "jobtitle", "phone"])).toEqual({
+      id: contactId,
+      properties: { email: "jane@acme.de", firstname: "Jane", jobtitle: "CTO" },
+    });
+    expect(await crm.getContact("12345", ["email"])).toBeNull();
+  });
+
   it("stores owner, nurture status, notes and tasks", async () => {
     const crm = new LocalCrm();
     const { contactId } = await crm.upsertContact({ email: "a@acme.de", leadId: "lead-1" });

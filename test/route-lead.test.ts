@@ -63,6 +63,7 @@ function fakeCrm(find: (domain: string) => Promise<CrmCompany | null>): Crm & { 
     addNote: unused,
     createTask: unused,
     setNurtureStatus: unused,
+    getContact: unused,
   };
 }
 

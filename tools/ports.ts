@@ -82,6 +82,12 @@ export interface ContactInput {
   leadId: string;
 }
 
+/** A contact as the CRM holds it: its id and properties under the CRM's own names (HubSpot's internal names). */
+export interface CrmContact {
+  id: string;
+  properties: Record<string, string>;
+}
+
 export interface CrmTaskInput {
   subject: string;
   body: string;
@@ -99,6 +105,8 @@ export interface Crm {
   addNote(contactId: string, body: string): Promise<{ noteId: string }>;
   createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }>;
   setNurtureStatus(contactId: string, status: string): Promise<void>;
+  /** The contact with `properties` (those it has), or null when the CRM has no such contact. */
+  getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null>;
 }
 
 // ---------------------------------------------------------------- Notifier

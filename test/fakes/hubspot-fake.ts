@@ -11,6 +11,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** Every value of each query parameter (the SDK repeats `properties=`). */
+  queryAll: Record<string, string[]>;
   headers: IncomingHttpHeaders;
   body: unknown;
   /** Set when a scripted fault answered instead of the fake's normal handler. */
@@ -135,6 +137,9 @@ export class HubSpotFake {
       method: req.method ?? "GET",
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
+      queryAll: Object.fromEntries(
+        [...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k)]),
+      ),
       headers: req.headers,
       body,
     };
@@ -183,6 +188,7 @@ export class HubSpotFake {
     ["POST", /^\/crm\/v3\/objects\/companies\/search$/, (r) => this.#search(this.companies, r)],
     ["POST", /^\/crm\/v3\/objects\/contacts\/search$/, (r) => this.#search(this.contacts, r)],
     ["POST", /^\/crm\/v3\/objects\/contacts\/batch\/upsert$/, (r) => this.#upsertContacts(r)],
+    ["GET", /^\/crm\/v3\/objects\/contacts\/([^/]+)$/, (r, [id]) => this.#getContact(r, id ?? "")],
     ["PATCH", /^\/crm\/v3\/objects\/contacts\/([^/]+)$/, (r, [id]) => this.#patchContact(r, id ?? "")],
     [
       "POST",
@@ -243,6 +249,25 @@ export class HubSpotFake {
       results.push({ ...publicObject(record), archived: false, new: isNew });
     }
     return { status: 200, body: { status: "COMPLETE", results, startedAt: now, completedAt: now } };
+  }
+
+  #getContact(req: RecordedRequest, id: string) {
+    const record = this.contacts.find((c) => c.id === id);
+    if (!record) return { status: 404, body: errorBody("resource not found", "OBJECT_NOT_FOUND") };
+    // HubSpot answers the requested properties (null when unset) plus its defaults.
+    const wanted = (req.queryAll.properties ?? []).flatMap((p) => p.split(","));
+    const keys = [
+      ...new Set([
+        "createdate",
+        "email",
+        "firstname",
+        "lastname",
+        "lastmodifieddate",
+        "hs_object_id",
+        ...wanted,
+      ]),
+    ];
+    return { status: 200, body: { ...publicObject(record, keys), archived: false } };
   }
 
   #patchContact(req: RecordedRequest, id: string) {

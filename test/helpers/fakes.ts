@@ -54,6 +54,10 @@ export function recordingCrm(companies: CrmCompany[] = []) {
     async setNurtureStatus(contactId, status) {
       calls.push({ op: "setNurtureStatus", args: [contactId, status] });
     },
+    async getContact(contactId, properties) {
+      calls.push({ op: "getContact", args: [contactId, properties] });
+      return null;
+    },
   };
   return crm;
 }

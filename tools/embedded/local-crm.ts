@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { ContactInput, Crm, CrmCompany, CrmTaskInput } from "../ports.ts";
+import type { ContactInput, Crm, CrmCompany, CrmContact, CrmTaskInput } from "../ports.ts";
 import { JsonlFile } from "./jsonl-file.ts";
 
 export interface LocalCrmOptions {
@@ -125,6 +125,18 @@ const contactFieldNames = [
   "website",
 ] as const satisfies ReadonlyArray<keyof ContactFields>;
 
+/** The HubSpot contact property each local field corresponds to. */
+const HUBSPOT_NAMES: Record<(typeof contactFieldNames)[number], string> = {
+  firstName: "firstname",
+  lastName: "lastname",
+  company: "company",
+  title: "jobtitle",
+  phone: "phone",
+  country: "country",
+  state: "state",
+  website: "website",
+};
+
 /**
  * The embedded CRM: contacts, notes and tasks in an append-only JSON-lines log, replayed on open
  * and re-read before every operation, so two processes on one data directory see each other.
@@ -217,6 +229,25 @@ export class LocalCrm implements Crm {
     return this.#exclusive(async () => {
       this.#requireContact(contactId);
       await this.#append({ type: "nurture", contactId, status, at: this.#now() });
+    });
+  }
+
+  /** A local contact under HubSpot's property names, so a contact reads the same from either CRM. */
+  getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
+    return this.#exclusive(async () => {
+      const contact = this.#contacts.get(contactId);
+      if (!contact) return null;
+      const all: Record<string, string | undefined> = {
+        email: contact.email,
+        hs_object_id: contact.id,
+        ...Object.fromEntries(contactFieldNames.map((name) => [HUBSPOT_NAMES[name], contact[name]])),
+      };
+      const wanted: Record<string, string> = {};
+      for (const name of properties) {
+        const value = all[name];
+        if (value !== undefined) wanted[name] = value;
+      }
+      return { id: contact.id, properties: wanted };
     });
   }
 

@@ -1,5 +1,5 @@
 import { AssociationTypes, Client } from "@hubspot/api-client";
-import type { ContactInput, Crm, CrmCompany, CrmTaskInput } from "../ports.ts";
+import type { ContactInput, Crm, CrmCompany, CrmContact, CrmTaskInput } from "../ports.ts";
 import {
   classifyHttpStatus,
   type ErrorClassification,
@@ -7,6 +7,7 @@ import {
   type PolicyOverrides,
   parseRetryAfter,
   VendorCaller,
+  VendorError,
   type VendorPolicy,
   vendorPolicy,
 } from "../resilience.ts";
@@ -295,6 +296,24 @@ export class HubSpotCrm implements Crm {
     await this.#idempotent("setNurtureStatus", () =>
       this.#contacts.update(contactId, { properties: { [this.#nurtureStatusProperty]: status } }),
     );
+  }
+
+  async getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
+    try {
+      const found = await this.#idempotent("getContact", () =>
+        this.#contacts.getById(contactId, [...properties], undefined, undefined, false),
+      );
+      // HubSpot answers unset properties as null.
+      const values: Record<string, string> = {};
+      for (const [key, value] of Object.entries(found.properties)) {
+        if (typeof value === "string" && value !== "") values[key] = value;
+      }
+      return { id: found.id, properties: values };
+    } catch (err) {
+      // 404 is an answer (no such contact), not a failure: the caller decides what a missing contact means.
+      if (err instanceof VendorError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   /** Active owners, for RevOps to map routing owners to HubSpot owner ids. Not part of the port. */
