@@ -29,11 +29,17 @@ export function hubspotEventId(body: unknown): string | undefined {
   return `${scalar(event.portalId) ?? "-"}:${eventId}`;
 }
 
-export function idempotencyKeyOf(header: string | undefined, body: unknown, lead: LeadKeyInputs): string {
+export function idempotencyKeyOf(
+  header: string | undefined,
+  body: unknown,
+  lead: LeadKeyInputs | undefined,
+): string {
   const given = header?.trim();
   if (given) return `key:${given}`;
   const event = hubspotEventId(body);
   if (event) return `hubspot-event:${event}`;
+  // Intake gives every delivery without an event id the lead's inputs.
+  if (!lead) throw new TypeError("a delivery without an event id needs the lead's key inputs");
   // Hashed: the key is stored and may be logged, the email must not be.
   return `lead:${sha256([lead.email, lead.campaign ?? "", lead.form ?? ""].join("\n"))}`;
 }

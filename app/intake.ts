@@ -11,8 +11,9 @@
  */
 import { z } from "zod";
 import { normalizeEmail } from "../domain/normalize/email.ts";
+import { readHubspotEvent } from "../domain/normalize/hubspot-event.ts";
 import { MAX_TEXT } from "../domain/normalize/lead.ts";
-import { detectSource, readGenericPayload, readHubspotPayload } from "../domain/normalize/payload.ts";
+import { detectSource, readPayload } from "../domain/normalize/payload.ts";
 import { truncate } from "../domain/normalize/text.ts";
 import type { LeadSource } from "../domain/types.ts";
 
@@ -25,7 +26,7 @@ export interface LeadKeyInputs {
 }
 
 export type IntakeResult =
-  | { ok: true; source: LeadSource; keyInputs: LeadKeyInputs }
+  | { ok: true; source: LeadSource; keyInputs?: LeadKeyInputs }
   | { ok: false; field: string; message: string };
 
 /**
@@ -46,7 +47,7 @@ function intakeSchema(forced: LeadSource | undefined) {
   return leadBodySchema.transform((body, ctx) => {
     const payload = Array.isArray(body) ? body[0] : body;
     const source = forced ?? detectSource(payload);
-    const fields = source === "generic" ? readGenericPayload(payload) : readHubspotPayload(payload);
+    const fields = readPayload(source, payload);
     const email = normalizeEmail(fields.email);
     if (!email.ok) {
       ctx.issues.push({
@@ -73,10 +74,19 @@ const SCHEMAS = {
   generic: intakeSchema("generic"),
   "hubspot-workflow": intakeSchema("hubspot-workflow"),
   "hubspot-contact": intakeSchema("hubspot-contact"),
+  form: intakeSchema("form"),
+  import: intakeSchema("import"),
 } as const;
 
-/** Checks a parsed webhook body; `forced` is the payload shape the sender named (`?source=`). */
+/**
+ * Checks a parsed webhook body; `forced` is the payload shape the sender named (`?source=`). A HubSpot
+ * event carries no contact, only its id: it needs an event id (its idempotency key) and a contact id.
+ */
 export function checkIntake(body: unknown, forced?: LeadSource): IntakeResult {
+  if (forced === "hubspot-event") {
+    const read = readHubspotEvent(body);
+    return read.ok ? { ok: true, source: "hubspot-event" } : read;
+  }
   const result = SCHEMAS[forced ?? "detected"].safeParse(body);
   if (result.success) return { ok: true, ...result.data };
   const issue = result.error.issues[0];

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { routeLabel } from "../domain/labels.ts";
+import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
 import type { LeadSource } from "../domain/types.ts";
 import { previewLead } from "../graph/build.ts";
@@ -23,9 +24,13 @@ import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
+import { acceptEach, type ItemResult } from "./sources/batch.ts";
+import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
 export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
+export type { ItemResult } from "./sources/batch.ts";
+export type { EventResult } from "./sources/hubspot-events.ts";
 
 /** The store or queue did not answer: the caller should try the same thing again later. */
 export class ServiceUnavailableError extends Error {
@@ -47,6 +52,9 @@ export interface Delivery {
 export type Refusal =
   | { ok: false; field: string; message: string; limit?: undefined }
   | { ok: false; field: string; message: string; limit: PayloadLimit };
+
+/** A batch's results in its items' order, or its refusal as a whole (it breaks a payload limit). */
+export type BatchOutcome<R> = { ok: true; results: R[] } | Refusal;
 
 export type AcceptResult =
   | { ok: true; duplicate: false; leadId: string; status: "queued"; source: LeadSource }
@@ -78,6 +86,10 @@ export interface LeadService {
   readonly profile: string;
   /** Stores and enqueues a lead, or finds the lead an earlier delivery of it created. */
   accept(delivery: Delivery, log?: Logger): Promise<AcceptResult>;
+  /** Each delivery on its own, in order, one result per item; throws ServiceUnavailableError as `accept`. */
+  acceptBatch(deliveries: Delivery[], log?: Logger): Promise<BatchOutcome<ItemResult>>;
+  /** A HubSpot app webhook event batch: one result per event, the ones that make no lead marked ignored. */
+  acceptHubspotEvents(events: unknown[], log?: Logger): Promise<BatchOutcome<EventResult>>;
   getLead(leadId: string): Promise<LeadRecord | null>;
   /** Newest first; throws InvalidCursorError for a cursor this store did not hand out. */
   listLeads(options: ListLeadsOptions): Promise<LeadPage>;
@@ -91,6 +103,13 @@ export interface LeadService {
   ready(): Promise<{ ready: boolean; profile: string; store: string }>;
   /** Jobs waiting, delayed or running. */
   queueDepth(): Promise<number>;
+}
+
+/** The payload limits bound a whole delivery, a batch included, before any item is stored. */
+async function wholeBatch<R>(bodies: unknown[], run: () => Promise<R[]>): Promise<BatchOutcome<R>> {
+  const limits = checkPayloadLimits(bodies);
+  if (!limits.ok) return limits;
+  return { ok: true, results: await run() };
 }
 
 /** How long a duplicate waits for the first delivery of its lead to finish storing it. */
@@ -107,11 +126,18 @@ export interface LeadServiceBackend {
   queue: JobQueue;
   deps: GraphDeps;
   logger: Logger;
+  /** Which HubSpot contact property changes make a lead; default: lifecyclestage becoming an MQL. */
+  hubspotEventRules?: EventRules;
 }
+
+/** A contact becoming a marketing-qualified lead is the lead; other changes are not. */
+export const DEFAULT_HUBSPOT_EVENT_PROPERTIES = "lifecyclestage=marketingqualifiedlead";
 
 export function createLeadService(backend: LeadServiceBackend): LeadService {
   const { store, queue, deps, profile } = backend;
   const baseLog = backend.logger;
+  const defaultRules = parseEventRules(DEFAULT_HUBSPOT_EVENT_PROPERTIES) as EventRules;
+  const eventRules = backend.hubspotEventRules ?? defaultRules;
 
   /** The record the claim points at; a first delivery still being stored gets a moment to finish. */
   async function claimedLead(leadId: string): Promise<LeadRecord | null> {
@@ -220,6 +246,13 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
   return {
     profile,
     accept,
+    acceptBatch: (deliveries, log) =>
+      wholeBatch(
+        deliveries.map((d) => d.body),
+        () => acceptEach((d) => accept(d, log), deliveries),
+      ),
+    acceptHubspotEvents: (events, log) =>
+      wholeBatch(events, () => acceptHubspotEvents((d) => accept(d, log), events, eventRules)),
     getLead: (leadId) => store.getLead(leadId),
     listLeads: (listOptions) => store.listLeads(listOptions),
 

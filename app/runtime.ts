@@ -12,12 +12,20 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { Redis } from "ioredis";
 import type { Env } from "../config/env.ts";
 import { loadRevOpsConfig } from "../config/revops.ts";
+import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import type { LlmUsage } from "../domain/types.ts";
 import { buildLeadGraph, type LeadGraph } from "../graph/build.ts";
 import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
 import type { LeadEvent } from "../graph/events.ts";
-import { createLeadRunner, type LeadRunner, type RunnerHooks, type RunnerMetrics } from "../graph/runner.ts";
+import {
+  createLeadRunner,
+  LeadRunError,
+  type LeadRunner,
+  type RunnerHooks,
+  type RunnerMetrics,
+} from "../graph/runner.ts";
+import { isPermanentError } from "../nodes/capture.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
@@ -233,7 +241,20 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
 
   if (options.worker) {
     await sweepQueued(store, queue, logger);
-    queue.start((leadId) => runner.run(leadId), { concurrency: env.WORKER_CONCURRENCY });
+    queue.start(
+      async (leadId) => {
+        try {
+          return await runner.run(leadId);
+        } catch (err) {
+          // The runner recorded the failure on the lead. One no rerun can fix (an unusable payload, a
+          // contact the CRM does not have) ends the job instead of burning its attempts; an admin retry
+          // queues it again once the cause is fixed.
+          if (err instanceof LeadRunError && isPermanentError(err.cause)) return "failed";
+          throw err;
+        }
+      },
+      { concurrency: env.WORKER_CONCURRENCY },
+    );
   }
 
   let closing: Promise<void> | undefined;
@@ -250,7 +271,14 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    service: createLeadService({ profile: backend.profile, store, queue, deps, logger }),
+    service: createLeadService({
+      profile: backend.profile,
+      store,
+      queue,
+      deps,
+      logger,
+      hubspotEventRules: parseEventRules(env.HUBSPOT_EVENT_PROPERTIES) as EventRules,
+    }),
     worker: options.worker,
     close(closeOptions = {}) {
       closing ??= (async () => {

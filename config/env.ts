@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { parseEventRules } from "../domain/normalize/hubspot-event.ts";
 
 /** The project root, so default file paths work from any working directory. */
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -31,6 +32,16 @@ export const envSchema = z.object({
   ADMIN_TOKENS: csv.pipe(z.array(z.string().min(16, "each admin token needs at least 16 characters"))),
   WEBHOOK_SECRET: optionalString,
   HUBSPOT_CLIENT_SECRET: optionalString,
+  /** Contact property changes (HubSpot app webhook events) that make a lead: `prop=value|value,prop`. */
+  HUBSPOT_EVENT_PROPERTIES: z
+    .string()
+    .default("lifecyclestage=marketingqualifiedlead")
+    .superRefine((spec, ctx) => {
+      const parsed = parseEventRules(spec);
+      if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
+    }),
+  /** Most items one webhook delivery (a JSON array or a HubSpot event batch) may carry. */
+  WEBHOOK_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** Public base URL of this service, for links in Slack messages. */

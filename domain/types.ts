@@ -3,8 +3,19 @@
  * it, its enrichment, score and route, and what the owner is told. Types only; no I/O.
  */
 
-/** Where a lead came from, as detected by capture. */
-export type LeadSource = "generic" | "hubspot-workflow" | "hubspot-contact";
+/**
+ * The payload shape a lead arrived in: generic JSON, a HubSpot workflow or contact payload, a HubSpot app
+ * webhook event (the contact is read from the CRM), a web form post, or a row of a list import.
+ */
+export const LEAD_SOURCES = [
+  "generic",
+  "hubspot-workflow",
+  "hubspot-contact",
+  "hubspot-event",
+  "form",
+  "import",
+] as const;
+export type LeadSource = (typeof LEAD_SOURCES)[number];
 
 /** ISO-3166 region buckets used by routing and scoring. */
 export type Region = "NA" | "EMEA" | "APAC" | "LATAM";

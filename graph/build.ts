@@ -43,7 +43,7 @@ export const AFTER_ROUTING: readonly NodeId[] = ["summarize", "nurtureLead"];
 export function defineLeadGraph(deps: GraphDeps) {
   return (
     new StateGraph(LeadStateAnnotation)
-      .addNode("capture", timed("capture", createCaptureNode()))
+      .addNode("capture", timed("capture", createCaptureNode(deps.crm)))
       .addNode("enrich", timed("enrich", createEnrichNode(deps)))
       .addNode("scoreLead", timed("scoreLead", createScoreLeadNode(deps)))
       .addNode("routeLead", timed("routeLead", createRouteLeadNode(deps)))

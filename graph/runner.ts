@@ -8,15 +8,13 @@
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { routeLabel } from "../domain/labels.ts";
-import type { LeadSource } from "../domain/types.ts";
+import { LEAD_SOURCES } from "../domain/types.ts";
 import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
 import { isNodeProgress, type LeadEvent, type NodeProgress } from "./events.ts";
 import type { LeadInput, LeadState } from "./state.ts";
-
-const LEAD_SOURCES: readonly LeadSource[] = ["generic", "hubspot-workflow", "hubspot-contact"];
 
 /** What the runner reports; the HTTP host backs it with prom-client. */
 export interface RunnerMetrics {

@@ -13,6 +13,8 @@ export interface LeadMetrics extends RuntimeMetrics {
   readonly registry: Registry;
   leadReceived(source: string): void;
   leadDuplicate(source: string): void;
+  /** A delivery acknowledged without making a lead: a HubSpot event no rule counts, a honeypot hit. */
+  deliveryIgnored(source: string, reason: string): void;
   /** Where `GET /metrics` reads the queue depth. */
   watchQueue(depth: () => Promise<number>): void;
 }
@@ -32,6 +34,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     name: "leadgraph_leads_duplicate_total",
     help: "Webhook deliveries answered as duplicates, by payload source.",
     labelNames: ["source"] as const,
+    registers,
+  });
+  const ignored = new Counter({
+    name: "leadgraph_deliveries_ignored_total",
+    help: "Deliveries acknowledged without making a lead, by source and reason (HubSpot events no rule counts, honeypot hits).",
+    labelNames: ["source", "reason"] as const,
     registers,
   });
   const completed = new Counter({
@@ -89,6 +97,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     registry,
     leadReceived: (source) => received.inc({ source }),
     leadDuplicate: (source) => duplicate.inc({ source }),
+    deliveryIgnored: (source, reason) => ignored.inc({ source, reason }),
     leadCompleted: (path) => completed.inc({ path }),
     leadFailed: (path, node) => failed.inc({ path, node: node ?? "none" }),
     nodeFinished: (node, seconds, status) => nodeDuration.observe({ node, status }, seconds),

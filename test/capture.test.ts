@@ -10,7 +10,8 @@ import { stateCode } from "../domain/normalize/us-ca-states.ts";
 import type { Issue } from "../domain/types.ts";
 import { initialState } from "../graph/build.ts";
 import type { LeadState } from "../graph/state.ts";
-import { createCaptureNode, InvalidLeadError } from "../nodes/capture.ts";
+import { ContactNotFoundError, createCaptureNode, InvalidLeadError } from "../nodes/capture.ts";
+import { recordingCrm } from "./helpers/fakes.ts";
 
 function leadOf(raw: unknown, forced?: Parameters<typeof normalizePayload>[1]) {
   const result = normalizePayload(raw, forced);
@@ -442,19 +443,134 @@ describe("rejections", () => {
   });
 
   it("throws InvalidLeadError from the node, naming the field", async () => {
-    const node = createCaptureNode();
+    const node = createCaptureNode(recordingCrm());
     const error = await node(stateWith({ email: "nope" })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidLeadError);
     expect(error).toMatchObject({ name: "InvalidLeadError", code: "invalid_lead", field: "email" });
   });
 
   it("returns source, lead and warnings from the node", async () => {
-    const update = await createCaptureNode()(
+    const update = await createCaptureNode(recordingCrm())(
       stateWith({ email: "a@acme.com", country: "Narnia" }, "generic"),
     );
     expect(Object.keys(update).sort()).toEqual(["lead", "source", "warnings"]);
     expect(update.lead?.email).toBe("a@acme.com");
     expect((update.warnings as Issue[]).map((w) => w.code)).toEqual(["unknown_country"]);
+  });
+});
+
+describe("HubSpot app webhook events", () => {
+  const event = {
+    eventId: 3816279480,
+    subscriptionId: 22,
+    portalId: 33,
+    appId: 1160452,
+    occurredAt: 1462216307945,
+    subscriptionType: "contact.creation",
+    attemptNumber: 0,
+    objectId: 1246978,
+    changeSource: "IMPORT",
+  };
+
+  function crmWith(properties: Record<string, string> | null) {
+    const crm = recordingCrm();
+    crm.getContact = async (id, wanted) => {
+      crm.calls.push({ op: "getContact", args: [id, wanted] });
+      return properties && { id, properties };
+    };
+    return crm;
+  }
+
+  it("reads the event's contact through the CRM once and normalises it as a HubSpot contact", async () => {
+    const crm = crmWith({ email: "Mia@Acme.de", firstname: "Mia", jobtitle: "CTO", country: "Germany" });
+    const update = await createCaptureNode(crm)(stateWith(event, "hubspot-event"));
+    expect(update.source).toBe("hubspot-event");
+    expect(update.lead).toMatchObject({
+      email: "mia@acme.de",
+      firstName: "Mia",
+      title: "CTO",
+      country: "DE",
+      source: "hubspot",
+      hubspotContactId: "1246978",
+    });
+    expect(crm.calls.map((c) => c.op)).toEqual(["getContact"]);
+    expect(crm.calls[0]?.args[0]).toBe("1246978");
+    expect(crm.calls[0]?.args[1]).toEqual(expect.arrayContaining(["email", "firstname", "jobtitle"]));
+  });
+
+  it("fails with a reason naming the contact when the CRM does not have it", async () => {
+    const local = await createCaptureNode(crmWith(null))(stateWith(event, "hubspot-event")).catch((e) => e);
+    expect(local).toBeInstanceOf(ContactNotFoundError);
+    expect(local.message).toMatch(/HubSpot contact 1246978 cannot be read: HubSpot is not configured/);
+    expect(local.message).toMatch(/HUBSPOT_ACCESS_TOKEN/);
+    const hubspot = Object.assign(crmWith(null), { name: "hubspot" });
+    const gone = await createCaptureNode(hubspot)(stateWith(event, "hubspot-event")).catch((e) => e);
+    expect(gone.message).toMatch(/HubSpot contact 1246978 was not found/);
+  });
+
+  it("fails naming email when the contact has none, and naming the field of a broken event", async () => {
+    const noEmail = await createCaptureNode(crmWith({ firstname: "Anon" }))(
+      stateWith(event, "hubspot-event"),
+    ).catch((e) => e);
+    expect(noEmail).toMatchObject({ name: "InvalidLeadError", field: "email" });
+    expect(noEmail.message).toBe("HubSpot contact 1246978: email is required");
+    const broken = await createCaptureNode(crmWith({}))(
+      stateWith({ ...event, objectId: undefined }, "hubspot-event"),
+    ).catch((e) => e);
+    expect(broken).toMatchObject({ name: "InvalidLeadError", field: "objectId" });
+  });
+});
+
+describe("web forms and list-import rows", () => {
+  it("maps common, HubSpot-form and Unbounce names, and skips control fields", () => {
+    const { lead } = leadOf(
+      {
+        "Work Email": "ada@example.co.uk",
+        fname: "Ada",
+        lastname: "Lovelace",
+        company_name: "Example Ltd",
+        job_title: "VP Engineering",
+        country: "United Kingdom",
+        telephone: "020 7946 0958",
+        utm_source: "google",
+        hs_context: JSON.stringify({ pageName: "Demo request", pageUrl: "https://example.co.uk/demo" }),
+        _redirect: "https://example.co.uk/thanks",
+      },
+      "form",
+    );
+    expect(lead).toMatchObject({
+      email: "ada@example.co.uk",
+      firstName: "Ada",
+      lastName: "Lovelace",
+      company: "Example Ltd",
+      title: "VP Engineering",
+      country: "GB",
+      phone: "+442079460958",
+      form: "Demo request",
+      source: "web",
+      utm: { source: "google" },
+    });
+  });
+
+  it("reads Unbounce's data.json lists and repeated fields", () => {
+    const { lead } = leadOf(
+      {
+        "data.json": JSON.stringify({
+          email_address: ["bob@acme.io"],
+          first_name: ["Bob"],
+          page_name: ["Spring"],
+        }),
+        page_id: "abc",
+        company: ["", "Acme"],
+      },
+      "form",
+    );
+    expect(lead).toMatchObject({ email: "bob@acme.io", firstName: "Bob", form: "Spring", company: "Acme" });
+  });
+
+  it("an import row's channel is import unless the row names one", () => {
+    expect(leadOf({ email: "c@acme.io" }, "import").lead.source).toBe("import");
+    expect(leadOf({ email: "c@acme.io", "Lead Source": "Event" }, "import").lead.source).toBe("event");
   });
 });
 

@@ -6,7 +6,7 @@ import { registrableDomain } from "./domain.ts";
 import { normalizeEmail } from "./email.ts";
 import { isDisposableDomain, isFreeMailDomain } from "./free-mail.ts";
 import { completeName } from "./name.ts";
-import { detectSource, type PayloadFields, readGenericPayload, readHubspotPayload } from "./payload.ts";
+import { detectSource, type PayloadFields, readPayload } from "./payload.ts";
 import { toE164 } from "./phone.ts";
 import { regionOf } from "./region.ts";
 import { isRecord, truncate } from "./text.ts";
@@ -19,6 +19,16 @@ export type CaptureResult =
 const MAX_MESSAGE = 2000;
 /** Longest kept free text other than the message; intake keys on the same cut. */
 export const MAX_TEXT = 300;
+
+/** The channel of a lead that names none. */
+const DEFAULT_CHANNEL: Record<LeadSource, string> = {
+  generic: "web",
+  form: "web",
+  import: "import",
+  "hubspot-workflow": "hubspot",
+  "hubspot-contact": "hubspot",
+  "hubspot-event": "hubspot",
+};
 
 function warning(code: string, message: string): Issue {
   return { node: "capture", code, message };
@@ -73,9 +83,8 @@ export function normalizePayload(raw: unknown, forced?: LeadSource): CaptureResu
   const payload = unwrapPayload(raw);
   if (!payload) return { ok: false, field: "body", message: "payload must be a JSON object" };
   const source = forced ?? detectSource(payload);
-  const hubspot = source !== "generic";
   const warnings: Issue[] = [];
-  const fields = capLengths(hubspot ? readHubspotPayload(payload) : readGenericPayload(payload), warnings);
+  const fields = capLengths(readPayload(source, payload), warnings);
 
   const email = normalizeEmail(fields.email);
   if (!email.ok) {
@@ -90,7 +99,7 @@ export function normalizePayload(raw: unknown, forced?: LeadSource): CaptureResu
     email: email.email,
     emailDomain: email.domain,
     ...completeName(fields),
-    source: (fields.source ?? (hubspot ? "hubspot" : "web")).toLowerCase(),
+    source: (fields.source ?? DEFAULT_CHANNEL[source]).toLowerCase(),
     utm: fields.utm,
   };
   for (const key of [

@@ -28,20 +28,20 @@ type TextField = Exclude<keyof PayloadFields, "utm">;
 // Keys are compared folded (lower case, no `_`, `-` or spaces), so `first_name`, `firstName`
 // and HubSpot's `firstname` are one key. Earlier names win when a payload has several.
 const FIELD_KEYS: Record<Exclude<TextField, "hubspotContactId">, string[]> = {
-  email: ["email", "emailaddress"],
-  firstName: ["firstname", "givenname"],
-  lastName: ["lastname", "surname", "familyname"],
+  email: ["email", "emailaddress", "workemail", "businessemail"],
+  firstName: ["firstname", "givenname", "fname"],
+  lastName: ["lastname", "surname", "familyname", "lname"],
   fullName: ["fullname", "name"],
   company: ["company", "companyname", "organization", "organisation"],
-  title: ["jobtitle", "title"],
-  country: ["country", "countrycode"],
+  title: ["jobtitle", "title", "position", "jobrole"],
+  country: ["country", "countrycode", "countryregion"],
   state: ["state", "stateprovince", "province", "region", "statecode"],
   postalCode: ["postalcode", "zip", "zipcode", "postcode"],
   website: ["website", "url", "companywebsite", "domain", "companydomain"],
-  phone: ["phone", "phonenumber", "mobilephone", "mobile"],
+  phone: ["phone", "phonenumber", "mobilephone", "mobile", "telephone", "tel"],
   source: ["source", "leadsource"],
   campaign: ["campaign"],
-  form: ["form", "formname", "recentconversioneventname"],
+  form: ["form", "formname", "recentconversioneventname", "pagename"],
   message: ["message", "comments", "comment"],
 };
 const UTM_PARTS = ["source", "medium", "campaign", "term", "content"];
@@ -112,4 +112,53 @@ export function readHubspotPayload(payload: Record<string, unknown>): PayloadFie
   const analyticsSource = folded.get("hsanalyticssource");
   if (fields.utm.source === undefined && analyticsSource !== undefined) fields.utm.source = analyticsSource;
   return fields;
+}
+
+/** A form value: text, or the first text of a repeated field (Unbounce sends every value as a list). */
+function formValue(value: unknown): string | undefined {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const text = toText(item);
+      if (text !== undefined) return text;
+    }
+    return undefined;
+  }
+  return toText(value);
+}
+
+function jsonRecord(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isRecord(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A web form post or a list-import row: field names as people name them (see the README's field map), one
+ * value per field. Unbounce's `data.json` field (every answer as a list) and HubSpot forms' `hs_context`
+ * (`pageName`) are read too; names starting with `_` are controls (`_redirect`, the honeypot), never data.
+ */
+export function readFormPayload(payload: Record<string, unknown>): PayloadFields {
+  const flat: Record<string, string> = {};
+  const unbounce = jsonRecord(formValue(payload["data.json"]));
+  for (const source of [payload, unbounce ?? {}]) {
+    for (const [key, value] of Object.entries(source)) {
+      const text = key.startsWith("_") ? undefined : formValue(value);
+      if (text !== undefined && !(key in flat)) flat[key] = text;
+    }
+  }
+  const context = jsonRecord(flat.hs_context);
+  const pageName = context ? toText(context.pageName) : undefined;
+  if (pageName !== undefined) flat.page_name ??= pageName;
+  return readFields(fold(flat, false), undefined);
+}
+
+/** The reader for a payload shape. HubSpot events are read after capture fetched their contact. */
+export function readPayload(source: LeadSource, payload: Record<string, unknown>): PayloadFields {
+  if (source === "generic") return readGenericPayload(payload);
+  if (source === "form" || source === "import") return readFormPayload(payload);
+  return readHubspotPayload(payload);
 }

@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
-import { type AcceptResult, ServiceUnavailableError } from "../../app/lead-service.ts";
+import { type AcceptResult, type ItemResult, ServiceUnavailableError } from "../../app/lead-service.ts";
+import { deliveryShape, type ForcedShape } from "../../domain/normalize/delivery.ts";
 import type { LeadSource } from "../../domain/types.ts";
 import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
 import {
@@ -18,12 +19,13 @@ import {
   verifyGenericSignature,
   verifyHubspotV3,
 } from "../signatures.ts";
+import { acceptedSchema, batchResultsSchema, duplicateSchema } from "../webhook-schemas.ts";
 
 interface WebhookQuery {
-  source?: "generic" | "hubspot";
+  source?: ForcedShape;
 }
 
-const FORCED_SOURCE: Record<NonNullable<WebhookQuery["source"]>, LeadSource> = {
+const FORCED_SOURCE: Record<"generic" | "hubspot", LeadSource> = {
   generic: "generic",
   hubspot: "hubspot-workflow",
 };
@@ -31,7 +33,8 @@ const FORCED_SOURCE: Record<NonNullable<WebhookQuery["source"]>, LeadSource> = {
 const leadBody = {
   description:
     "One lead: generic JSON (snake_case or camelCase keys, utm_* flat or nested) or a HubSpot workflow/contact payload " +
-    "(legacy `{vid, properties: {email: {value}}}`, flat `{objectId, properties: {email}}`, or a batch of one). " +
+    "(legacy `{vid, properties: {email: {value}}}`, flat `{objectId, properties: {email}}`, or a batch of one); " +
+    "a JSON array of leads (a batch, answered 207); or a HubSpot app webhook event batch. " +
     "Only `email` is required. At most 32 levels deep, 20,000 fields, 16,384 characters a string (else 422 payload_limit).",
   type: ["object", "array"],
   examples: [
@@ -48,28 +51,29 @@ const leadBody = {
   ],
 } as const;
 
-const acceptedSchema = {
-  type: "object",
-  required: ["leadId", "status"],
-  properties: {
-    leadId: { type: "string" },
-    status: { type: "string", enum: ["queued"] },
-  },
-} as const;
-
-const duplicateSchema = {
-  type: "object",
-  required: ["leadId", "status", "duplicate"],
-  properties: {
-    leadId: { type: "string" },
-    status: { type: "string", enum: ["queued", "running", "completed", "failed"] },
-    duplicate: { type: "boolean", enum: [true] },
-  },
-} as const;
-
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+function sourceOf(query: WebhookQuery): { source?: LeadSource } {
+  const forced =
+    query.source === "generic" || query.source === "hubspot" ? FORCED_SOURCE[query.source] : undefined;
+  return forced ? { source: forced } : {};
+}
+
+function keyOf(idempotencyKey: string | undefined, index: number): { idempotencyKey?: string } {
+  return idempotencyKey ? { idempotencyKey: `${idempotencyKey}#${index}` } : {};
+}
+
+/** The service's "try later" as the 503 a sender retries. */
+async function orUnavailable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
+    throw err;
+  }
 }
 
 export default async function webhookRoutes(app: FastifyInstance): Promise<void> {
@@ -105,14 +109,25 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
     return { ok: true };
   }
 
+  function countResults(source: string, results: ItemResult[]): void {
+    for (const r of results) {
+      if ("error" in r) continue;
+      if (r.status === "ignored") app.metrics.deliveryIgnored(source, "reason" in r ? r.reason : "ignored");
+      else if ("duplicate" in r) app.metrics.leadDuplicate(source);
+      else app.metrics.leadReceived(source);
+    }
+  }
+
   app.post<{ Querystring: WebhookQuery; Body: unknown }>(
     "/webhooks/lead",
     {
       schema: {
-        summary: "Accept one inbound lead",
+        summary: "Accept inbound leads: one, a batch, or a HubSpot app webhook event batch",
         description:
           "202 once the lead is stored and queued; 200 with `duplicate: true` for a delivery already accepted " +
           "(same Idempotency-Key, HubSpot event id, or email + campaign + form within 72 h). " +
+          "A JSON array (at most WEBHOOK_BATCH_MAX items, default 100) answers 207 with one result per item; " +
+          "with an Idempotency-Key, item i is keyed `<key>#i`. " +
           "Signed with X-HubSpot-Signature-v3 or X-Signature when a secret is configured.",
         tags: ["intake"],
         querystring: {
@@ -120,8 +135,10 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
           properties: {
             source: {
               type: "string",
-              enum: ["generic", "hubspot"],
-              description: "Payload shape; detected when absent.",
+              enum: ["generic", "hubspot", "hubspot-events"],
+              description:
+                "Payload shape; detected when absent (an array whose items all have `subscriptionType` is a " +
+                "HubSpot app webhook event batch).",
             },
           },
         },
@@ -141,6 +158,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
         response: {
           200: duplicateSchema,
           202: acceptedSchema,
+          207: batchResultsSchema,
           400: errorRef,
           401: errorRef,
           413: errorRef,
@@ -154,22 +172,43 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
       const signature = checkSignature(request);
       if (!signature.ok) throw new HttpError(401, "invalid_signature", signature.message, signature.field);
 
-      const forced = request.query.source ? FORCED_SOURCE[request.query.source] : undefined;
       const idempotencyKey = header(request, "idempotency-key");
-      let result: AcceptResult;
-      try {
-        result = await app.leads.accept(
-          {
-            body: request.body,
-            ...(forced ? { source: forced } : {}),
-            ...(idempotencyKey ? { idempotencyKey } : {}),
-          },
-          request.log,
+      // An empty body reaches the handler coerced by the schema (`coerceTypes: "array"`): it is no body.
+      const body = request.rawBody?.length ? request.body : undefined;
+      const shape = deliveryShape(body, request.query.source);
+      if (shape.kind !== "single") {
+        const items = shape.kind === "events" ? shape.events : shape.items;
+        if (items.length === 0) throw new HttpError(422, "invalid_lead", "the batch is empty", "body");
+        if (items.length > env.WEBHOOK_BATCH_MAX)
+          throw new HttpError(
+            413,
+            "batch_too_large",
+            `a batch holds at most ${env.WEBHOOK_BATCH_MAX} items; this one has ${items.length}`,
+            "body",
+          );
+        const outcome = await orUnavailable(
+          shape.kind === "events"
+            ? app.leads.acceptHubspotEvents(shape.events, request.log)
+            : app.leads.acceptBatch(
+                shape.items.map((body, i) => ({
+                  body,
+                  ...sourceOf(request.query),
+                  ...keyOf(idempotencyKey, i),
+                })),
+                request.log,
+              ),
         );
-      } catch (err) {
-        if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
-        throw err;
+        if (!outcome.ok) throw refused(outcome);
+        countResults(shape.kind === "events" ? "hubspot-event" : "batch", outcome.results);
+        return reply.code(207).send({ results: outcome.results });
       }
+
+      const result: AcceptResult = await orUnavailable(
+        app.leads.accept(
+          { body, ...sourceOf(request.query), ...(idempotencyKey ? { idempotencyKey } : {}) },
+          request.log,
+        ),
+      );
       if (!result.ok) throw refused(result);
       request.leadId = result.leadId;
       if (result.duplicate) {

@@ -96,8 +96,9 @@ export class HubSpotFake {
     return record;
   }
 
-  addContact(properties: Record<string, string>): HubSpotRecord {
-    const record = this.#record(properties);
+  /** A contact; `id` pins its id (recorded webhook events name real ids). */
+  addContact(properties: Record<string, string>, id?: string): HubSpotRecord {
+    const record = this.#record(properties, id);
     this.contacts.push(record);
     return record;
   }
@@ -122,9 +123,9 @@ export class HubSpotFake {
     );
   }
 
-  #record(properties: Record<string, string>): HubSpotRecord {
+  #record(properties: Record<string, string>, fixedId?: string): HubSpotRecord {
     const now = new Date().toISOString();
-    const id = String(this.#nextId++);
+    const id = fixedId ?? String(this.#nextId++);
     return { id, properties: { ...properties, hs_object_id: id }, createdAt: now, updatedAt: now };
   }
 
