@@ -221,6 +221,14 @@ export interface PastAccount {
 export interface Counters {
   /** Atomically increments and returns the new value; `ttlSeconds` is set on creation. */
   increment(key: string, ttlSeconds?: number): Promise<number>;
+  /**
+   * Increments unless the value is already `limit` or more, as one atomic step: of two workers after an
+   * owner's last slot under a daily cap, exactly one gets it. `value` is the count after the call;
+   * `ttlSeconds` is set on creation, as in `increment`.
+   */
+  incrementBelow(key: string, limit: number, ttlSeconds?: number): Promise<{ taken: boolean; value: number }>;
+  /** Gives one back (never below 0, keeping the TTL): a reserved slot whose assignment was abandoned. */
+  decrement(key: string): Promise<number>;
   /** Reads without moving (routing preview). */
   get(key: string): Promise<number>;
 }

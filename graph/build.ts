@@ -80,6 +80,11 @@ export type LeadGraph = ReturnType<typeof buildLeadGraph>;
 export function readOnlyCounters(counters: Counters): Counters {
   return {
     increment: async (key) => (await counters.get(key)) + 1,
+    incrementBelow: async (key, limit) => {
+      const value = await counters.get(key);
+      return value < limit ? { taken: true, value: value + 1 } : { taken: false, value };
+    },
+    decrement: async (key) => counters.get(key),
     get: (key) => counters.get(key),
   };
 }

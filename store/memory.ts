@@ -11,6 +11,19 @@ export class MemoryCounters implements Counters {
     return next;
   }
 
+  async incrementBelow(key: string, limit: number): Promise<{ taken: boolean; value: number }> {
+    const value = this.#values.get(key) ?? 0;
+    if (value >= limit) return { taken: false, value };
+    this.#values.set(key, value + 1);
+    return { taken: true, value: value + 1 };
+  }
+
+  async decrement(key: string): Promise<number> {
+    const value = Math.max(0, (this.#values.get(key) ?? 0) - 1);
+    this.#values.set(key, value);
+    return value;
+  }
+
   async get(key: string): Promise<number> {
     return this.#values.get(key) ?? 0;
   }

@@ -167,6 +167,23 @@ end
 return ARGV[1]
 `);
 
+// KEYS: counter. ARGV: limit, TTL ms ("" for none). Check and increment in one step; the TTL only on creation.
+const INCREMENT_BELOW = new LuaScript(`
+local current = redis.call('GET', KEYS[1])
+local value = tonumber(current or '0')
+if value >= tonumber(ARGV[1]) then return {0, value} end
+value = redis.call('INCR', KEYS[1])
+if not current and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return {1, value}
+`);
+
+// KEYS: counter. DECR keeps the TTL; a missing or zero counter stays as it is.
+const DECREMENT_TO_ZERO = new LuaScript(`
+local value = tonumber(redis.call('GET', KEYS[1]) or '0')
+if value <= 0 then return 0 end
+return redis.call('DECR', KEYS[1])
+`);
+
 // KEYS: key. ARGV: claim value, lease ms.
 const LEDGER_RENEW = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -204,6 +221,17 @@ export class RedisLeadStore implements LeadStore {
     this.#clock = options.clock ?? (() => new Date());
     this.counters = {
       increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
+      incrementBelow: async (key, limit, ttlSeconds) => {
+        const ttl = ttlSeconds === undefined ? "" : ttlMs(ttlSeconds);
+        const [taken, value] = (await INCREMENT_BELOW.run(
+          this.#redis,
+          [this.#key("counter", key)],
+          [limit, ttl],
+        )) as [number, number];
+        return { taken: taken === 1, value: Number(value) };
+      },
+      decrement: async (key) =>
+        Number(await DECREMENT_TO_ZERO.run(this.#redis, [this.#key("counter", key)], [])),
       get: async (key) => Number((await this.#redis.get(this.#key("counter", key))) ?? 0),
     };
     this.ledger = new LeasedLedger(this.#ledgerBackend(), options.ledger);

@@ -120,6 +120,8 @@ export class SqliteLeadStore implements LeadStore {
     this.#sql.purgeCounters.run(this.#now());
     this.counters = {
       increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
+      incrementBelow: async (key, limit, ttlSeconds) => this.#incrementBelow(key, limit, ttlSeconds),
+      decrement: async (key) => Number(this.#sql.counterDecrement.get(key, this.#now())?.value ?? 0),
       get: async (key) => {
         const row = this.#sql.counterGet.get(key, this.#now());
         return row ? Number(row.value) : 0;
@@ -282,6 +284,15 @@ export class SqliteLeadStore implements LeadStore {
     return Number(row?.value);
   }
 
+  /** One UPSERT statement: SQLite runs it atomically, so no other process slips in between check and write. */
+  #incrementBelow(key: string, limit: number, ttlSeconds?: number): { taken: boolean; value: number } {
+    const now = this.#now();
+    const expiresAt = ttlSeconds === undefined ? null : now + ttlMs(ttlSeconds);
+    const row = this.#sql.counterIncrementBelow.get(key, expiresAt, now, now, now, limit);
+    if (row) return { taken: true, value: Number(row.value) };
+    return { taken: false, value: Number(this.#sql.counterGet.get(key, now)?.value ?? 0) };
+  }
+
   /**
    * BEGIN IMMEDIATE takes the write lock up front, so a read-then-write cannot lose a race with another
    * process; inside a transaction someone else opened on a shared connection, a savepoint nests instead.
@@ -374,6 +385,21 @@ function prepare(db: DatabaseSync) {
        ON CONFLICT (key) DO UPDATE SET
          value = CASE WHEN counters.expires_at_ms <= ? THEN 1 ELSE counters.value + 1 END,
          expires_at_ms = CASE WHEN counters.expires_at_ms <= ? THEN excluded.expires_at_ms ELSE counters.expires_at_ms END
+       RETURNING value`,
+    ),
+    // As counterIncrement, but the update happens only below the limit (or over an expired row); when it
+    // does not, RETURNING yields no row. A missing row is inserted at 1: limits are at least 1.
+    counterIncrementBelow: p(
+      `INSERT INTO counters (key, value, expires_at_ms) VALUES (?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         value = CASE WHEN counters.expires_at_ms <= ? THEN 1 ELSE counters.value + 1 END,
+         expires_at_ms = CASE WHEN counters.expires_at_ms <= ? THEN excluded.expires_at_ms ELSE counters.expires_at_ms END
+       WHERE counters.expires_at_ms <= ? OR counters.value < ?
+       RETURNING value`,
+    ),
+    counterDecrement: p(
+      `UPDATE counters SET value = value - 1
+       WHERE key = ? AND value > 0 AND (expires_at_ms IS NULL OR expires_at_ms > ?)
        RETURNING value`,
     ),
     counterGet: p(

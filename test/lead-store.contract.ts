@@ -490,6 +490,43 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         expect(await store.counters.increment("cap:ae-1:2025-03-01", 1)).toBe(1);
         expect(await store.counters.get("forever")).toBe(1);
       });
+
+      it("hands out exactly `limit` slots to 60 concurrent callers in two processes", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        const results = await Promise.all(
+          Array.from({ length: 60 }, (_, i) =>
+            (i % 2 === 0 ? store : other).counters.incrementBelow("cap:ae-1:2025-03-01", 7, 60),
+          ),
+        );
+        const taken = results.filter((r) => r.taken);
+        expect(taken.map((r) => r.value).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+        expect(results.filter((r) => !r.taken).every((r) => r.value === 7)).toBe(true);
+        expect(await other.counters.get("cap:ae-1:2025-03-01")).toBe(7);
+      });
+
+      it("gives a slot back with decrement, never below 0, and the slot can be taken again", async () => {
+        const { store } = await open();
+        expect(await store.counters.incrementBelow("cap", 1, 60)).toEqual({ taken: true, value: 1 });
+        expect(await store.counters.incrementBelow("cap", 1, 60)).toEqual({ taken: false, value: 1 });
+        expect(await store.counters.decrement("cap")).toBe(0);
+        expect(await store.counters.decrement("cap")).toBe(0);
+        expect(await store.counters.decrement("never-set")).toBe(0);
+        expect(await store.counters.get("never-set")).toBe(0);
+        expect(await store.counters.incrementBelow("cap", 1, 60)).toEqual({ taken: true, value: 1 });
+      });
+
+      it("starts a capped counter with its TTL and starts it again once that ran out", async () => {
+        const { store } = await open();
+        expect((await store.counters.incrementBelow("cap:ae-2:2025-03-01", 2, 1)).value).toBe(1);
+        expect((await store.counters.incrementBelow("cap:ae-2:2025-03-01", 2, 1)).value).toBe(2);
+        expect((await store.counters.incrementBelow("cap:ae-2:2025-03-01", 2, 1)).taken).toBe(false);
+        await sleep(1100);
+        expect(await store.counters.incrementBelow("cap:ae-2:2025-03-01", 2, 1)).toEqual({
+          taken: true,
+          value: 1,
+        });
+      });
     });
 
     describe("ledger", () => {

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRoutingConfig } from "../config/routing.ts";
-import { factsFromState, type RoutingFacts, routeLead, toRoute } from "../domain/routing/engine.ts";
+import {
+  factsFromState,
+  type RoutingFacts,
+  releaseDecision,
+  routeLead,
+  toRoute,
+} from "../domain/routing/engine.ts";
 import type { RoutingConfig } from "../domain/routing/schema.ts";
 import type { Counters } from "../domain/types.ts";
 import type { LeadState } from "../graph/state.ts";
@@ -9,13 +15,20 @@ import { MemoryCounters } from "../store/memory.ts";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
 
-/** Records every increment so tests can prove what moved and with which ttl. */
+/** Records every increment (capped or not) so tests can prove what moved and with which ttl. */
 class SpyCounters implements Counters {
   readonly inner = new MemoryCounters();
-  readonly increments: Array<{ key: string; ttlSeconds: number | undefined }> = [];
+  readonly increments: Array<{ key: string; ttlSeconds: number | undefined; limit?: number }> = [];
   increment(key: string, ttlSeconds?: number) {
     this.increments.push({ key, ttlSeconds });
     return this.inner.increment(key);
+  }
+  incrementBelow(key: string, limit: number, ttlSeconds?: number) {
+    this.increments.push({ key, ttlSeconds, limit });
+    return this.inner.incrementBelow(key, limit);
+  }
+  decrement(key: string) {
+    return this.inner.decrement(key);
   }
   get(key: string) {
     return this.inner.get(key);
@@ -44,6 +57,13 @@ function config(rules: unknown[], fallback: unknown = { type: "queue", queue: "r
           { owner: "ann", weight: 3 },
           { owner: "bob", weight: 2 },
           { owner: "cat", weight: 1 },
+        ],
+      },
+      {
+        id: "capped",
+        members: [
+          { owner: "eve", weight: 1 },
+          { owner: "ann", weight: 1 },
         ],
       },
       {
@@ -377,6 +397,74 @@ describe("assignments", () => {
       "owner dan is inactive",
       "fallback unavailable — the lead has no owner and waits for review",
     ]);
+  });
+});
+
+describe("daily caps under concurrency", () => {
+  const any = {};
+  const then = rule("next", {}, { type: "owner", owner: "bob" });
+
+  it("takes a capped owner's slot atomically, with the cap as the limit", async () => {
+    const counters = new SpyCounters();
+    await routeLead(any, config([rule("r", any, { type: "owner", owner: "eve" })]), { counters, now: NOW });
+    expect(counters.increments).toEqual([{ key: "cap:eve:2026-06-15", ttlSeconds: 172_800, limit: 2 }]);
+  });
+
+  it("20 leads routed at once never push an owner past the cap; the rest go to the next rule", async () => {
+    const counters = new MemoryCounters();
+    const cfg = config([rule("r", any, { type: "owner", owner: "eve" }), then]);
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, () => routeLead(any, cfg, { counters, now: NOW })),
+    );
+    expect(decisions.filter((d) => d.ownerId === "eve")).toHaveLength(2);
+    expect(decisions.filter((d) => d.ownerId === "bob")).toHaveLength(18);
+    expect(await counters.get("cap:eve:2026-06-15")).toBe(2);
+    const lost = decisions.find((d) => d.ownerId === "bob");
+    expect(lost?.explanation[1]).toBe("owner eve is at daily cap 2 — rule passed over");
+  });
+
+  it("a pool member who lost the last slot meanwhile is skipped and the same turn goes to another", async () => {
+    const cfg = config([rule("r", any, { type: "pool", pool: "capped" })]);
+    const counters = new MemoryCounters();
+    await counters.increment("cap:eve:2026-06-15");
+    // Another worker takes eve's last slot between this lead's read and its reservation.
+    const racing: Counters = {
+      get: (key) => counters.get(key),
+      increment: (key) => counters.increment(key),
+      decrement: (key) => counters.decrement(key),
+      incrementBelow: async (key, limit) => {
+        if (key === "cap:eve:2026-06-15") await counters.increment(key);
+        return counters.incrementBelow(key, limit);
+      },
+    };
+    const decision = await routeLead(any, cfg, { counters: racing, now: NOW });
+    expect(decision).toMatchObject({ ownerId: "ann", pool: "capped" });
+    expect(decision.explanation.slice(1)).toEqual([
+      "pool capped: owner eve is at daily cap 2 — skipped",
+      "assigned to pool capped → ann (weighted round-robin, slot 1 of 1)",
+    ]);
+    expect(await counters.get("rr:capped")).toBe(1);
+    expect(await counters.get("cap:eve:2026-06-15")).toBe(2);
+  });
+
+  it("releaseDecision gives the slot back so the owner can take another lead", async () => {
+    const counters = new MemoryCounters();
+    const cfg = config([rule("r", any, { type: "owner", owner: "eve" }), then]);
+    const first = await routeLead(any, cfg, { counters, now: NOW });
+    await routeLead(any, cfg, { counters, now: NOW });
+    expect((await routeLead(any, cfg, { counters, now: NOW })).ownerId).toBe("bob");
+    expect(first.capCounted).toBe("cap:eve:2026-06-15");
+    await releaseDecision(first, counters);
+    expect((await routeLead(any, cfg, { counters, now: NOW })).ownerId).toBe("eve");
+  });
+
+  it("a dry run takes no slot and says it would", async () => {
+    const counters = new SpyCounters();
+    const cfg = config([rule("r", any, { type: "owner", owner: "eve" })]);
+    const preview = await routeLead(any, cfg, { counters, now: NOW, dryRun: true });
+    expect(preview.ownerId).toBe("eve");
+    expect(preview.capCounted).toBeUndefined();
+    expect(counters.increments).toEqual([]);
   });
 });
 

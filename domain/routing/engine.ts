@@ -13,6 +13,8 @@ export interface RouteDecision extends Route {
   owner?: Owner;
   /** The queue's config; named apart from Route's `queue`, which holds its id. */
   queueConfig?: Queue;
+  /** The daily-cap counter this decision moved; `releaseDecision` gives the slot back. */
+  capCounted?: string;
 }
 
 export interface RouteOptions {
@@ -31,7 +33,7 @@ export const capKey = (ownerId: string, day: string) => `cap:${ownerId}:${day}`;
 export const poolKey = (poolId: string) => `rr:${poolId}`;
 
 type Outcome =
-  | { ok: true; owner?: Owner; queue?: Queue; pool?: string; lines: string[] }
+  | { ok: true; owner?: Owner; queue?: Queue; pool?: string; capCounted?: string; lines: string[] }
   | { ok: false; lines: string[] };
 
 interface Context extends RouteOptions {
@@ -46,11 +48,35 @@ async function unavailable(owner: Owner, ctx: Context, checkCap: boolean): Promi
   const away = owner.away?.find((r) => r.from <= ctx.today && ctx.today <= r.to);
   if (away) return `owner ${owner.id} is away ${away.from}..${away.to}`;
   if (checkCap && owner.dailyCap !== undefined) {
-    // Read, then increment on assignment: concurrent leads can overshoot a cap by the number in flight.
+    // A cheap read first, so a pool leaves out members already at their cap; `count` then takes the slot.
     const used = await ctx.counters.get(capKey(owner.id, ctx.today));
-    if (used >= owner.dailyCap) return `owner ${owner.id} is at daily cap ${owner.dailyCap}`;
+    if (used >= owner.dailyCap) return atCap(owner);
   }
   return undefined;
+}
+
+const atCap = (owner: Owner) => `owner ${owner.id} is at daily cap ${owner.dailyCap}`;
+
+/**
+ * Counts the lead on the owner's day. With `capped` and a daily cap, the slot is taken atomically
+ * (incrementBelow): leads in flight in other workers cannot push the owner past the cap, and the
+ * one that loses the race gets `{ taken: false }`. Uncapped assignments (account, contact) still count,
+ * so a cap added mid-day starts from the true figure. A dry run moves nothing.
+ */
+async function count(owner: Owner, ctx: Context, capped: boolean): Promise<{ taken: boolean; key?: string }> {
+  if (ctx.dryRun) return { taken: true };
+  const key = capKey(owner.id, ctx.today);
+  if (capped && owner.dailyCap !== undefined) {
+    const { taken } = await ctx.counters.incrementBelow(key, owner.dailyCap, CAP_TTL_SECONDS);
+    return taken ? { taken, key } : { taken };
+  }
+  await ctx.counters.increment(key, CAP_TTL_SECONDS);
+  return { taken: true, key };
+}
+
+/** Gives back the daily-cap slot a decision took, when the lead could not be handed over after all. */
+export async function releaseDecision(decision: RouteDecision, counters: Counters): Promise<void> {
+  if (decision.capCounted !== undefined) await counters.decrement(decision.capCounted);
 }
 
 const findOwner = (config: RoutingConfig, id: string) => config.owners.find((o) => o.id === id);
@@ -59,7 +85,10 @@ async function toOwner(ownerId: string, ctx: Context): Promise<Outcome> {
   const owner = findOwner(ctx.config, ownerId);
   if (!owner) return { ok: false, lines: [`owner ${ownerId} is not in routing.json`] };
   const why = await unavailable(owner, ctx, true);
-  return why ? { ok: false, lines: [why] } : { ok: true, owner, lines: [`assigned to owner ${owner.id}`] };
+  if (why) return { ok: false, lines: [why] };
+  const counted = await count(owner, ctx, true);
+  if (!counted.taken) return { ok: false, lines: [atCap(owner)] };
+  return { ok: true, owner, capCounted: counted.key, lines: [`assigned to owner ${owner.id}`] };
 }
 
 async function toPool(poolId: string, ctx: Context): Promise<Outcome> {
@@ -74,16 +103,30 @@ async function toPool(poolId: string, ctx: Context): Promise<Outcome> {
     else lines.push(`pool ${pool.id}: ${why} — skipped`);
   }
   if (eligible.length === 0) return { ok: false, lines: [...lines, `pool ${pool.id} has nobody available`] };
-  const order = smoothWeightedOrder(eligible);
   const n = ctx.dryRun
     ? (await ctx.counters.get(poolKey(pool.id))) + 1
     : await ctx.counters.increment(poolKey(pool.id));
-  const slot = slotOf(n, order.length);
-  const owner = order[slot]!;
-  lines.push(
-    `assigned to pool ${pool.id} → ${owner.id} (weighted round-robin, slot ${slot + 1} of ${order.length})`,
-  );
-  return { ok: true, owner, pool: pool.id, lines };
+  // One turn per lead: a member who lost their last slot to a lead in flight elsewhere is left out and the
+  // same turn is played over the others.
+  while (eligible.length > 0) {
+    const order = smoothWeightedOrder(eligible);
+    const slot = slotOf(n, order.length);
+    const owner = order[slot]!;
+    const counted = await count(owner, ctx, true);
+    if (!counted.taken) {
+      lines.push(`pool ${pool.id}: ${atCap(owner)} — skipped`);
+      eligible.splice(
+        eligible.findIndex((m) => m.item === owner),
+        1,
+      );
+      continue;
+    }
+    lines.push(
+      `assigned to pool ${pool.id} → ${owner.id} (weighted round-robin, slot ${slot + 1} of ${order.length})`,
+    );
+    return { ok: true, owner, pool: pool.id, capCounted: counted.key, lines };
+  }
+  return { ok: false, lines: [...lines, `pool ${pool.id} has nobody available`] };
 }
 
 async function toAccountOwner(ctx: Context): Promise<Outcome> {
@@ -94,7 +137,13 @@ async function toAccountOwner(ctx: Context): Promise<Outcome> {
   // No cap check: the account relationship outranks even distribution (README: unknown, inactive or away).
   const why = await unavailable(owner, ctx, false);
   if (why) return { ok: false, lines: [why] };
-  return { ok: true, owner, lines: [`assigned to account owner ${owner.id} (CRM owner ${crmId})`] };
+  const counted = await count(owner, ctx, false);
+  return {
+    ok: true,
+    owner,
+    capCounted: counted.key,
+    lines: [`assigned to account owner ${owner.id} (CRM owner ${crmId})`],
+  };
 }
 
 function toQueue(queueId: string, ctx: Context): Outcome {
@@ -155,17 +204,16 @@ export async function routeLead(
   return finish({ ruleName: "fallback", kind: "fallback", path: "review", explanation }, outcome, ctx);
 }
 
-async function finish(
+function finish(
   base: Pick<RouteDecision, "ruleName" | "kind" | "path" | "explanation">,
   outcome: Outcome,
   ctx: Context,
-): Promise<RouteDecision> {
+): RouteDecision {
   const decision: RouteDecision = { ...base };
   if (outcome.ok && outcome.owner) {
     decision.ownerId = outcome.owner.id;
     decision.owner = outcome.owner;
-    // Counted for every owner, capped or not, so a cap added mid-day starts from the true figure.
-    if (!ctx.dryRun) await ctx.counters.increment(capKey(outcome.owner.id, ctx.today), CAP_TTL_SECONDS);
+    if (outcome.capCounted !== undefined) decision.capCounted = outcome.capCounted;
   }
   if (outcome.ok && outcome.pool) decision.pool = outcome.pool;
   if (outcome.ok && outcome.queue) {
