@@ -147,6 +147,10 @@ export async function createGraphDeps(
     routing: options.config.routing,
     scoring: options.config.scoring,
     prompts: options.config.prompts,
+    configVersions: () => {
+      const versions = options.config.versions();
+      return { routing: versions.routing.hash, scoring: versions.scoring.hash };
+    },
     clock: options.clock ?? (() => new Date()),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     ...(options.onLlmUsage ? { onLlmUsage: options.onLlmUsage } : {}),

@@ -1,11 +1,20 @@
-/** The three RevOps files together: checked at once, loaded at start, routing.json watched for edits. */
-
+/**
+ * The three RevOps files together: checked at once, loaded at start, routing.json watched for edits, each
+ * loaded version of routing.json and scoring.json identified by the hash of its text.
+ */
+import { readFileSync } from "node:fs";
 import type { Prompts } from "../domain/prompt.ts";
 import type { RoutingConfig } from "../domain/routing/schema.ts";
 import type { ScoringConfig } from "../domain/scoring/schema.ts";
 import type { Env } from "./env.ts";
 import { loadPrompts } from "./prompts.ts";
-import { type ConfigLogger, loadRoutingFile, watchRoutingFile } from "./routing.ts";
+import {
+  type ConfigLogger,
+  type ConfigVersion,
+  configVersion,
+  loadRoutingFile,
+  watchRoutingFile,
+} from "./routing.ts";
 import { loadScoringFile } from "./scoring.ts";
 import { type ConfigProblem, formatProblems } from "./validation.ts";
 
@@ -16,11 +25,23 @@ export class ConfigError extends Error {
   }
 }
 
+export type ConfigKind = "routing" | "scoring";
+
 export interface RevOpsConfig {
   routing: () => RoutingConfig;
   scoring: () => ScoringConfig;
   prompts: () => Prompts;
+  /** The versions in force. */
+  versions(): Record<ConfigKind, ConfigVersion>;
   close(): void;
+}
+
+export interface LoadRevOpsOptions {
+  logger: ConfigLogger;
+  /** routing.json reloads on change (the last good version stays in force on a bad edit). */
+  watch?: boolean;
+  /** Each version as it is loaded, at start and on every reload (history). */
+  onVersion?: (kind: ConfigKind, version: ConfigVersion) => void;
 }
 
 /** Every problem in the three RevOps files (empty when all are valid). */
@@ -36,27 +57,38 @@ export function checkRevOpsFiles(env: Env): Array<{ file: string; errors: Config
 }
 
 /** Loads and validates the RevOps files; with `watch`, routing.json reloads on change and keeps the last good version. */
-export function loadRevOpsConfig(env: Env, options: { logger: ConfigLogger; watch?: boolean }): RevOpsConfig {
+export function loadRevOpsConfig(env: Env, options: LoadRevOpsOptions): RevOpsConfig {
   const problems = checkRevOpsFiles(env);
   if (problems.length > 0) throw new ConfigError(problems);
   const scoring = loadScoringFile(env.SCORING_FILE);
   const prompts = loadPrompts(env.PROMPTS_DIR);
   if (!scoring.ok || !prompts.ok) throw new ConfigError(problems);
+  const scoringVersion = configVersion(env.SCORING_FILE, readFileSync(env.SCORING_FILE, "utf8"));
+  const { onVersion } = options;
+  let routing: Pick<RevOpsConfig, "routing" | "close"> & { version: () => ConfigVersion };
   if (options.watch) {
-    const watcher = watchRoutingFile(env.ROUTING_FILE, { logger: options.logger });
-    return {
+    const watcher = watchRoutingFile(env.ROUTING_FILE, {
+      logger: options.logger,
+      ...(onVersion ? { onChange: (_config, version) => onVersion("routing", version) } : {}),
+    });
+    routing = {
       routing: () => watcher.current(),
-      scoring: () => scoring.config,
-      prompts: () => prompts.config,
+      version: () => watcher.version(),
       close: () => watcher.close(),
     };
+  } else {
+    const loaded = loadRoutingFile(env.ROUTING_FILE);
+    if (!loaded.ok) throw new ConfigError(problems);
+    const version = configVersion(env.ROUTING_FILE, readFileSync(env.ROUTING_FILE, "utf8"));
+    routing = { routing: () => loaded.config, version: () => version, close: () => {} };
   }
-  const routing = loadRoutingFile(env.ROUTING_FILE);
-  if (!routing.ok) throw new ConfigError(problems);
+  onVersion?.("routing", routing.version());
+  onVersion?.("scoring", scoringVersion);
   return {
-    routing: () => routing.config,
+    routing: routing.routing,
     scoring: () => scoring.config,
     prompts: () => prompts.config,
-    close: () => {},
+    versions: () => ({ routing: routing.version(), scoring: scoringVersion }),
+    close: routing.close,
   };
 }

@@ -1,3 +1,4 @@
+import { hash } from "node:crypto";
 import { type FSWatcher, readFileSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { type RoutingConfig, routingConfigSchema } from "../domain/routing/schema.ts";
@@ -100,15 +101,32 @@ export interface ConfigLogger {
   warn(obj: Record<string, unknown>, msg?: string): void;
 }
 
+/** Which version of a RevOps file is in force: the hash of its text and when it was loaded. */
+export interface ConfigVersion {
+  file: string;
+  /** First 12 hex digits of the SHA-256 of the file's text. */
+  hash: string;
+  /** ISO timestamp. */
+  loadedAt: string;
+  /** The file's text, so history can show what changed. */
+  text: string;
+}
+
+export function configVersion(file: string, text: string, at: Date = new Date()): ConfigVersion {
+  return { file, hash: hash("sha256", text, "hex").slice(0, 12), loadedAt: at.toISOString(), text };
+}
+
 export interface RoutingWatcher {
   /** The last valid config; the one in force. */
   current(): RoutingConfig;
+  /** The version of the config in force. */
+  version(): ConfigVersion;
   close(): void;
 }
 
 export interface WatchRoutingOptions {
   logger: ConfigLogger;
-  onChange?: (config: RoutingConfig) => void;
+  onChange?: (config: RoutingConfig, version: ConfigVersion) => void;
   /** Editors write in bursts (truncate, write, rename); one reload per burst. */
   debounceMs?: number;
 }
@@ -123,6 +141,7 @@ export function watchRoutingFile(file: string, options: WatchRoutingOptions): Ro
   if (!first.ok) throw new RoutingConfigError(file, first.errors);
   let config = first.config;
   let lastText = readText(file);
+  let version = configVersion(file, lastText ?? "");
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -143,11 +162,12 @@ export function watchRoutingFile(file: string, options: WatchRoutingOptions): Ro
       return;
     }
     config = result.config;
+    version = configVersion(file, text ?? "");
     logger.info(
-      { file, rules: config.rules.length, owners: config.owners.length },
+      { file, rules: config.rules.length, owners: config.owners.length, version: version.hash },
       "routing config reloaded",
     );
-    onChange?.(config);
+    onChange?.(config, version);
   };
 
   // The directory, not the file: editors that save by rename replace the inode a file watch is bound to.
@@ -161,6 +181,7 @@ export function watchRoutingFile(file: string, options: WatchRoutingOptions): Ro
 
   return {
     current: () => config,
+    version: () => version,
     close() {
       closed = true;
       if (timer) clearTimeout(timer);

@@ -112,6 +112,8 @@ export interface LlmScoring {
 }
 
 export interface Score {
+  /** Hash of the scoring.json version that scored. */
+  configVersion?: string;
   /** Final score, 0..100. */
   value: number;
   tier: Tier;
@@ -139,6 +141,26 @@ export interface Route {
   pool?: string;
   /** Every rule tried and why it matched or not, then the assignment. */
   explanation: string[];
+  /** Hash of the routing.json version that decided (config/routing.ts `configVersion`). */
+  configVersion?: string;
+  /** The facts the rules looked at, so the decision can be replayed against another config (what-if). */
+  facts?: RouteFacts;
+}
+
+/** The routing facts of a lead as stored with its route (domain/routing/facts.ts `RoutingFacts`). */
+export interface RouteFacts {
+  country?: string | undefined;
+  region?: Region | undefined;
+  state?: string | undefined;
+  postalCode?: string | undefined;
+  industry?: string | undefined;
+  employees?: number | undefined;
+  revenue?: number | undefined;
+  tier?: Tier | undefined;
+  source?: string | undefined;
+  existingAccount?: boolean | undefined;
+  /** The CRM owner id of the existing account, for an `account` assignment. */
+  accountOwnerCrmId?: string | undefined;
 }
 
 export type LeadPath = "qualified" | "review" | "nurture";

@@ -105,6 +105,15 @@ export function resultSummary(state: LeadState): Record<string, unknown> {
     warnings: state.warnings,
     notifications: state.notifications,
     crm: state.crm,
+    configVersion: route?.configVersion,
+    scoringVersion: score?.configVersion,
+    // What a what-if replay needs to score and route the lead again (app/what-if.ts); not shown to admins.
+    replay: {
+      lead: state.lead,
+      enrichment: state.enrichment,
+      facts: route?.facts,
+      llm: score?.llm?.adjustment,
+    },
   };
 }
 

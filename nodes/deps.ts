@@ -20,6 +20,8 @@ export interface GraphDeps {
   logger: Logger;
   /** Getters, so a reloaded file takes effect on the next lead. */
   routing: () => RoutingConfig;
+  /** Hashes of the routing.json and scoring.json versions in force, recorded on each decision. */
+  configVersions?: () => { routing: string; scoring: string };
   scoring: () => ScoringConfig;
   prompts: () => Prompts;
   clock: () => Date;

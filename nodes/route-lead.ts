@@ -42,7 +42,7 @@ async function lookUpAccount(crm: Crm, domain: string | undefined): Promise<Acco
 }
 
 export function createRouteLeadNode(
-  deps: Pick<GraphDeps, "routing" | "counters" | "crm" | "clock" | "logger">,
+  deps: Pick<GraphDeps, "routing" | "counters" | "crm" | "clock" | "logger" | "configVersions">,
   options: { regionOf?: RegionOf } = {},
 ): LeadNode {
   return async (state: LeadState) => {
@@ -61,6 +61,14 @@ export function createRouteLeadNode(
     });
     const path = decidePath(decision, state.score);
     const route = toRoute(decision);
+    // Kept with the decision: what-if replays these facts against a candidate config.
+    route.facts = Object.fromEntries(
+      Object.entries({ ...facts, accountOwnerCrmId: account.accountOwnerCrmId }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+    const version = deps.configVersions?.().routing;
+    if (version) route.configVersion = version;
     if (path === "review" && decision.path === "qualified")
       route.explanation = [...route.explanation, "grey-zone score not settled by an LLM — path review"];
 

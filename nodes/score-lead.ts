@@ -13,7 +13,7 @@ function icpLine(config: ScoringConfig): string {
   return `industries ${industries.join(", ")}; larger companies score higher`;
 }
 
-type Deps = Pick<GraphDeps, "scoring" | "llm" | "prompts" | "onLlmUsage">;
+type Deps = Pick<GraphDeps, "scoring" | "llm" | "prompts" | "onLlmUsage" | "configVersions">;
 
 /** Asks the LLM about a grey-zone lead; returns the grounded score or the rules-only one with a warning. */
 async function consultLlm(
@@ -79,6 +79,8 @@ export function createScoreLeadNode(deps: Deps): LeadNode {
       reasons: rules.reasons,
       evidence: rules.reasons.map((r) => ({ field: r.field, value: r.value })),
     };
+    const version = deps.configVersions?.().scoring;
+    if (version) base.configVersion = version;
     if (!rules.greyZone || !deps.llm.configured) return { score: base };
     const { score, warnings, usage } = await consultLlm(deps, base, lead, enrichment, config);
     return { score, warnings, llmUsage: usage };

@@ -112,3 +112,8 @@ export function stateCode(input: string, country: string | undefined): string | 
   if (country === undefined) return US.get(key) ?? CA.get(key);
   return undefined;
 }
+
+/** True for a US state (or DC) or Canadian province/territory code, e.g. "CA", "QC". */
+export function isStateCode(code: string): boolean {
+  return code in US_STATES || code in CA_PROVINCES;
+}

@@ -1,22 +1,9 @@
 import { regionOf as regionTable } from "../normalize/region.ts";
-import type { Enrichment, NormalizedLead, Region, Score, Tier } from "../types.ts";
+import type { Enrichment, NormalizedLead, Region, RouteFacts, Score } from "../types.ts";
 import { normalizeCountryCode } from "./schema.ts";
 
 /** What routing rules look at; an absent fact is unknown and fails any condition on it. */
-export interface RoutingFacts {
-  /** ISO alpha-2. */
-  country?: string;
-  region?: Region;
-  /** US state / CA province code. */
-  state?: string;
-  postalCode?: string;
-  industry?: string;
-  employees?: number;
-  revenue?: number;
-  tier?: Tier;
-  source?: string;
-  existingAccount?: boolean;
-}
+export type RoutingFacts = RouteFacts;
 
 export type RegionOf = (country: string) => Region | undefined;
 

@@ -62,8 +62,12 @@ const idParams = {
   properties: { id: { type: "string", minLength: 1, maxLength: 200 } },
 } as const;
 
-/** The admin view of a lead: no raw payload (it holds personal data the admin API does not need to repeat). */
+/**
+ * The admin view of a lead: no raw payload and no replay inputs (they hold personal data the admin API does
+ * not need to repeat).
+ */
 function leadView(lead: LeadRecord, withTimeline: boolean) {
+  const { replay: _replay, ...result } = lead.result ?? {};
   return {
     leadId: lead.leadId,
     status: lead.status,
@@ -72,7 +76,7 @@ function leadView(lead: LeadRecord, withTimeline: boolean) {
     updatedAt: lead.updatedAt,
     attempts: lead.attempts,
     lastError: lead.lastError,
-    result: lead.result,
+    ...(lead.result ? { result } : {}),
     ...(withTimeline ? { timeline: lead.timeline } : {}),
   };
 }
