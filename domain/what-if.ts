@@ -38,7 +38,13 @@ export interface WhatIfChange {
   after: ReplayDecision;
 }
 
-const STILL: Counters = { increment: async () => 1, get: async () => 0 };
+/** Counters at zero that never move: caps never bind, a pool's first turn is taken. */
+const STILL: Counters = {
+  increment: async () => 1,
+  incrementBelow: async (_key, limit) => ({ taken: limit > 0, value: 1 }),
+  decrement: async () => 0,
+  get: async () => 0,
+};
 
 /** The lead's decision under `routing` and `scoring`, at the time it arrived (away dates apply). */
 export async function replayDecision(
