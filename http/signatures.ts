@@ -1,17 +1,27 @@
 /**
- * Webhook signatures, compared in constant time.
+ * Webhook signatures, compared in constant time. Each scheme signs a timestamp with the body and refuses a
+ * stale one, so a captured delivery cannot be replayed later.
  *
  * - HubSpot v3: `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URI + body + timestamp)),
- *   with `X-HubSpot-Request-Timestamp` (ms) no more than 5 minutes away from now.
- * - Generic: `X-Signature: sha256=<hex>` = HMAC-SHA256(WEBHOOK_SECRET, raw body).
+ *   with `X-HubSpot-Request-Timestamp` (ms) no more than 5 minutes away from now (HubSpot's rule).
+ * - Generic (Stripe's shape): `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>`,
+ *   several `v1=` allowed (a sender rotating its secret signs with both), `t` at most 5 minutes old and at most
+ *   a minute ahead of our clock. The old `sha256=<hex of the body>` form signed no time, so any captured
+ *   delivery could be replayed for ever: it is refused with a message saying what to send instead.
  */
 import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from "node:crypto";
 
 export const HUBSPOT_SIGNATURE_HEADER = "x-hubspot-signature-v3";
 export const HUBSPOT_TIMESTAMP_HEADER = "x-hubspot-request-timestamp";
 export const GENERIC_SIGNATURE_HEADER = "x-signature";
-/** HubSpot's replay window. */
+/** HubSpot's replay window, either way. */
 export const MAX_TIMESTAMP_SKEW_MS = 5 * 60 * 1000;
+/** How old a generic signature's `t` may be: the replay window. */
+export const SIGNATURE_MAX_AGE_SECONDS = 5 * 60;
+/** How far ahead of our clock `t` may be: the sender's clock may run a little fast, never minutes. */
+export const SIGNATURE_MAX_AHEAD_SECONDS = 60;
+/** `v1=` values looked at; a rotation needs two. */
+const MAX_SIGNATURES = 5;
 
 export type SignatureCheck = { ok: true } | { ok: false; field: string; message: string };
 
@@ -32,21 +42,66 @@ export function constantTimeEqual(a: Buffer | string, b: Buffer | string): boole
   return timingSafeEqual(da, db) && Buffer.byteLength(a) === Buffer.byteLength(b);
 }
 
-export function genericSignature(secret: SigningSecret, body: Buffer | string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+/** The `X-Signature` value for `body` signed at `timestamp` (unix seconds; now when absent). */
+export function genericSignature(
+  secret: SigningSecret,
+  body: Buffer | string,
+  timestamp: number = Math.floor(Date.now() / 1000),
+): string {
+  return `t=${timestamp},v1=${genericDigest(secret, String(timestamp), body).toString("hex")}`;
 }
+
+function genericDigest(secret: SigningSecret, timestamp: string, body: Buffer | string): Buffer {
+  return createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest();
+}
+
+const GENERIC_FORMAT = 'X-Signature must be t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">';
 
 export function verifyGenericSignature(
   secret: SigningSecret,
   body: Buffer,
   header: string | undefined,
+  nowMs: number = Date.now(),
 ): SignatureCheck {
-  if (!header) return { ok: false, field: "X-Signature", message: "X-Signature header is required" };
-  const match = /^sha256=([0-9a-fA-F]{64})$/.exec(header.trim());
-  if (!match?.[1]) return { ok: false, field: "X-Signature", message: "X-Signature must be sha256=<hex>" };
-  const expected = createHmac("sha256", secret).update(body).digest();
-  if (!constantTimeEqual(Buffer.from(match[1], "hex"), expected))
-    return { ok: false, field: "X-Signature", message: "signature does not match the body" };
+  const field = "X-Signature";
+  if (!header) return { ok: false, field, message: "X-Signature header is required" };
+  if (/^\s*sha256=/i.test(header))
+    return {
+      ok: false,
+      field,
+      message: `X-Signature sha256=<hex> is no longer accepted (it signs no time, so it can be replayed); ${GENERIC_FORMAT}`,
+    };
+  let timestamp: string | undefined;
+  const signatures: string[] = [];
+  for (const part of header.split(",")) {
+    const [key, value] = part.trim().split("=", 2);
+    if (key === "t") timestamp = value;
+    else if (key === "v1" && value) signatures.push(value);
+  }
+  if (!timestamp || !/^\d{1,12}$/.test(timestamp) || signatures.length === 0)
+    return { ok: false, field, message: GENERIC_FORMAT };
+  const expected = genericDigest(secret, timestamp, body);
+  // Every value is compared (no early exit), a bounded number of them.
+  let match = false;
+  for (const signature of signatures.slice(0, MAX_SIGNATURES))
+    match =
+      (/^[0-9a-fA-F]{64}$/.test(signature) && constantTimeEqual(Buffer.from(signature, "hex"), expected)) ||
+      match;
+  if (!match) return { ok: false, field, message: "signature does not match the body and timestamp" };
+  // Freshness only once the signature holds: the timestamp is the sender's own.
+  const age = Math.floor(nowMs / 1000) - Number(timestamp);
+  if (age > SIGNATURE_MAX_AGE_SECONDS)
+    return {
+      ok: false,
+      field,
+      message: `signature timestamp is ${age} s old; deliveries signed more than ${SIGNATURE_MAX_AGE_SECONDS} s ago are refused`,
+    };
+  if (-age > SIGNATURE_MAX_AHEAD_SECONDS)
+    return {
+      ok: false,
+      field,
+      message: `signature timestamp is ${-age} s ahead of our clock (at most ${SIGNATURE_MAX_AHEAD_SECONDS} s allowed); check the sender's clock`,
+    };
   return { ok: true };
 }
 

@@ -8,7 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkIntake } from "../app/intake.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
 import type { LeadSource } from "../domain/types.ts";
-import { genericSignature, hubspotUri, hubspotV3Signature } from "../http/signatures.ts";
+import {
+  genericSignature,
+  hubspotUri,
+  hubspotV3Signature,
+  SIGNATURE_MAX_AGE_SECONDS,
+  SIGNATURE_MAX_AHEAD_SECONDS,
+  verifyGenericSignature,
+} from "../http/signatures.ts";
 import {
   countEffects,
   NURTURE_LEAD,
@@ -424,8 +431,131 @@ describe("webhook signatures", () => {
 
   it("accepts a valid generic signature", async () => {
     const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "signed.generic@bramblewick.com" });
-    const res = await post(service, body, { "x-signature": genericSignature(WEBHOOK_SECRET, body) });
+    const header = genericSignature(WEBHOOK_SECRET, body);
+    expect(header).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
+    const res = await post(service, body, { "x-signature": header });
     expect(res.statusCode).toBe(202);
+  });
+
+  it("accepts any of several v1 signatures, so a sender can rotate its secret", async () => {
+    const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "rotating@bramblewick.com" });
+    const t = Math.floor(Date.now() / 1000);
+    const old = genericSignature("the-previous-secret-0000", body, t).split(",")[1];
+    const current = genericSignature(WEBHOOK_SECRET, body, t).split(",")[1];
+    const res = await post(service, body, { "x-signature": `t=${t},${old},${current}` });
+    expect(res.statusCode).toBe(202);
+  });
+
+  it("judges the timestamp only once the signature holds: 5 minutes old at most, 1 minute ahead", () => {
+    const body = Buffer.from('{"email":"a@b.co"}');
+    const now = Date.parse("2025-03-01T09:00:00Z");
+    const t = now / 1000;
+    const check = (signedAt: number, secret = WEBHOOK_SECRET) =>
+      verifyGenericSignature(WEBHOOK_SECRET, body, genericSignature(secret, body, signedAt), now);
+    expect(check(t - SIGNATURE_MAX_AGE_SECONDS)).toEqual({ ok: true });
+    expect(check(t + SIGNATURE_MAX_AHEAD_SECONDS)).toEqual({ ok: true });
+    expect(check(t - SIGNATURE_MAX_AGE_SECONDS - 1)).toMatchObject({
+      ok: false,
+      field: "X-Signature",
+      message: expect.stringContaining("301 s old"),
+    });
+    expect(check(t + SIGNATURE_MAX_AHEAD_SECONDS + 1)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("61 s ahead of our clock"),
+    });
+    // A wrong secret says so, whatever the time: the timestamp of a forgery is not worth judging.
+    expect(check(t - 3600, "not-the-secret")).toMatchObject({
+      ok: false,
+      message: expect.stringContaining("does not match"),
+    });
+    for (const header of ["t=abc,v1=00", `v1=${"0".repeat(64)}`, `t=${t}`, "garbage"])
+      expect(verifyGenericSignature(WEBHOOK_SECRET, body, header, now)).toMatchObject({
+        ok: false,
+        message: expect.stringContaining("t=<unix seconds>,v1="),
+      });
+  });
+
+  it("a replayed signed delivery is the same lead, whatever Idempotency-Key it carries", async () => {
+    const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "replayed@bramblewick.com" });
+    const signature = { "x-signature": genericSignature(WEBHOOK_SECRET, body) };
+    const first = await post(service, body, { ...signature, "idempotency-key": "first-delivery" });
+    expect(first.statusCode).toBe(202);
+    const { leadId } = first.json<{ leadId: string }>();
+    // Before, the unsigned header chose the key: each new key was a new lead, DM and CRM note.
+    for (const key of ["replay-1", "replay-2"]) {
+      const replay = await post(service, body, { ...signature, "idempotency-key": key });
+      expect(replay.statusCode, key).toBe(200);
+      expect(replay.json(), key).toMatchObject({ leadId, duplicate: true });
+    }
+    const again = await post(service, body, signature);
+    expect(again.json()).toMatchObject({ leadId, duplicate: true });
+    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+  });
+
+  it("a HubSpot-signed delivery is keyed by what the signature covers, never by the unsigned header", async () => {
+    const body = hubspotBody.replace("signed.hubspot@", "signed.keyed@");
+    const url = "/webhooks/lead?source=hubspot";
+    const first = await post(service, body, { ...hubspotHeaders(body), "idempotency-key": "a" }, url);
+    expect(first.statusCode).toBe(202);
+    const replay = await post(service, body, { ...hubspotHeaders(body), "idempotency-key": "b" }, url);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toMatchObject({ leadId: first.json().leadId, duplicate: true });
+  });
+
+  it("a replayed signed batch lands each item on its first lead, whatever Idempotency-Key it carries", async () => {
+    const body = JSON.stringify([
+      { ...sampleLead(QUALIFIED_LEAD), email: "batch.one@bramblewick.com" },
+      { ...sampleLead(QUALIFIED_LEAD), email: "batch.two@bramblewick.com" },
+    ]);
+    const first = await post(service, body, {
+      "x-signature": genericSignature(WEBHOOK_SECRET, body),
+      "idempotency-key": "b1",
+    });
+    expect(first.statusCode).toBe(207);
+    const ids = first.json<{ results: Array<{ leadId: string }> }>().results.map((r) => r.leadId);
+    const replay = await post(service, body, {
+      "x-signature": genericSignature(WEBHOOK_SECRET, body),
+      "idempotency-key": "b2",
+    });
+    expect(replay.statusCode).toBe(207);
+    expect(replay.json().results).toEqual(
+      ids.map((leadId) => expect.objectContaining({ leadId, duplicate: true })),
+    );
+    const unsigned = await post(service, body, { "idempotency-key": "b3" });
+    expect(unsigned.statusCode).toBe(401);
+  });
+
+  it("checks the signature before the query, headers or body are validated", async () => {
+    // Before, schema validation ran first: an unsigned sender got a 400 describing what it got wrong.
+    const notALead = await post(service, '"just a string"');
+    expect(notALead.statusCode).toBe(401);
+    expect(notALead.json().error).toBe("invalid_signature");
+    const badQuery = await post(
+      service,
+      { email: "q@bramblewick.com" },
+      {},
+      "/webhooks/lead?source=salesforce",
+    );
+    expect(badQuery.statusCode).toBe(401);
+    const signedBody = JSON.stringify({ email: "q@bramblewick.com" });
+    const signedBadQuery = await post(
+      service,
+      signedBody,
+      { "x-signature": genericSignature(WEBHOOK_SECRET, signedBody) },
+      "/webhooks/lead?source=salesforce",
+    );
+    expect(signedBadQuery.statusCode).toBe(400);
+    expect(signedBadQuery.json().field).toBe("source");
+  });
+
+  it("refuses the old sha256= signature, which signed no time, naming the scheme to use", async () => {
+    const body = JSON.stringify({ ...sampleLead(QUALIFIED_LEAD), email: "old.scheme@bramblewick.com" });
+    const { createHmac } = await import("node:crypto");
+    const old = `sha256=${createHmac("sha256", WEBHOOK_SECRET).update(body).digest("hex")}`;
+    const res = await post(service, body, { "x-signature": old });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ error: "invalid_signature", field: "X-Signature" });
+    expect(res.json().message).toContain("t=<unix seconds>,v1=");
   });
 
   it("accepts a valid HubSpot v3 signature", async () => {
@@ -453,6 +583,27 @@ describe("webhook signatures", () => {
       {
         name: "wrong secret (generic)",
         res: await post(service, body, { "x-signature": genericSignature("not-the-secret", body) }),
+      },
+      {
+        name: "stale timestamp (generic)",
+        res: await post(service, body, {
+          "x-signature": genericSignature(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000) - 6 * 60),
+        }),
+      },
+      {
+        name: "timestamp from the future (generic)",
+        res: await post(service, body, {
+          "x-signature": genericSignature(WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000) + 6 * 60),
+        }),
+      },
+      {
+        name: "timestamp changed (generic)",
+        res: await post(service, body, {
+          "x-signature": genericSignature(WEBHOOK_SECRET, body).replace(
+            /^t=(\d+)/,
+            (_, t) => `t=${Number(t) - 1}`,
+          ),
+        }),
       },
       {
         name: "tampered body (HubSpot)",

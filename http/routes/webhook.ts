@@ -93,6 +93,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
    * generic one, else whichever is configured (which then names the missing header).
    */
   function checkSignature(request: FastifyRequest): SignatureCheck {
+    // A content type whose parser kept no raw body is checked as empty, so its signature fails: closed.
     const body = request.rawBody ?? Buffer.alloc(0);
     const hubspotSigned = header(request, HUBSPOT_SIGNATURE_HEADER) !== undefined;
     const genericSigned = header(request, GENERIC_SIGNATURE_HEADER) !== undefined;
@@ -118,9 +119,25 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
     }
   }
 
+  /**
+   * The sender's `Idempotency-Key`, when it may choose the key. When deliveries are signed it may not: the
+   * header is outside the signature, so a replayed body with a new key would be a new lead (a new DM, a new
+   * CRM note). Signed deliveries are keyed by what the signature covers: the HubSpot event id in the body,
+   * else the lead's email, campaign and form.
+   */
+  const signed = hubspotKey !== undefined || genericKey !== undefined;
+  function senderIdempotencyKey(request: FastifyRequest): string | undefined {
+    return signed ? undefined : header(request, "idempotency-key");
+  }
+
   app.post<{ Querystring: WebhookQuery; Body: unknown }>(
     "/webhooks/lead",
     {
+      // Before any validation of the query, headers or body: an unsigned sender learns nothing about them.
+      preValidation: async (request) => {
+        const signature = checkSignature(request);
+        if (!signature.ok) throw new HttpError(401, "invalid_signature", signature.message, signature.field);
+      },
       schema: {
         summary: "Accept inbound leads: one, a batch, or a HubSpot app webhook event batch",
         description:
@@ -128,7 +145,8 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
           "(same Idempotency-Key, HubSpot event id, or email + campaign + form within 72 h). " +
           "A JSON array (at most WEBHOOK_BATCH_MAX items, default 100) answers 207 with one result per item; " +
           "with an Idempotency-Key, item i is keyed `<key>#i`. " +
-          "Signed with X-HubSpot-Signature-v3 or X-Signature when a secret is configured.",
+          "Signed with X-HubSpot-Signature-v3 or X-Signature (timestamped; stale after 5 minutes) when a secret " +
+          "is configured; the signature is checked before anything else about the request.",
         tags: ["intake"],
         querystring: {
           type: "object",
@@ -145,10 +163,15 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
         headers: {
           type: "object",
           properties: {
-            "idempotency-key": { type: "string", minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH },
             [GENERIC_SIGNATURE_HEADER]: {
               type: "string",
-              description: "sha256=<hex HMAC-SHA256 of the body>",
+              description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> (v1 may repeat)',
+            },
+            "idempotency-key": {
+              type: "string",
+              minLength: 1,
+              maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+              description: "Chooses the idempotency key; ignored when deliveries are signed (it is not).",
             },
             [HUBSPOT_SIGNATURE_HEADER]: { type: "string" },
             [HUBSPOT_TIMESTAMP_HEADER]: { type: "string" },
@@ -169,10 +192,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
       },
     },
     async (request, reply) => {
-      const signature = checkSignature(request);
-      if (!signature.ok) throw new HttpError(401, "invalid_signature", signature.message, signature.field);
-
-      const idempotencyKey = header(request, "idempotency-key");
+      const idempotencyKey = senderIdempotencyKey(request);
       // An empty body reaches the handler coerced by the schema (`coerceTypes: "array"`): it is no body.
       const body = request.rawBody?.length ? request.body : undefined;
       const shape = deliveryShape(body, request.query.source);
