@@ -139,6 +139,11 @@ export interface Route {
   kind: AssignmentKind;
   /** Pool id when the owner was picked by round-robin. */
   pool?: string;
+  /**
+   * ISO time the owner's working hours start, when the lead was given to them outside those hours; an
+   * acceptance clock (SLA) starts here rather than at routing time.
+   */
+  availableFrom?: string;
   /** Every rule tried and why it matched or not, then the assignment. */
   explanation: string[];
   /** Hash of the routing.json version that decided (config/routing.ts `configVersion`). */

@@ -1,10 +1,13 @@
 import type { Counters, LeadPath, Route } from "../types.ts";
+import { atCap, availability, count, outsideHours, waitsFor } from "./availability.ts";
 import { checkConditions } from "./conditions.ts";
 import { normalizeFacts, type RoutingFacts } from "./facts.ts";
+import { localClockText } from "./hours.ts";
 import { slotOf, smoothWeightedOrder } from "./round-robin.ts";
 import type { Assignment, FallbackAssignment, Owner, Queue, RoutingConfig } from "./schema.ts";
 
 export { factsFromState, type RegionOf, type RoutingFacts } from "./facts.ts";
+export { isWorking, localDate, nextWorkingStart, workingMsBetween } from "./hours.ts";
 
 /** A Route plus what the caller needs to act on it without looking the ids up again. */
 export interface RouteDecision extends Route {
@@ -26,52 +29,24 @@ export interface RouteOptions {
   accountOwnerCrmId?: string;
 }
 
-// Two days so a counter outlives its UTC day whatever the store's clock skew, then disappears.
-const CAP_TTL_SECONDS = 2 * 24 * 60 * 60;
-
-export const capKey = (ownerId: string, day: string) => `cap:${ownerId}:${day}`;
+export { CAP_TTL_SECONDS, capKey } from "./availability.ts";
 export const poolKey = (poolId: string) => `rr:${poolId}`;
 
 type Outcome =
-  | { ok: true; owner?: Owner; queue?: Queue; pool?: string; capCounted?: string; lines: string[] }
+  | {
+      ok: true;
+      owner?: Owner;
+      queue?: Queue;
+      pool?: string;
+      capCounted?: string;
+      /** Set when the owner got the lead outside their hours: when those start. */
+      availableFrom?: Date;
+      lines: string[];
+    }
   | { ok: false; lines: string[] };
 
 interface Context extends RouteOptions {
   config: RoutingConfig;
-  /** `now` as a UTC date, YYYY-MM-DD: away ranges and caps are per UTC day. */
-  today: string;
-}
-
-/** Why an owner cannot take a lead today, or undefined when they can. */
-async function unavailable(owner: Owner, ctx: Context, checkCap: boolean): Promise<string | undefined> {
-  if (!owner.active) return `owner ${owner.id} is inactive`;
-  const away = owner.away?.find((r) => r.from <= ctx.today && ctx.today <= r.to);
-  if (away) return `owner ${owner.id} is away ${away.from}..${away.to}`;
-  if (checkCap && owner.dailyCap !== undefined) {
-    // A cheap read first, so a pool leaves out members already at their cap; `count` then takes the slot.
-    const used = await ctx.counters.get(capKey(owner.id, ctx.today));
-    if (used >= owner.dailyCap) return atCap(owner);
-  }
-  return undefined;
-}
-
-const atCap = (owner: Owner) => `owner ${owner.id} is at daily cap ${owner.dailyCap}`;
-
-/**
- * Counts the lead on the owner's day. With `capped` and a daily cap, the slot is taken atomically
- * (incrementBelow): leads in flight in other workers cannot push the owner past the cap, and the
- * one that loses the race gets `{ taken: false }`. Uncapped assignments (account, contact) still count,
- * so a cap added mid-day starts from the true figure. A dry run moves nothing.
- */
-async function count(owner: Owner, ctx: Context, capped: boolean): Promise<{ taken: boolean; key?: string }> {
-  if (ctx.dryRun) return { taken: true };
-  const key = capKey(owner.id, ctx.today);
-  if (capped && owner.dailyCap !== undefined) {
-    const { taken } = await ctx.counters.incrementBelow(key, owner.dailyCap, CAP_TTL_SECONDS);
-    return taken ? { taken, key } : { taken };
-  }
-  await ctx.counters.increment(key, CAP_TTL_SECONDS);
-  return { taken: true, key };
 }
 
 /** Gives back the daily-cap slot a decision took, when the lead could not be handed over after all. */
@@ -81,69 +56,117 @@ export async function releaseDecision(decision: RouteDecision, counters: Counter
 
 const findOwner = (config: RoutingConfig, id: string) => config.owners.find((o) => o.id === id);
 
-async function toOwner(ownerId: string, ctx: Context): Promise<Outcome> {
-  const owner = findOwner(ctx.config, ownerId);
-  if (!owner) return { ok: false, lines: [`owner ${ownerId} is not in routing.json`] };
-  const why = await unavailable(owner, ctx, true);
-  if (why) return { ok: false, lines: [why] };
-  const counted = await count(owner, ctx, true);
+/** The owner's outcome once their slot is taken; outside their hours the lead waits for them. */
+function handed(owner: Owner, start: Date, key: string | undefined, ctx: Context, lines: string[]): Outcome {
+  const outcome: Outcome = { ok: true, owner, lines };
+  if (key !== undefined) outcome.capCounted = key;
+  if (start.getTime() !== ctx.now.getTime()) {
+    outcome.availableFrom = start;
+    lines.push(waitsFor(owner, ctx.now, start));
+  }
+  return outcome;
+}
+
+/**
+ * One named owner (owner, account and contact assignments). Their hours do not pass the rule over: the
+ * territory or relationship stands, and the lead waits for the owner's hours to start.
+ */
+async function toNamedOwner(owner: Owner, ctx: Context, capped: boolean, line: string): Promise<Outcome> {
+  const a = await availability(owner, ctx, capped);
+  if (!a.ok) return { ok: false, lines: [a.why] };
+  const counted = await count(owner, a.start, ctx, capped);
   if (!counted.taken) return { ok: false, lines: [atCap(owner)] };
-  return { ok: true, owner, capCounted: counted.key, lines: [`assigned to owner ${owner.id}`] };
+  return handed(owner, a.start, counted.key, ctx, [line]);
+}
+
+function toOwner(ownerId: string, ctx: Context): Promise<Outcome> {
+  const owner = findOwner(ctx.config, ownerId);
+  if (!owner) return Promise.resolve({ ok: false, lines: [`owner ${ownerId} is not in routing.json`] });
+  return toNamedOwner(owner, ctx, true, `assigned to owner ${owner.id}`);
+}
+
+interface Member {
+  item: Owner;
+  /** Whole number, as in routing.json. */
+  weight: number;
+  start: Date;
+  inHours: boolean;
+}
+
+/**
+ * Who a pool's turn is played over: the members inside their hours; when nobody is, those whose hours start
+ * soonest. Says once why each other member is left out.
+ */
+function candidatesOf(members: Member[], poolId: string, ctx: Context, told: Set<Owner>, lines: string[]) {
+  const inHours = members.filter((m) => m.inHours);
+  const soonest = Math.min(...members.map((m) => m.start.getTime()));
+  const candidates = inHours.length > 0 ? inHours : members.filter((m) => m.start.getTime() === soonest);
+  if (inHours.length === 0 && !told.has(candidates[0]!.item))
+    lines.push(
+      `pool ${poolId}: nobody is inside their hours — ${candidates.map((m) => m.item.id).join(", ")} ${candidates.length === 1 ? "starts" : "start"} soonest`,
+    );
+  for (const m of members) {
+    if (candidates.includes(m) || told.has(m.item)) continue;
+    told.add(m.item);
+    const later = inHours.length === 0 ? ` and starts later (${localClockText(m.item, m.start)})` : "";
+    lines.push(`pool ${poolId}: ${outsideHours(m.item, ctx.now)}${later} — skipped`);
+  }
+  for (const m of candidates) told.add(m.item);
+  return candidates;
 }
 
 async function toPool(poolId: string, ctx: Context): Promise<Outcome> {
   const pool = ctx.config.pools.find((p) => p.id === poolId);
   if (!pool) return { ok: false, lines: [`pool ${poolId} is not in routing.json`] };
   const lines: string[] = [];
-  const eligible: Array<{ item: Owner; weight: number }> = [];
+  let members: Member[] = [];
   for (const member of pool.members) {
     const owner = findOwner(ctx.config, member.owner);
-    const why = owner ? await unavailable(owner, ctx, true) : `owner ${member.owner} is not in routing.json`;
-    if (owner && !why) eligible.push({ item: owner, weight: member.weight });
-    else lines.push(`pool ${pool.id}: ${why} — skipped`);
+    const a = owner
+      ? await availability(owner, ctx, true)
+      : { ok: false as const, why: `owner ${member.owner} is not in routing.json` };
+    if (owner && a.ok)
+      members.push({ item: owner, weight: member.weight, start: a.start, inHours: a.inHours });
+    else if (!a.ok) lines.push(`pool ${pool.id}: ${a.why} — skipped`);
   }
-  if (eligible.length === 0) return { ok: false, lines: [...lines, `pool ${pool.id} has nobody available`] };
+  if (members.length === 0) return { ok: false, lines: [...lines, `pool ${pool.id} has nobody available`] };
   const n = ctx.dryRun
     ? (await ctx.counters.get(poolKey(pool.id))) + 1
     : await ctx.counters.increment(poolKey(pool.id));
+  const told = new Set<Owner>();
   // One turn per lead: a member who lost their last slot to a lead in flight elsewhere is left out and the
   // same turn is played over the others.
-  while (eligible.length > 0) {
-    const order = smoothWeightedOrder(eligible);
+  while (members.length > 0) {
+    const candidates = candidatesOf(members, pool.id, ctx, told, lines);
+    const order = smoothWeightedOrder(candidates.map((m) => ({ item: m, weight: m.weight })));
     const slot = slotOf(n, order.length);
-    const owner = order[slot]!;
-    const counted = await count(owner, ctx, true);
+    const chosen = order[slot]!;
+    const counted = await count(chosen.item, chosen.start, ctx, true);
     if (!counted.taken) {
-      lines.push(`pool ${pool.id}: ${atCap(owner)} — skipped`);
-      eligible.splice(
-        eligible.findIndex((m) => m.item === owner),
-        1,
-      );
+      lines.push(`pool ${pool.id}: ${atCap(chosen.item)} — skipped`);
+      members = members.filter((m) => m !== chosen);
       continue;
     }
     lines.push(
-      `assigned to pool ${pool.id} → ${owner.id} (weighted round-robin, slot ${slot + 1} of ${order.length})`,
+      `assigned to pool ${pool.id} → ${chosen.item.id} (weighted round-robin, slot ${slot + 1} of ${order.length})`,
     );
-    return { ok: true, owner, pool: pool.id, capCounted: counted.key, lines };
+    const outcome = handed(chosen.item, chosen.start, counted.key, ctx, lines);
+    return outcome.ok ? { ...outcome, pool: pool.id } : outcome;
   }
   return { ok: false, lines: [...lines, `pool ${pool.id} has nobody available`] };
 }
 
-async function toAccountOwner(ctx: Context): Promise<Outcome> {
+function toAccountOwner(ctx: Context): Promise<Outcome> {
   const crmId = ctx.accountOwnerCrmId;
-  if (crmId === undefined) return { ok: false, lines: ["no account owner known"] };
+  if (crmId === undefined) return Promise.resolve({ ok: false, lines: ["no account owner known"] });
   const owner = ctx.config.owners.find((o) => o.crmOwnerId === crmId);
-  if (!owner) return { ok: false, lines: [`account owner (CRM owner ${crmId}) is not in routing.json`] };
+  if (!owner)
+    return Promise.resolve({
+      ok: false,
+      lines: [`account owner (CRM owner ${crmId}) is not in routing.json`],
+    });
   // No cap check: the account relationship outranks even distribution (README: unknown, inactive or away).
-  const why = await unavailable(owner, ctx, false);
-  if (why) return { ok: false, lines: [why] };
-  const counted = await count(owner, ctx, false);
-  return {
-    ok: true,
-    owner,
-    capCounted: counted.key,
-    lines: [`assigned to account owner ${owner.id} (CRM owner ${crmId})`],
-  };
+  return toNamedOwner(owner, ctx, false, `assigned to account owner ${owner.id} (CRM owner ${crmId})`);
 }
 
 function toQueue(queueId: string, ctx: Context): Outcome {
@@ -174,7 +197,7 @@ export async function routeLead(
   config: RoutingConfig,
   opts: RouteOptions,
 ): Promise<RouteDecision> {
-  const ctx: Context = { ...opts, config, today: opts.now.toISOString().slice(0, 10) };
+  const ctx: Context = { ...opts, config };
   const normalized = normalizeFacts(facts);
   const explanation: string[] = [];
 
@@ -214,6 +237,7 @@ function finish(
     decision.ownerId = outcome.owner.id;
     decision.owner = outcome.owner;
     if (outcome.capCounted !== undefined) decision.capCounted = outcome.capCounted;
+    if (outcome.availableFrom) decision.availableFrom = outcome.availableFrom.toISOString();
   }
   if (outcome.ok && outcome.pool) decision.pool = outcome.pool;
   if (outcome.ok && outcome.queue) {
@@ -226,13 +250,14 @@ function finish(
 
 /** The Route as stored on the lead: ids only, no config objects. */
 export function toRoute(decision: RouteDecision): Route {
-  const { ownerId, queue, ruleName, kind, pool, explanation } = decision;
+  const { ownerId, queue, ruleName, kind, pool, availableFrom, explanation } = decision;
   return {
     ...(ownerId !== undefined && { ownerId }),
     ...(queue !== undefined && { queue }),
     ruleName,
     kind,
     ...(pool !== undefined && { pool }),
+    ...(availableFrom !== undefined && { availableFrom }),
     explanation,
   };
 }

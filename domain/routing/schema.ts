@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { normalizeCountry } from "../normalize/country.ts";
+import { timeZoneSchema, weeklyHoursSchema } from "./hours-schema.ts";
 
 /** The same country normalisation capture uses, so a rule and a lead never disagree on "Deutschland". */
 export const normalizeCountryCode = (input: string): string | undefined => normalizeCountry(input);
@@ -37,17 +38,30 @@ const awayRange = z
     if (r.from > r.to) ctx.addIssue({ code: "custom", message: `from ${r.from} is after to ${r.to}` });
   });
 
-const ownerSchema = z.strictObject({
-  id,
-  name: z.string().min(1),
-  email: z.email(),
-  crmOwnerId: id.optional(),
-  team: z.string().optional(),
-  active: z.boolean().default(true),
-  away: z.array(awayRange).optional(),
-  dailyCap: z.number().int().positive().optional(),
-  slackChannel: z.string().min(1).optional(),
-});
+const ownerSchema = z
+  .strictObject({
+    id,
+    name: z.string().min(1),
+    email: z.email(),
+    crmOwnerId: id.optional(),
+    team: z.string().optional(),
+    active: z.boolean().default(true),
+    /** Local dates in the owner's `timezone` (UTC without one). */
+    away: z.array(awayRange).optional(),
+    /** Counted on the owner's local day. */
+    dailyCap: z.number().int().positive().optional(),
+    slackChannel: z.string().min(1).optional(),
+    timezone: timeZoneSchema.optional(),
+    hours: weeklyHoursSchema.optional(),
+  })
+  .superRefine((owner, ctx) => {
+    if (owner.hours && !owner.timezone)
+      ctx.addIssue({
+        code: "custom",
+        message: "hours are local times: add a timezone (an IANA name such as Europe/Berlin)",
+        path: ["hours"],
+      });
+  });
 
 const poolSchema = z.strictObject({
   id,
