@@ -11,7 +11,7 @@
  * change in the machine's load during the run weighs on both alike; latency percentiles are computed over
  * every response of a route.
  *
- * Usage: node --import tsx bench/ingest.ts [--duration 10 (s per route)] [--rounds 5] [--connections 20]
+ * Usage: node bench/ingest.ts [--duration 10 (s per route)] [--rounds 5] [--connections 20]
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "leadgraph-bench-ingest-"));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/ingest.ts", "--serve", "--redis", redis.url, "--data-dir", dataDir],
+    ["bench/ingest.ts", "--serve", "--redis", redis.url, "--data-dir", dataDir],
     {
       stdio: ["ignore", "pipe", "inherit"],
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },

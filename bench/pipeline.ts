@@ -18,7 +18,7 @@
  *    `lg:`); MULTI/EXEC to their connection's next/previous command, commands in a script to the script.
  *
  * Redis is a private redis-server. Usage:
- *   node --import tsx bench/pipeline.ts [--leads 1000] [--concurrency 16] [--monitor-leads 300]
+ *   node bench/pipeline.ts [--leads 1000] [--concurrency 16] [--monitor-leads 300]
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";

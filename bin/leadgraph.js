@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx, so `leadgraph` works without a build step.
-import { register } from "tsx/esm/api";
-
-register();
+// The `leadgraph` command: cli.ts itself, with no build step (Node >= 22.18 strips the types).
 await import("../cli.ts");

@@ -69,8 +69,10 @@ export type Env = z.infer<typeof envSchema>;
 
 export class EnvError extends Error {
   override readonly name = "EnvError";
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
     super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.problems = problems;
   }
 }
 

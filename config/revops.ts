@@ -20,8 +20,10 @@ import { type ConfigProblem, formatProblems } from "./validation.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly problems: Array<{ file: string; errors: ConfigProblem[] }>) {
+  readonly problems: Array<{ file: string; errors: ConfigProblem[] }>;
+  constructor(problems: Array<{ file: string; errors: ConfigProblem[] }>) {
     super(`invalid configuration:\n${problems.map((p) => formatProblems(p.file, p.errors)).join("\n")}`);
+    this.problems = problems;
   }
 }
 

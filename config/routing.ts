@@ -87,11 +87,12 @@ export function loadRoutingFile(file: string): RoutingParseResult {
 export class RoutingConfigError extends Error {
   override readonly name = "RoutingConfigError";
   readonly code = "ROUTING_CONFIG_INVALID";
-  constructor(
-    readonly file: string,
-    readonly problems: ConfigProblem[],
-  ) {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+  constructor(file: string, problems: ConfigProblem[]) {
     super(`${file} is invalid:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join("\n")}`);
+    this.file = file;
+    this.problems = problems;
   }
 }
 

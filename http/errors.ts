@@ -29,14 +29,22 @@ export interface ErrorBody {
 /** An expected failure with its status and body; thrown by handlers and hooks, answered by the handler below. */
 export class HttpError extends Error {
   override readonly name = "HttpError";
+  readonly status: number;
+  readonly code: string;
+  readonly field: string | undefined;
+  readonly headers: Record<string, string>;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    status: number,
+    code: string,
     message: string,
-    readonly field?: string,
-    readonly headers: Record<string, string> = {},
+    field?: string,
+    headers: Record<string, string> = {},
   ) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.headers = headers;
   }
 
   get body(): ErrorBody {

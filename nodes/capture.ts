@@ -16,11 +16,10 @@ export class InvalidLeadError extends Error {
   readonly code = "invalid_lead";
   readonly status = 422;
   readonly permanent = true;
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
+  readonly field: string;
+  constructor(field: string, message: string) {
     super(message);
+    this.field = field;
   }
 }
 

@@ -138,16 +138,20 @@ export interface LeadStore {
 export class LeadNotFoundError extends Error {
   override readonly name = "LeadNotFoundError";
   readonly code = "lead_not_found";
-  constructor(readonly leadId: string) {
+  readonly leadId: string;
+  constructor(leadId: string) {
     super(`lead ${leadId} not found`);
+    this.leadId = leadId;
   }
 }
 
 export class LeadExistsError extends Error {
   override readonly name = "LeadExistsError";
   readonly code = "lead_exists";
-  constructor(readonly leadId: string) {
+  readonly leadId: string;
+  constructor(leadId: string) {
     super(`lead ${leadId} already exists`);
+    this.leadId = leadId;
   }
 }
 

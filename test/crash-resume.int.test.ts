@@ -41,7 +41,7 @@ function startWorker(
   env: Record<string, string>,
   args: string[],
 ): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/crash-worker.ts", ...args], {
+  const child = spawn(process.execPath, ["test/helpers/crash-worker.ts", ...args], {
     // Only what the worker needs: the developer's own REDIS_URL or tokens must not leak in.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],

@@ -149,11 +149,12 @@ export interface CallOptions {
 }
 
 class AttemptError extends Error {
-  constructor(
-    readonly classification: ErrorClassification,
-    readonly original: unknown,
-  ) {
+  readonly classification: ErrorClassification;
+  readonly original: unknown;
+  constructor(classification: ErrorClassification, original: unknown) {
     super(original instanceof Error ? original.message : String(original));
+    this.classification = classification;
+    this.original = original;
   }
 }
 
