@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { configCheckCommand } from "./cli/config.ts";
-import { routingTestCommand } from "./cli/routing.ts";
+import { routingTestCommand, whatIfCommand } from "./cli/routing.ts";
 import { routeCommand, runCommand } from "./cli/run.ts";
 import { loadEnv } from "./config/env.ts";
 
@@ -13,6 +13,9 @@ const USAGE = `leadgraph <command>
   routing test                 run labelled cases and print owner and tier accuracy and every miss; fails on
       [--cases FILE]           any miss (or below --min-accuracy) and on cases without a label
       [--routing FILE] [--min-accuracy 0.98] [--json] [--live]
+  routing what-if              replay the stored leads received since --since against a candidate config and
+      --config FILE            list every lead whose owner, queue or tier would change, with both explanations
+      [--scoring FILE] [--since 7d] [--json]
   config check                 validate routing.json, scoring.json and the prompts, and warn about rules that
       [--routing FILE]         can never match, copies, catch-alls before the end, state names and unknown
       [--scoring FILE]         codes, pools with nobody active, impossible postal prefixes, unknown industries
@@ -41,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
       scoring: { type: "string" },
       prompts: { type: "string" },
       strict: { type: "boolean", default: false },
+      since: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -49,10 +53,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const routingFile = values.routing ?? values.config;
+  const whatIf = command === "routing" && sub === "what-if";
+  // For what-if, --config is the candidate: the deployment's own files stay in force.
+  const routingFile = values.routing ?? (whatIf ? undefined : values.config);
   const env = loadEnv({
     ...(routingFile ? { ROUTING_FILE: routingFile } : {}),
-    ...(values.scoring ? { SCORING_FILE: values.scoring } : {}),
+    ...(values.scoring && !whatIf ? { SCORING_FILE: values.scoring } : {}),
     ...(values.prompts ? { PROMPTS_DIR: values.prompts } : {}),
   });
   if (command === "run" && sub) return runCommand(env, sub, values.json, values.live);
@@ -70,6 +76,16 @@ async function main(argv: string[]): Promise<number> {
       values.live,
     );
   }
+  if (whatIf)
+    return whatIfCommand(
+      env,
+      {
+        ...(values.config ? { routing: values.config } : {}),
+        ...(values.scoring ? { scoring: values.scoring } : {}),
+      },
+      values.since ?? "7d",
+      values.json,
+    );
   if (command === "config" && sub === "check")
     return configCheckCommand(env, { strict: values.strict, json: values.json });
   if (command === "worker") {

@@ -24,6 +24,7 @@ import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
+import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type ItemResult } from "./sources/batch.ts";
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
@@ -101,6 +102,8 @@ export interface LeadService {
   preview(body: unknown, source?: LeadSource, options?: { llm?: boolean }): Promise<PreviewResult>;
   /** The lead store answers. */
   ready(): Promise<{ ready: boolean; profile: string; store: string }>;
+  /** The RevOps files in force, their history, and what-if replays of recent leads (app/routing-admin.ts). */
+  readonly routing: RoutingAdmin;
   /** Jobs waiting, delayed or running. */
   queueDepth(): Promise<number>;
 }
@@ -128,6 +131,7 @@ export interface LeadServiceBackend {
   logger: Logger;
   /** Which HubSpot contact property changes make a lead; default: lifecyclestage becoming an MQL. */
   hubspotEventRules?: EventRules;
+  routing: RoutingAdmin;
 }
 
 /** A contact becoming a marketing-qualified lead is the lead; other changes are not. */
@@ -245,6 +249,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
 
   return {
     profile,
+    routing: backend.routing,
     accept,
     acceptBatch: (deliveries, log) =>
       wholeBatch(

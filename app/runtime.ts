@@ -27,6 +27,7 @@ import {
 } from "../graph/runner.ts";
 import { isPermanentError } from "../nodes/capture.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
+import { type ConfigHistory, RedisConfigHistory, SqliteConfigHistory } from "../store/config-history.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
@@ -36,6 +37,7 @@ import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
 import { type AdapterChoice, createGraphDeps } from "./adapters.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
+import { createRoutingAdmin } from "./routing-admin.ts";
 
 export type Profile = "embedded" | "redis";
 
@@ -96,6 +98,8 @@ interface Backend {
   store: LeadStore;
   checkpointer: BaseCheckpointSaver;
   queue: JobQueue;
+  /** Every routing.json and scoring.json version loaded. */
+  history: ConfigHistory;
   location: string;
   close(): Promise<void>;
 }
@@ -123,6 +127,7 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
     store,
     checkpointer,
     queue,
+    history: new SqliteConfigHistory({ db }),
     location: path,
     async close() {
       await store.close();
@@ -152,6 +157,7 @@ function redisBackend(url: string, options: RuntimeOptions): Backend {
     store,
     checkpointer,
     queue,
+    history: new RedisConfigHistory({ redis }),
     location: new URL(url).host,
     async close() {
       await store.close();
@@ -187,7 +193,15 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   let config: ReturnType<typeof loadRevOpsConfig> | undefined;
   let graphDeps: Awaited<ReturnType<typeof createGraphDeps>> | undefined;
   try {
-    config = loadRevOpsConfig(env, { logger, watch: true });
+    config = loadRevOpsConfig(env, {
+      logger,
+      watch: true,
+      // History is for people: a failed write costs one line of it, never a lead.
+      onVersion: (kind, version) =>
+        void backend.history
+          .record(kind, version)
+          .catch((err: unknown) => logger.warn({ kind, err: String(err) }, "config version not recorded")),
+    });
     graphDeps = await createGraphDeps(env, {
       logger,
       counters: store.counters,
@@ -278,6 +292,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       deps,
       logger,
       hubspotEventRules: parseEventRules(env.HUBSPOT_EVENT_PROPERTIES) as EventRules,
+      routing: createRoutingAdmin({ config, history: backend.history, store, fixturesDir: env.FIXTURES_DIR }),
     }),
     worker: options.worker,
     close(closeOptions = {}) {

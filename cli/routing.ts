@@ -1,6 +1,13 @@
-/** `leadgraph routing test`: labelled cases through the dry run, owner and tier accuracy, every miss. */
+/**
+ * `leadgraph routing test`: labelled cases through the dry run, owner and tier accuracy, every miss; and
+ * `leadgraph routing what-if`: the stored leads replayed against a candidate config.
+ */
+import { silentLogger } from "../app/logger.ts";
 import { openOffline, toCases } from "../app/offline.ts";
+import { sinceOf } from "../app/routing-admin.ts";
+import { createRuntime } from "../app/runtime.ts";
 import type { Env } from "../config/env.ts";
+import { formatProblems } from "../config/validation.ts";
 import { readJson } from "./output.ts";
 
 export async function routingTestCommand(
@@ -65,6 +72,65 @@ export async function routingTestCommand(
     );
     if (!pass) console.log(`below --min-accuracy ${minAccuracy}`);
     return pass ? 0 : 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** `leadgraph routing what-if --config candidate.json [--scoring F] [--since 7d]`: against the stored leads. */
+export async function whatIfCommand(
+  env: Env,
+  candidate: { routing?: string; scoring?: string },
+  sinceText: string,
+  json: boolean,
+): Promise<number> {
+  const since = sinceOf(sinceText, new Date());
+  if (!since) {
+    console.error(`--since ${sinceText}: use 30m, 24h, 7d or an ISO date`);
+    return 2;
+  }
+  if (!candidate.routing && !candidate.scoring) {
+    console.error(
+      "routing what-if needs --config <candidate routing.json> and/or --scoring <candidate scoring.json>",
+    );
+    return 2;
+  }
+  // The deployment's own store (DATA_DIR or REDIS_URL), read only: no worker runs here.
+  const runtime = await createRuntime(env, { logger: silentLogger, worker: false });
+  try {
+    const result = await runtime.service.routing.whatIf({
+      ...(candidate.routing ? { routing: readJson(candidate.routing) } : {}),
+      ...(candidate.scoring ? { scoring: readJson(candidate.scoring) } : {}),
+      since,
+    });
+    if (!result.ok) {
+      const file = result.file === "routing" ? candidate.routing : candidate.scoring;
+      console.error(formatProblems(file ?? result.file, result.errors));
+      return 1;
+    }
+    if (json) {
+      console.log(JSON.stringify(result, null, 2));
+      return 0;
+    }
+    for (const change of result.changes) {
+      const what = change.changed
+        .map((field) =>
+          field === "tier"
+            ? `tier ${change.before.tier} → ${change.after.tier}`
+            : `${field} ${change.before.owner} → ${change.after.owner}`,
+        )
+        .join(", ");
+      console.log(`${change.leadId}  ${change.receivedAt}  ${what}`);
+      console.log(`  now (rule "${change.before.rule}"):`);
+      for (const line of change.before.explanation) console.log(`    ${line}`);
+      console.log(`  candidate (rule "${change.after.rule}"):`);
+      for (const line of change.after.explanation) console.log(`    ${line}`);
+    }
+    console.log(
+      `\nsince ${result.since}: ${result.compared} leads replayed, ${result.changes.length} would change` +
+        (result.skipped > 0 ? `, ${result.skipped} skipped (completed before facts were kept)` : ""),
+    );
+    return 0;
   } finally {
     await runtime.close();
   }

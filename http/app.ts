@@ -12,6 +12,7 @@ import jsonBody from "./json-body.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
+import routingRoutes from "./routes/routing.ts";
 import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
@@ -96,6 +97,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
   await app.register(adminRoutes, { prefix: "/admin" });
+  await app.register(routingRoutes, { prefix: "/admin" });
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;
