@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseRoutingConfig } from "../config/routing.ts";
 import {
+  assignOutsideRules,
   factsFromState,
   type RoutingFacts,
   releaseDecision,
@@ -465,6 +466,52 @@ describe("daily caps under concurrency", () => {
     expect(preview.ownerId).toBe("eve");
     expect(preview.capCounted).toBeUndefined();
     expect(counters.increments).toEqual([]);
+  });
+});
+
+describe("re-routing a lead someone already had", () => {
+  const any = {};
+
+  it("exclude: an owner who had the lead is passed over like an unavailable one", async () => {
+    const counters = new SpyCounters();
+    const cfg = config([rule("r", any, toAnn), rule("next", any, { type: "owner", owner: "bob" })]);
+    const decision = await routeLead(any, cfg, { counters, now: NOW, exclude: ["ann"] });
+    expect(decision).toMatchObject({ ruleName: "next", ownerId: "bob" });
+    expect(decision.explanation).toContain("owner ann already had this lead — rule passed over");
+  });
+
+  it("the next available pool member who has not had the lead, taking a round-robin turn", async () => {
+    const counters = new SpyCounters();
+    const cfg = config([]);
+    const next = await assignOutsideRules(
+      { type: "pool", pool: "team" },
+      cfg,
+      { counters, now: NOW, exclude: ["ann"] },
+      "r",
+    );
+    expect(next).toMatchObject({ ok: true, decision: { ownerId: "bob", pool: "team", kind: "pool" } });
+    expect(next.ok && next.decision.explanation).toEqual([
+      "pool team: owner ann already had this lead — skipped",
+      "pool team: owner cat is away 2026-06-10..2026-06-20 — skipped",
+      "assigned to pool team → bob (weighted round-robin, slot 1 of 2)",
+    ]);
+    expect(counters.increments.map((i) => i.key)).toEqual(["rr:team", "cap:bob:2026-06-15"]);
+
+    const nobody = await assignOutsideRules(
+      { type: "pool", pool: "team" },
+      cfg,
+      { counters, now: NOW, exclude: ["ann", "bob"] },
+      "r",
+    );
+    expect(nobody).toEqual({
+      ok: false,
+      explanation: [
+        "pool team: owner ann already had this lead — skipped",
+        "pool team: owner bob already had this lead — skipped",
+        "pool team: owner cat is away 2026-06-10..2026-06-20 — skipped",
+        "pool team has nobody available",
+      ],
+    });
   });
 });
 

@@ -15,6 +15,8 @@ export interface AvailabilityContext {
   counters: Counters;
   now: Date;
   dryRun?: boolean | undefined;
+  /** Owners who already had the lead (re-routing): passed over. */
+  exclude?: readonly string[] | undefined;
 }
 
 export type Availability =
@@ -31,6 +33,7 @@ export async function availability(
   ctx: AvailabilityContext,
   checkCap: boolean,
 ): Promise<Availability> {
+  if (ctx.exclude?.includes(owner.id)) return { ok: false, why: `owner ${owner.id} already had this lead` };
   if (!owner.active) return { ok: false, why: `owner ${owner.id} is inactive` };
   const today = localDate(owner, ctx.now);
   const away = owner.away?.find((r) => r.from <= today && today <= r.to);

@@ -27,6 +27,8 @@ export interface RouteOptions {
   dryRun?: boolean;
   /** CRM owner id of the lead's existing company, for `{ type: "account" }`. */
   accountOwnerCrmId?: string;
+  /** Owners who already had this lead (re-routing after a decline or a missed SLA): passed over. */
+  exclude?: readonly string[];
 }
 
 export { CAP_TTL_SECONDS, capKey } from "./availability.ts";
@@ -246,6 +248,26 @@ function finish(
   }
   if (ctx.dryRun) decision.explanation.push("dry run: no counter moved");
   return decision;
+}
+
+export type DirectAssignment = { ok: true; decision: RouteDecision } | { ok: false; explanation: string[] };
+
+/**
+ * One assignment outside the rules, for re-routing a lead (the next available member of its pool, an owner
+ * somebody picked): the same availability checks, exclusions, round-robin turn and cap count as a rule's.
+ */
+export async function assignOutsideRules(
+  assignment: Assignment,
+  config: RoutingConfig,
+  opts: RouteOptions,
+  ruleName: string,
+): Promise<DirectAssignment> {
+  const ctx: Context = { ...opts, config };
+  const outcome = await assign(assignment, ctx);
+  if (!outcome.ok) return { ok: false, explanation: outcome.lines };
+  const path: LeadPath = outcome.queue?.path ?? "qualified";
+  const base = { ruleName, kind: assignment.type, path, explanation: [...outcome.lines] };
+  return { ok: true, decision: finish(base, outcome, ctx) };
 }
 
 /** The Route as stored on the lead: ids only, no config objects. */
