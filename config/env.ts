@@ -40,6 +40,14 @@ export const envSchema = z.object({
       const parsed = parseEventRules(spec);
       if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
     }),
+  /** Origins (https://www.example.com) whose pages may post lead forms without a signature. */
+  FORM_ORIGINS: csv.pipe(
+    z.array(z.url({ protocol: /^https?$/, error: "each FORM_ORIGINS entry must be an http(s) origin" })),
+  ),
+  /** Thank-you page a browser's form post is redirected to (303) when the form names none in `_redirect`. */
+  FORM_REDIRECT_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** A hidden form field only bots fill in: a post with it filled is acknowledged and dropped. */
+  FORM_HONEYPOT_FIELD: z.string().trim().min(1).default("_gotcha"),
   /** Most items one webhook delivery (a JSON array or a HubSpot event batch) may carry. */
   WEBHOOK_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

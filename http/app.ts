@@ -8,6 +8,7 @@ import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
 import { errorSchema, installErrorHandlers } from "./errors.ts";
+import formBody from "./form-body.ts";
 import jsonBody from "./json-body.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import adminRoutes from "./routes/admin.ts";
@@ -90,6 +91,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   await app.register(jsonBody);
+  await app.register(formBody);
   await app.register(servicePlugin, { service: options.service, env: options.env });
   await app.register(metricsPlugin, options.metrics ? { metrics: options.metrics } : {});
   await app.register(adminAuth);

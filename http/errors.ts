@@ -112,7 +112,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
         known?.code === "invalid_json"
           ? "body is not valid JSON"
           : known?.code === "unsupported_media_type"
-            ? "only application/json is accepted"
+            ? "accepted: application/json, application/x-www-form-urlencoded, multipart/form-data"
             : err.message;
       return reply.code(status).send({
         error: known?.code ?? "bad_request",

@@ -1,11 +1,12 @@
 /** Response schemas of `POST /webhooks/lead` (http/routes/webhook.ts). */
 
+/** A stored, queued lead; `{status: "ignored"}` alone for a form post a honeypot caught (nothing stored). */
 export const acceptedSchema = {
   type: "object",
-  required: ["leadId", "status"],
+  required: ["status"],
   properties: {
     leadId: { type: "string" },
-    status: { type: "string", enum: ["queued"] },
+    status: { type: "string", enum: ["queued", "ignored"] },
   },
 } as const;
 

@@ -234,11 +234,11 @@ describe("webhook intake (embedded profile)", () => {
       expect(res.body).not.toContain("a@b.com");
     });
 
-    it("non-JSON content type → 415", async () => {
+    it("a content type that is neither JSON nor a form → 415", async () => {
       const res = await service.app.inject({
         method: "POST",
         url: "/webhooks/lead",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: { "content-type": "text/plain" },
         payload: "email=a%40b.com",
       });
       expect(res.statusCode).toBe(415);

@@ -4,12 +4,13 @@
  * the idempotency key, stores the lead and enqueues it), and only then answer 202. Every 2xx means the lead is stored and has a job; anything the
  * service could not do is a 503 the sender retries, and a retried delivery lands on the same lead.
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
 import { type AcceptResult, type ItemResult, ServiceUnavailableError } from "../../app/lead-service.ts";
 import { deliveryShape, type ForcedShape } from "../../domain/normalize/delivery.ts";
 import type { LeadSource } from "../../domain/types.ts";
 import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
+import { allowedOrigin, formPolicy, isHoneypotHit, redirectTarget } from "../form-posts.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
   HUBSPOT_SIGNATURE_HEADER,
@@ -81,6 +82,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
   const publicOrigin = env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : undefined;
   const hubspotKey = env.HUBSPOT_CLIENT_SECRET ? signingKey(env.HUBSPOT_CLIENT_SECRET) : undefined;
   const genericKey = env.WEBHOOK_SECRET ? signingKey(env.WEBHOOK_SECRET) : undefined;
+  const forms = formPolicy(env);
 
   /** HubSpot signs the URL it called; behind a proxy that is PUBLIC_URL's origin, not our own host. */
   function requestUri(request: FastifyRequest): string {
@@ -94,6 +96,8 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
    */
   function checkSignature(request: FastifyRequest): SignatureCheck {
     // A content type whose parser kept no raw body is checked as empty, so its signature fails: closed.
+    // Browsers cannot sign: a form posted from an allowed page's origin is trusted by that origin.
+    if (request.formPost && allowedOrigin(request, forms)) return { ok: true };
     const body = request.rawBody ?? Buffer.alloc(0);
     const hubspotSigned = header(request, HUBSPOT_SIGNATURE_HEADER) !== undefined;
     const genericSigned = header(request, GENERIC_SIGNATURE_HEADER) !== undefined;
@@ -128,6 +132,36 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
   const signed = hubspotKey !== undefined || genericKey !== undefined;
   function senderIdempotencyKey(request: FastifyRequest): string | undefined {
     return signed ? undefined : header(request, "idempotency-key");
+  }
+
+  /** A web form post: honeypot, then the lead, then a 303 to the thank-you page or a JSON answer. */
+  async function acceptForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    idempotencyKey: string | undefined,
+  ) {
+    const fields = (request.body ?? {}) as Record<string, unknown>;
+    const target = redirectTarget(request, fields, forms);
+    const origin = allowedOrigin(request, forms);
+    if (origin) reply.header("access-control-allow-origin", origin).header("vary", "Origin");
+    if (isHoneypotHit(fields, forms)) {
+      app.metrics.deliveryIgnored("form", "honeypot");
+      return target ? reply.redirect(target, 303) : reply.code(202).send({ status: "ignored" });
+    }
+    const result = await orUnavailable(
+      app.leads.accept(
+        { body: fields, source: "form", ...(idempotencyKey ? { idempotencyKey } : {}) },
+        request.log,
+      ),
+    );
+    if (!result.ok) throw refused(result);
+    request.leadId = result.leadId;
+    if (result.duplicate) app.metrics.leadDuplicate("form");
+    else app.metrics.leadReceived("form");
+    if (target) return reply.redirect(target, 303);
+    return result.duplicate
+      ? reply.code(200).send({ leadId: result.leadId, status: result.status, duplicate: true })
+      : reply.code(202).send({ leadId: result.leadId, status: "queued" });
   }
 
   app.post<{ Querystring: WebhookQuery; Body: unknown }>(
@@ -193,6 +227,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
     },
     async (request, reply) => {
       const idempotencyKey = senderIdempotencyKey(request);
+      if (request.formPost) return acceptForm(request, reply, idempotencyKey);
       // An empty body reaches the handler coerced by the schema (`coerceTypes: "array"`): it is no body.
       const body = request.rawBody?.length ? request.body : undefined;
       const shape = deliveryShape(body, request.query.source);
