@@ -22,6 +22,8 @@ const USAGE = `leadgraph <command>
       [--prompts DIR]          and sources (with the likely typo)
       [--strict] [--json]      --strict: warnings fail too
   worker                       run queue workers (Redis profile)
+  import <leads.csv>           import a list: each row a lead on the queue's import lane (same store as the service)
+      [--dry-run] [--source CHANNEL] [--json]   dry run: report every row's problem, store nothing
   accounts index <file>        embed and upsert past accounts into the vector index
 
 run, route and routing test use the embedded adapters (local CRM, outbox, no LLM) even when vendor
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       prompts: { type: "string" },
       strict: { type: "boolean", default: false },
       since: { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      source: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -91,6 +95,14 @@ async function main(argv: string[]): Promise<number> {
   if (command === "worker") {
     const { runWorkers } = await import("./server.ts");
     return runWorkers(env);
+  }
+  if (command === "import" && sub) {
+    const { importCommand } = await import("./app/import-command.ts");
+    return importCommand(env, sub, {
+      dryRun: values["dry-run"],
+      json: values.json,
+      ...(values.source ? { channel: values.source } : {}),
+    });
   }
   if (command === "accounts" && sub === "index" && arg) {
     const { indexAccountsCommand } = await import("./app/adapters.ts");

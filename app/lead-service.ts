@@ -19,18 +19,20 @@ import {
   type ListLeadsOptions,
   MAX_LIST_LIMIT,
 } from "../store/lead-store.ts";
-import type { JobQueue } from "../store/queue/job-queue.ts";
+import type { JobQueue, Lane } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type ItemResult } from "./sources/batch.ts";
+import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
 export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
 export type { ItemResult } from "./sources/batch.ts";
+export type { ImportOptions, ImportProblem, ImportReport } from "./sources/csv-import.ts";
 export type { EventResult } from "./sources/hubspot-events.ts";
 
 /** The store or queue did not answer: the caller should try the same thing again later. */
@@ -47,6 +49,8 @@ export interface Delivery {
   source?: LeadSource;
   /** The sender's `Idempotency-Key`, when it may choose the key. */
   idempotencyKey?: string;
+  /** The queue lane: "bulk" for list imports, so live leads keep priority. Default "live". */
+  lane?: Lane;
 }
 
 /** Why a delivery was refused: it is not a lead, or it breaks a size or shape limit (app/payload-limits.ts). */
@@ -91,6 +95,8 @@ export interface LeadService {
   acceptBatch(deliveries: Delivery[], log?: Logger): Promise<BatchOutcome<ItemResult>>;
   /** A HubSpot app webhook event batch: one result per event, the ones that make no lead marked ignored. */
   acceptHubspotEvents(events: unknown[], log?: Logger): Promise<BatchOutcome<EventResult>>;
+  /** A CSV list import (or its dry run): each row a lead on the queue's bulk lane (app/sources/csv-import.ts). */
+  importCsv(text: string, options?: ImportOptions, log?: Logger): Promise<ImportReport>;
   getLead(leadId: string): Promise<LeadRecord | null>;
   /** Newest first; throws InvalidCursorError for a cursor this store did not hand out. */
   listLeads(options: ListLeadsOptions): Promise<LeadPage>;
@@ -173,7 +179,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       // The first delivery may have stored the lead and died before enqueueing it; one job per lead
       // either way, since the job id is the lead id.
       try {
-        await queue.enqueue(leadId);
+        await queue.enqueue(leadId, { reassert: true });
       } catch (err) {
         log.error({ leadId, err: messageOf(err) }, "enqueue of duplicate's lead failed");
         throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
@@ -222,7 +228,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     }
 
     try {
-      await queue.enqueue(leadId);
+      await queue.enqueue(leadId, { lane: delivery.lane ?? "live" });
     } catch (err) {
       // The lead is stored as queued: the sender's retry (a duplicate) enqueues it, and so does the next
       // worker start.
@@ -258,6 +264,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       ),
     acceptHubspotEvents: (events, log) =>
       wholeBatch(events, () => acceptHubspotEvents((d) => accept(d, log), events, eventRules)),
+    importCsv: (text, importOptions, log) => importCsv((d) => accept(d, log), text, importOptions),
     getLead: (leadId) => store.getLead(leadId),
     listLeads: (listOptions) => store.listLeads(listOptions),
 

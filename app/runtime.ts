@@ -177,7 +177,7 @@ async function sweepQueued(store: LeadStore, queue: JobQueue, logger: Logger): P
   do {
     const page = await store.listLeads({ status: "queued", limit: 500, ...(cursor ? { cursor } : {}) });
     for (const lead of page.leads) {
-      await queue.enqueue(lead.leadId);
+      await queue.enqueue(lead.leadId, { reassert: true });
       count += 1;
     }
     cursor = page.nextCursor;
@@ -267,7 +267,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
           throw err;
         }
       },
-      { concurrency: env.WORKER_CONCURRENCY },
+      { concurrency: env.WORKER_CONCURRENCY, bulkConcurrency: env.IMPORT_CONCURRENCY },
     );
   }
 

@@ -52,6 +52,14 @@ export const envSchema = z.object({
   WEBHOOK_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(100),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /** List-import leads run at once per worker process, beside WORKER_CONCURRENCY live ones. */
+  IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** Largest CSV body POST /admin/imports takes. */
+  IMPORT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   /** Public base URL of this service, for links in Slack messages. */
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
   OPENAI_API_KEY: optionalString,

@@ -14,6 +14,7 @@ import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
 import routingRoutes from "./routes/routing.ts";
+import importRoutes from "./routes/imports.ts";
 import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
@@ -100,6 +101,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(webhookRoutes);
   await app.register(adminRoutes, { prefix: "/admin" });
   await app.register(routingRoutes, { prefix: "/admin" });
+  await app.register(importRoutes, { prefix: "/admin" });
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -58,6 +58,50 @@ describe("EmbeddedQueue", () => {
     expect(runs.sort()).toEqual(["a", "b"]);
   });
 
+  it("runs live jobs before bulk ones, and bulk jobs only in their own slots", async () => {
+    const queue = open();
+    for (let i = 0; i < 6; i++) await queue.enqueue(`bulk-${i}`, { lane: "bulk" });
+    for (let i = 0; i < 3; i++) await queue.enqueue(`live-${i}`);
+    const started: string[] = [];
+    let runningBulk = 0;
+    let maxBulk = 0;
+    queue.start(
+      async (leadId) => {
+        started.push(leadId);
+        if (leadId.startsWith("bulk")) {
+          runningBulk += 1;
+          maxBulk = Math.max(maxBulk, runningBulk);
+          await sleep(10);
+          runningBulk -= 1;
+        }
+      },
+      { concurrency: 4, bulkConcurrency: 1 },
+    );
+    await until(async () => (await queue.depth()) === 0, "jobs done");
+    expect(started).toHaveLength(9);
+    // The live jobs, enqueued last, were all taken before the second bulk job.
+    expect(started.indexOf("live-2")).toBeLessThan(started.indexOf("bulk-1"));
+    expect(maxBulk).toBe(1);
+  });
+
+  it("adds the lane column to a jobs table made before lanes existed", async () => {
+    db.exec(`CREATE TABLE jobs (lead_id TEXT PRIMARY KEY, state TEXT NOT NULL, attempts_made INTEGER NOT NULL DEFAULT 0,
+      max_attempts INTEGER NOT NULL, run_at_ms INTEGER NOT NULL, owner TEXT, lease_until_ms INTEGER, last_error TEXT,
+      created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL) STRICT`);
+    db.exec("INSERT INTO jobs VALUES ('old', 'waiting', 0, 3, 0, NULL, NULL, NULL, 0, 0)");
+    const queue = open();
+    await queue.enqueue("imported", { lane: "bulk" });
+    const runs: string[] = [];
+    queue.start(
+      async (leadId) => {
+        runs.push(leadId);
+      },
+      { concurrency: 1 },
+    );
+    await until(async () => (await queue.depth()) === 0, "jobs done");
+    expect(runs).toEqual(["old", "imported"]);
+  });
+
   it("retries a failing job with exponential backoff, then keeps it failed; requeue runs it again", async () => {
     const queue = open({ attempts: 3, backoffMs: 20 });
     const at: number[] = [];

@@ -162,3 +162,11 @@ export function readPayload(source: LeadSource, payload: Record<string, unknown>
   if (source === "form" || source === "import") return readFormPayload(payload);
   return readHubspotPayload(payload);
 }
+
+/** The lead field a form field or CSV column feeds (`utm.source` for utm_source), or undefined if none. */
+export function fieldOfColumn(name: string): string | undefined {
+  const key = foldFieldKey(name);
+  for (const part of UTM_PARTS) if (key === `utm${part}`) return `utm.${part}`;
+  for (const [field, keys] of Object.entries(FIELD_KEYS)) if (keys.includes(key)) return field;
+  return undefined;
+}

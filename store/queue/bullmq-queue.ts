@@ -11,6 +11,7 @@ import {
   type CloseOptions,
   DEFAULT_ATTEMPTS,
   DEFAULT_BACKOFF_MS,
+  type EnqueueOptions,
   type JobHandler,
   type JobQueue,
   type JobQueueOptions,
@@ -44,8 +45,11 @@ export class BullmqQueue implements JobQueue {
   readonly #logger: Logger;
   readonly #producer: Redis;
   readonly #queue: Queue<LeadJobData>;
+  /** List imports: a queue of their own, so their jobs never get ahead of live ones and have their own workers. */
+  readonly #bulkQueue: Queue<LeadJobData>;
   #worker: Worker<LeadJobData> | undefined;
-  #workerConnection: Redis | undefined;
+  #bulkWorker: Worker<LeadJobData> | undefined;
+  #workerConnections: Redis[] = [];
 
   constructor(options: BullmqQueueOptions) {
     this.#options = options;
@@ -58,7 +62,13 @@ export class BullmqQueue implements JobQueue {
     this.#producer.on("error", (err) =>
       this.#logger.warn({ err: err.message }, "queue redis connection error"),
     );
-    this.#queue = new Queue<LeadJobData>(options.name ?? "leads", {
+    this.#queue = this.#makeQueue(options.name ?? "leads");
+    this.#bulkQueue = this.#makeQueue(`${options.name ?? "leads"}-bulk`);
+  }
+
+  #makeQueue(name: string): Queue<LeadJobData> {
+    const options = this.#options;
+    const queue = new Queue<LeadJobData>(name, {
       connection: this.#producer,
       prefix: options.prefix ?? "lg:bull",
       defaultJobOptions: {
@@ -74,15 +84,21 @@ export class BullmqQueue implements JobQueue {
       // instead of the default 10 000 (about a megabyte).
       streams: { events: { maxLen: 100 } },
     });
-    this.#queue.on("error", (err) => this.#logger.warn({ err: err.message }, "queue error"));
+    queue.on("error", (err) => this.#logger.warn({ err: err.message }, "queue error"));
+    return queue;
   }
 
-  async enqueue(leadId: string): Promise<void> {
-    await this.#queue.add("lead", { leadId }, { jobId: leadId });
+  async enqueue(leadId: string, options: EnqueueOptions = {}): Promise<void> {
+    const bulk = options.lane === "bulk";
+    // Job ids are unique per queue only: a lead that may have a job already is looked for in the other lane.
+    if (options.reassert && (await Job.fromId(bulk ? this.#queue : this.#bulkQueue, leadId))) return;
+    await (bulk ? this.#bulkQueue : this.#queue).add("lead", { leadId }, { jobId: leadId });
   }
 
   async requeue(leadId: string): Promise<void> {
-    const job = await Job.fromId<LeadJobData>(this.#queue, leadId);
+    const job =
+      (await Job.fromId<LeadJobData>(this.#queue, leadId)) ??
+      (await Job.fromId<LeadJobData>(this.#bulkQueue, leadId));
     if (!job) {
       await this.enqueue(leadId);
       return;
@@ -99,26 +115,30 @@ export class BullmqQueue implements JobQueue {
 
   start(handler: JobHandler, options: StartOptions): void {
     if (this.#worker) throw new Error("queue already started");
+    this.#worker = this.#startWorker(this.#queue, handler, options.concurrency);
+    this.#bulkWorker = this.#startWorker(this.#bulkQueue, handler, options.bulkConcurrency ?? 1);
+  }
+
+  #startWorker(queue: Queue<LeadJobData>, handler: JobHandler, concurrency: number): Worker<LeadJobData> {
     // BullMQ's blocking commands need a connection that retries forever rather than failing requests.
-    this.#workerConnection = new Redis(this.#options.url, { maxRetriesPerRequest: null });
-    this.#workerConnection.on("error", (err) =>
-      this.#logger.warn({ err: err.message }, "worker redis connection error"),
-    );
-    this.#worker = new Worker<LeadJobData>(
-      this.#queue.name,
+    const connection = new Redis(this.#options.url, { maxRetriesPerRequest: null });
+    connection.on("error", (err) => this.#logger.warn({ err: err.message }, "worker redis connection error"));
+    this.#workerConnections.push(connection);
+    const worker = new Worker<LeadJobData>(
+      queue.name,
       async (job) => {
         await handler(job.data.leadId);
       },
       {
-        connection: this.#workerConnection,
+        connection,
         prefix: this.#options.prefix ?? "lg:bull",
-        concurrency: Math.max(1, Math.trunc(options.concurrency)),
+        concurrency: Math.max(1, Math.trunc(concurrency)),
         lockDuration: this.#options.lockDurationMs ?? 30_000,
         stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
       },
     );
-    this.#worker.on("error", (err) => this.#logger.warn({ err: err.message }, "worker error"));
-    this.#worker.on("failed", (job, err) => {
+    worker.on("error", (err) => this.#logger.warn({ err: err.message }, "worker error"));
+    worker.on("failed", (job, err) => {
       if (!job) return;
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade >= attempts;
@@ -127,24 +147,36 @@ export class BullmqQueue implements JobQueue {
         final ? "job failed for good" : "job failed; will retry",
       );
     });
+    return worker;
   }
 
   async depth(): Promise<number> {
-    return this.#queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized");
+    const types = ["waiting", "active", "delayed", "prioritized"] as const;
+    const [live, bulk] = await Promise.all([
+      this.#queue.getJobCountByTypes(...types),
+      this.#bulkQueue.getJobCountByTypes(...types),
+    ]);
+    return live + bulk;
   }
 
   async close(options: CloseOptions = {}): Promise<void> {
-    const worker = this.#worker;
-    if (worker) {
-      const drained = await settleWithin(worker.close(), options.timeoutMs);
+    const workers = [this.#worker, this.#bulkWorker].filter((w) => w !== undefined);
+    if (workers.length > 0) {
+      const drained = await settleWithin(Promise.all(workers.map((w) => w.close())), options.timeoutMs);
       if (!drained) {
         this.#logger.warn({}, "queue closed with jobs still running");
-        await worker.close(true).catch(() => undefined);
+        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
       }
     }
     await this.#queue.close().catch(() => undefined);
-    this.#workerConnection?.disconnect();
+    await this.#bulkQueue.close().catch(() => undefined);
+    for (const connection of this.#workerConnections) connection.disconnect();
     this.#producer.disconnect();
+  }
+
+  /** For tests and benchmarks: the BullMQ queue of list imports. */
+  get bullBulkQueue(): Queue<LeadJobData> {
+    return this.#bulkQueue;
   }
 
   /** For tests and benchmarks: the underlying BullMQ queue. */

@@ -12,9 +12,11 @@ import {
   type CloseOptions,
   DEFAULT_ATTEMPTS,
   DEFAULT_BACKOFF_MS,
+  type EnqueueOptions,
   type JobHandler,
   type JobQueue,
   type JobQueueOptions,
+  type Lane,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -41,17 +43,29 @@ CREATE TABLE IF NOT EXISTS jobs (
   lease_until_ms INTEGER,
   last_error TEXT,
   created_at_ms INTEGER NOT NULL,
-  updated_at_ms INTEGER NOT NULL
+  updated_at_ms INTEGER NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, run_at_ms);
 `;
+
+/** Lane → priority column (0 live, 1 bulk); the column came after the table, so older files get it added. */
+const PRIORITY: Record<Lane, number> = { live: 0, bulk: 1 };
+
+function migrate(db: DatabaseSync): void {
+  db.exec(SCHEMA);
+  const columns = db.prepare("PRAGMA table_info(jobs)").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === "priority"))
+    db.exec("ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0");
+  db.exec("CREATE INDEX IF NOT EXISTS jobs_lane_due ON jobs (state, priority, run_at_ms)");
+}
 
 function prepare(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
     insert: p(
-      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms)
-       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3) ON CONFLICT (lead_id) DO NOTHING`,
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, priority)
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3, ?4) ON CONFLICT (lead_id) DO NOTHING`,
     ),
     // A running job is left alone: its worker records the outcome.
     requeue: p(
@@ -64,7 +78,7 @@ function prepare(db: DatabaseSync) {
     ),
     claim: p(
       `UPDATE jobs SET state = 'active', owner = ?1, lease_until_ms = ?2, updated_at_ms = ?3
-       WHERE lead_id = (SELECT lead_id FROM jobs WHERE state = 'waiting' AND run_at_ms <= ?3
+       WHERE lead_id = (SELECT lead_id FROM jobs WHERE state = 'waiting' AND priority = ?4 AND run_at_ms <= ?3
                         ORDER BY run_at_ms, created_at_ms LIMIT 1)
          AND state = 'waiting'
        RETURNING lead_id, attempts_made, max_attempts`,
@@ -116,15 +130,17 @@ export class EmbeddedQueue implements JobQueue {
   /** host|pid|random: the pid lets a restarted process take back jobs a killed one held. */
   readonly #owner = `${hostname()}|${process.pid}|${randomUUID().slice(0, 8)}`;
   readonly #running = new Set<Promise<void>>();
+  readonly #runningBulk = new Set<Promise<void>>();
   #handler: JobHandler | undefined;
   #concurrency = 1;
+  #bulkConcurrency = 1;
   #closed = false;
   #poll: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #wakeScheduled = false;
 
   constructor(options: EmbeddedQueueOptions) {
-    options.db.exec(SCHEMA);
+    migrate(options.db);
     this.#sql = prepare(options.db);
     this.#logger = options.logger;
     this.#attempts = options.attempts ?? DEFAULT_ATTEMPTS;
@@ -134,8 +150,9 @@ export class EmbeddedQueue implements JobQueue {
     this.#now = options.clock ?? Date.now;
   }
 
-  async enqueue(leadId: string): Promise<void> {
-    this.#sql.insert.run(leadId, this.#attempts, this.#now());
+  async enqueue(leadId: string, options: EnqueueOptions = {}): Promise<void> {
+    // One row per lead (the primary key): a reasserted job is never a second one.
+    this.#sql.insert.run(leadId, this.#attempts, this.#now(), PRIORITY[options.lane ?? "live"]);
     this.#wake();
   }
 
@@ -149,6 +166,7 @@ export class EmbeddedQueue implements JobQueue {
     if (this.#closed) throw new Error("queue is closed");
     this.#handler = handler;
     this.#concurrency = Math.max(1, Math.trunc(options.concurrency));
+    this.#bulkConcurrency = Math.max(1, Math.trunc(options.bulkConcurrency ?? 1));
     this.#reclaim();
     this.#poll = setInterval(() => this.#tick(), this.#pollMs);
     this.#heartbeat = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.#leaseMs / 3)));
@@ -162,9 +180,16 @@ export class EmbeddedQueue implements JobQueue {
   async close(options: CloseOptions = {}): Promise<void> {
     this.#closed = true;
     clearInterval(this.#poll);
-    const drained = await settleWithin(Promise.allSettled([...this.#running]), options.timeoutMs);
+    const drained = await settleWithin(
+      Promise.allSettled([...this.#running, ...this.#runningBulk]),
+      options.timeoutMs,
+    );
     clearInterval(this.#heartbeat);
-    if (!drained) this.#logger.warn({ running: this.#running.size }, "queue closed with jobs still running");
+    if (!drained)
+      this.#logger.warn(
+        { running: this.#running.size + this.#runningBulk.size },
+        "queue closed with jobs still running",
+      );
   }
 
   /** Jobs held by a dead process (same host) or whose lease ran out go back to waiting. */
@@ -202,11 +227,17 @@ export class EmbeddedQueue implements JobQueue {
   #tick(): void {
     const handler = this.#handler;
     if (!handler) return;
-    while (!this.#closed && this.#running.size < this.#concurrency) {
+    // Live jobs first; bulk jobs only in their own slots.
+    this.#fill(handler, "live", this.#running, this.#concurrency);
+    this.#fill(handler, "bulk", this.#runningBulk, this.#bulkConcurrency);
+  }
+
+  #fill(handler: JobHandler, lane: Lane, running: Set<Promise<void>>, slots: number): void {
+    while (!this.#closed && running.size < slots) {
       let job: { leadId: string; attemptsMade: number; maxAttempts: number } | undefined;
       try {
         const now = this.#now();
-        const row = this.#sql.claim.get(this.#owner, now + this.#leaseMs, now);
+        const row = this.#sql.claim.get(this.#owner, now + this.#leaseMs, now, PRIORITY[lane]);
         if (row)
           job = {
             leadId: String(row.lead_id),
@@ -219,11 +250,11 @@ export class EmbeddedQueue implements JobQueue {
         return;
       }
       if (!job) return;
-      const running: Promise<void> = this.#execute(handler, job).finally(() => {
-        this.#running.delete(running);
+      const run: Promise<void> = this.#execute(handler, job).finally(() => {
+        running.delete(run);
         this.#wake();
       });
-      this.#running.add(running);
+      running.add(run);
     }
   }
 

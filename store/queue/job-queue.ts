@@ -14,15 +14,34 @@ export interface JobQueueOptions {
 }
 
 export interface StartOptions {
-  /** Jobs run at the same time by this process. */
+  /** Live jobs run at the same time by this process. */
   concurrency: number;
+  /** Bulk jobs (list imports) run at the same time by this process, beside the live ones. Default 1. */
+  bulkConcurrency?: number;
+}
+
+/**
+ * Which lane a job waits in. Live leads (webhooks, forms) always run before bulk ones (list imports), and
+ * bulk jobs have a few slots of their own, so a 50,000-row import neither delays live leads nor takes the
+ * whole process.
+ */
+export type Lane = "live" | "bulk";
+
+export interface EnqueueOptions {
+  /** Default "live". */
+  lane?: Lane;
+  /**
+   * The lead may already have a job, in either lane (a duplicate delivery, the start-up sweep): add one only
+   * if it has none anywhere.
+   */
+  reassert?: boolean;
 }
 
 export interface JobQueue {
   /** "bullmq" or "embedded", for the startup log line. */
   readonly name: string;
   /** Adds the lead's job unless one is already waiting, delayed or running: idempotent per lead. */
-  enqueue(leadId: string): Promise<void>;
+  enqueue(leadId: string, options?: EnqueueOptions): Promise<void>;
   /**
    * Admin retry: a job that failed for good (or finished) goes back to waiting with fresh attempts; a job
    * still waiting for its backoff runs now; a running one is left alone.
