@@ -13,8 +13,8 @@ import jsonBody from "./json-body.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
-import routingRoutes from "./routes/routing.ts";
 import importRoutes from "./routes/imports.ts";
+import routingRoutes from "./routes/routing.ts";
 import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
