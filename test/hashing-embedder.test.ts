@@ -99,6 +99,53 @@ describe("HashingEmbedder", () => {
     expect(Math.min(...nearScores)).toBeGreaterThan(0.5);
   });
 
+  it("gives exactly the vectors of the uncached, encode-every-token version it replaced", async () => {
+    // The version before issue 12, inline: every token UTF-8 encoded and hashed on every call.
+    const fnvReference = (text: string) => {
+      let hash = 0x811c9dc5;
+      for (const byte of new TextEncoder().encode(text)) {
+        hash ^= byte;
+        hash = Math.imul(hash, 0x01000193);
+      }
+      return hash >>> 0;
+    };
+    const mixReference = (input: number) => {
+      let h = input;
+      h ^= h >>> 16;
+      h = Math.imul(h, 0x85ebca6b);
+      h ^= h >>> 13;
+      h = Math.imul(h, 0xc2b2ae35);
+      h ^= h >>> 16;
+      return h >>> 0;
+    };
+    const weights = { industry: 4, size: 2 };
+    const reference = (text: string, dimension: number) => {
+      const vector = new Array<number>(dimension).fill(0);
+      for (const { token, weight } of tokenize(text, weights)) {
+        const hash = mixReference(fnvReference(token));
+        const bucket = (hash & 0x7fffffff) % dimension;
+        vector[bucket] = (vector[bucket] ?? 0) + (hash & 0x80000000 ? -1 : 1) * weight;
+      }
+      const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0));
+      return norm === 0 ? vector : vector.map((v) => v / norm);
+    };
+    const texts = [
+      "industry: software\nsize: 201-1000 employees\nsegment: mid-market\ncountry: DE\nregion: EMEA",
+      "Industry: Financial Services. Tech: Salesforce, HubSpot, SAP.\r\nnote: won on price",
+      "industry: ingeniería\ncountry: ES\nGeschäftsführer Müller ΣΊΣΥΦΟΣ 東京",
+      "",
+      "   \n\n",
+    ];
+    for (const dimension of [7, 512]) {
+      const cached = new HashingEmbedder({ dimension, keyWeights: weights });
+      // Twice each: the second call answers from the line cache.
+      for (const text of [...texts, ...texts])
+        expect(cached.embedOne(text)).toEqual(reference(text, dimension));
+    }
+    expect(fnv1a("Geschäftsführer")).toBe(fnvReference("Geschäftsführer"));
+    expect(fnv1a("東京 tokyo")).toBe(fnvReference("東京 tokyo"));
+  });
+
   it("rejects a nonsensical dimension", () => {
     expect(() => new HashingEmbedder({ dimension: 0 })).toThrow(RangeError);
   });

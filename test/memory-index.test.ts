@@ -1,8 +1,12 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { indexAccounts } from "../app/index-accounts.ts";
+import { profileText } from "../domain/accounts/profile.ts";
 import type { PastAccount } from "../domain/types.ts";
-import { HashingEmbedder } from "../tools/embedded/hashing-embedder.ts";
+import { createProfileEmbedder, HashingEmbedder } from "../tools/embedded/hashing-embedder.ts";
 import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
+import type { AccountFilter } from "../tools/ports.ts";
+import { BruteForceVectorIndex } from "./helpers/brute-force-index.ts";
 
 function account(id: string, overrides: Partial<PastAccount> = {}): PastAccount {
   return {
@@ -82,6 +86,90 @@ describe("MemoryVectorIndex", () => {
     const [match] = await index.query([0, 0], { topK: 1 });
     expect(match?.score).toBe(0);
   });
+});
+
+/** A deterministic PRNG (mulberry32), so a failure names a reproducible case. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("MemoryVectorIndex against the brute-force index it replaced", () => {
+  it("returns exactly the same matches and scores for the fixture accounts and lead profiles", async () => {
+    const accounts = JSON.parse(readFileSync("fixtures/accounts.json", "utf8")) as PastAccount[];
+    const embedder = createProfileEmbedder();
+    const fast = new MemoryVectorIndex();
+    const reference = new BruteForceVectorIndex();
+    await indexAccounts(accounts, embedder, fast, { batchSize: 100 });
+    await indexAccounts(accounts, embedder, reference, { batchSize: 100 });
+    const industries = [...new Set(accounts.map((a) => a.industry)), "unknown-industry"];
+    const countries = [...new Set(accounts.map((a) => a.country))];
+    const regions = ["NA", "EMEA", "APAC", "LATAM"];
+    const next = random(12);
+    const pick = <T>(list: T[]): T => list[Math.floor(next() * list.length)] as T;
+    const filters: Array<AccountFilter | undefined> = [
+      undefined,
+      { region: "EMEA" },
+      { outcome: "won" },
+      { industry: "software", outcome: "lost" },
+      { country: "ZZ" },
+    ];
+    let compared = 0;
+    for (let i = 0; i < 300; i++) {
+      const text = profileText({
+        ...(next() < 0.9 ? { industry: pick(industries) } : {}),
+        ...(next() < 0.8 ? { employees: Math.floor(next() ** 3 * 20_000) } : {}),
+        ...(next() < 0.8 ? { country: pick(countries) } : {}),
+        ...(next() < 0.7 ? { region: pick(regions) } : {}),
+      });
+      const [vector] = await embedder.embed([text]);
+      const options = { topK: pick([1, 3, 3, 3, 10, 250]), filter: pick(filters) };
+      expect(await fast.query(vector!, options)).toEqual(await reference.query(vector!, options));
+      compared++;
+    }
+    expect(compared).toBe(300);
+  });
+
+  it("agrees on random sparse vectors with negative values, ties, overwrites and a zero query", async () => {
+    const next = random(7);
+    const fast = new MemoryVectorIndex();
+    const reference = new BruteForceVectorIndex();
+    const dimension = 64;
+    const vectorOf = () => {
+      const v = new Array<number>(dimension).fill(0);
+      for (let j = 0; j < 6; j++) v[Math.floor(next() * dimension)] = Math.round((next() * 2 - 1) * 4) / 4;
+      return v;
+    };
+    for (let round = 0; round < 4; round++) {
+      const batch = Array.from({ length: 400 }, (_, i) => {
+        // Ids repeat across rounds (overwrites); every fifth vector is a copy of another (equal scores).
+        const id = `a-${Math.floor(next() * 900)}`;
+        return { id, values: i % 5 === 0 ? [...(batch0[i % batch0.length] ?? vectorOf())] : vectorOf() };
+      });
+      const records = batch.map(({ id, values }) => ({ id, values, account: account(id) }));
+      await fast.upsert(records);
+      await reference.upsert(records);
+      for (let q = 0; q < 50; q++) {
+        const vector = q === 0 ? new Array<number>(dimension).fill(0) : vectorOf();
+        const options = { topK: [1, 3, 17, 5000][q % 4] as number };
+        expect(await fast.query(vector, options)).toEqual(await reference.query(vector, options));
+      }
+    }
+    expect(fast.size).toBe(reference.size);
+  });
+});
+
+// Vectors the random test copies to make ties.
+const batch0 = Array.from({ length: 20 }, (_, i) => {
+  const v = new Array<number>(64).fill(0);
+  v[i] = 1;
+  v[(i * 7) % 64] = -0.5;
+  return v;
 });
 
 describe("indexAccounts", () => {

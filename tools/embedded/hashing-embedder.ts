@@ -26,7 +26,19 @@ const encoder = new TextEncoder();
 /** 32-bit FNV-1a over the UTF-8 bytes: stable across runs, processes and Node versions. */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of encoder.encode(text)) {
+  // ASCII text is its own UTF-8: hashed without encoding it first.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return fnv1aBytes(hash, encoder.encode(text.slice(i)));
+    hash ^= code;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+function fnv1aBytes(start: number, bytes: Uint8Array): number {
+  let hash = start;
+  for (const byte of bytes) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193);
   }
@@ -49,25 +61,44 @@ function mix(hash: number): number {
  * comma-separated values) so that the profile texts from `text.ts` match field by field.
  */
 export function tokenize(text: string, keyWeights: Readonly<Record<string, number>> = {}): WeightedToken[] {
-  const tokens: WeightedToken[] = [];
+  return lowerCaseLines(text).flatMap((line) => tokenizeLine(line, keyWeights));
+}
+
+/** The text's non-empty lines (or sentences), lower case and trimmed: what tokens are taken from. */
+function lowerCaseLines(text: string): string[] {
+  const lines: string[] = [];
   for (const rawLine of text.toLowerCase().split(/\r?\n|\.\s+/)) {
     const line = rawLine.trim();
-    if (line === "") continue;
-    const keyed = KEY_LINE.exec(line);
-    const body = keyed ? keyed[2]! : line;
-    if (keyed) {
-      const key = keyed[1]!;
-      const items = body.split(",").map((v) => v.trim().replace(/\s+/g, " ").replace(/\.$/, ""));
-      for (const item of items)
-        if (item !== "")
-          tokens.push({ token: `${key}=${item}`, weight: keyWeights[key] ?? STRUCTURED_WEIGHT });
-    }
-    for (const match of body.matchAll(WORD)) {
-      const word = match[0];
-      if (!STOP_WORDS.has(word)) tokens.push({ token: word, weight: WORD_WEIGHT });
-    }
+    if (line !== "") lines.push(line);
+  }
+  return lines;
+}
+
+function tokenizeLine(line: string, keyWeights: Readonly<Record<string, number>>): WeightedToken[] {
+  const tokens: WeightedToken[] = [];
+  const keyed = KEY_LINE.exec(line);
+  const body = keyed ? keyed[2]! : line;
+  if (keyed) {
+    const key = keyed[1]!;
+    const items = body.split(",").map((v) => v.trim().replace(/\s+/g, " ").replace(/\.$/, ""));
+    for (const item of items)
+      if (item !== "") tokens.push({ token: `${key}=${item}`, weight: keyWeights[key] ?? STRUCTURED_WEIGHT });
+  }
+  for (const match of body.matchAll(WORD)) {
+    const word = match[0];
+    if (!STOP_WORDS.has(word)) tokens.push({ token: word, weight: WORD_WEIGHT });
   }
   return tokens;
+}
+
+// Lines and texts remembered per embedder: profile texts are made of a few hundred distinct lines, and
+// past accounts share profiles (a sparse vector is some 200 bytes).
+const LINE_CACHE_SIZE = 10_000;
+const TEXT_CACHE_SIZE = 20_000;
+
+interface SparseVector {
+  buckets: number[];
+  values: number[];
 }
 
 /**
@@ -80,6 +111,13 @@ export class HashingEmbedder implements Embedder {
   readonly name = "hashing";
   readonly dimension: number;
   readonly #keyWeights: Readonly<Record<string, number>>;
+  /** A line's contributions: bucket and signed weight, flattened, in token order. */
+  readonly #lines = new Map<string, number[]>();
+  readonly #texts = new Map<string, SparseVector>();
+  /** Per-bucket sums while a text is embedded; all zero in between. */
+  readonly #scratch: Float64Array;
+  /** Zeros in V8's unboxed-double array layout, copied for each vector so no element is ever converted. */
+  readonly #zeros: number[];
 
   constructor(options: HashingEmbedderOptions = {}) {
     const dimension = options.dimension ?? 256;
@@ -87,6 +125,8 @@ export class HashingEmbedder implements Embedder {
       throw new RangeError(`dimension must be a positive integer, got ${dimension}`);
     this.dimension = dimension;
     this.#keyWeights = options.keyWeights ?? {};
+    this.#scratch = new Float64Array(dimension);
+    this.#zeros = Array.from({ length: dimension }, () => 0.5).fill(0);
   }
 
   async embed(texts: string[]): Promise<number[][]> {
@@ -94,18 +134,59 @@ export class HashingEmbedder implements Embedder {
   }
 
   embedOne(text: string): number[] {
-    const vector = new Array<number>(this.dimension).fill(0);
-    for (const { token, weight } of tokenize(text, this.#keyWeights)) {
-      const hash = mix(fnv1a(token));
-      const bucket = (hash & 0x7fffffff) % this.dimension;
-      const sign = hash & 0x80000000 ? -1 : 1;
-      vector[bucket] = (vector[bucket] ?? 0) + sign * weight;
+    const { buckets, values } = this.#sparse(text);
+    const vector = this.#zeros.slice();
+    for (let i = 0; i < buckets.length; i++) vector[buckets[i] as number] = values[i] as number;
+    return vector;
+  }
+
+  /** The text's unit vector as its non-zero buckets (ascending) and values; remembered per text. */
+  #sparse(text: string): SparseVector {
+    const cached = this.#texts.get(text);
+    if (cached) return cached;
+    const sums = this.#scratch;
+    const touched: number[] = [];
+    for (const line of lowerCaseLines(text)) {
+      const contributions = this.#lineContributions(line);
+      for (let i = 0; i < contributions.length; i += 2) {
+        const bucket = contributions[i] as number;
+        if (!touched.includes(bucket)) touched.push(bucket);
+        sums[bucket] = (sums[bucket] as number) + (contributions[i + 1] as number);
+      }
     }
+    touched.sort((a, b) => a - b);
+    // In bucket order, as a sum over the dense vector would add them (the zeros add nothing).
     let sumOfSquares = 0;
-    for (const v of vector) sumOfSquares += v * v;
+    for (const bucket of touched) sumOfSquares += (sums[bucket] as number) * (sums[bucket] as number);
     const norm = Math.sqrt(sumOfSquares);
-    // An empty text stays the zero vector: its cosine with anything is 0, which is the honest answer.
-    return norm === 0 ? vector : vector.map((v) => v / norm);
+    const buckets: number[] = [];
+    const values: number[] = [];
+    for (const bucket of touched) {
+      const sum = sums[bucket] as number;
+      sums[bucket] = 0;
+      // An empty text stays the zero vector: its cosine with anything is 0, which is the honest answer.
+      if (sum === 0 || norm === 0) continue;
+      buckets.push(bucket);
+      values.push(sum / norm);
+    }
+    const sparse = { buckets, values };
+    if (this.#texts.size >= TEXT_CACHE_SIZE) this.#texts.clear();
+    this.#texts.set(text, sparse);
+    return sparse;
+  }
+
+  /** Each token of the line as its bucket and signed weight, the same numbers on every call. */
+  #lineContributions(line: string): number[] {
+    const cached = this.#lines.get(line);
+    if (cached) return cached;
+    const contributions: number[] = [];
+    for (const { token, weight } of tokenizeLine(line, this.#keyWeights)) {
+      const hash = mix(fnv1a(token));
+      contributions.push((hash & 0x7fffffff) % this.dimension, hash & 0x80000000 ? -weight : weight);
+    }
+    if (this.#lines.size >= LINE_CACHE_SIZE) this.#lines.clear();
+    this.#lines.set(line, contributions);
+    return contributions;
   }
 }
 
