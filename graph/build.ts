@@ -144,6 +144,8 @@ function previewGraph(deps: GraphDeps, llm: boolean): PreviewGraph {
   const dry: GraphDeps = {
     ...deps,
     counters: readOnlyCounters(deps.counters),
+    // A dry run answers "why": every rule's verdict, computed now rather than stored on every lead.
+    explainRoutes: true,
     ...(llm ? {} : { llm: NO_LLM }),
   };
   const saver = new MemorySaver();

@@ -29,6 +29,11 @@ export interface GraphDeps {
   publicUrl?: string;
   /** Called with each LLM call's usage (metrics). */
   onLlmUsage?: (usage: LlmUsage) => void;
+  /**
+   * Route explanations name every rule tried (dry runs: preview, `leadgraph route`). Otherwise (real runs)
+   * a lead keeps the rules it stopped at and a count of the others, whatever the number of rules.
+   */
+  explainRoutes?: boolean;
 }
 
 /** A node: reads the state, returns only the keys it changed. */

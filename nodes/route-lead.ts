@@ -42,7 +42,10 @@ async function lookUpAccount(crm: Crm, domain: string | undefined): Promise<Acco
 }
 
 export function createRouteLeadNode(
-  deps: Pick<GraphDeps, "routing" | "counters" | "crm" | "clock" | "logger" | "configVersions">,
+  deps: Pick<
+    GraphDeps,
+    "routing" | "counters" | "crm" | "clock" | "logger" | "configVersions" | "explainRoutes"
+  >,
   options: { regionOf?: RegionOf } = {},
 ): LeadNode {
   return async (state: LeadState) => {
@@ -58,6 +61,7 @@ export function createRouteLeadNode(
       counters: deps.counters,
       now: deps.clock(),
       accountOwnerCrmId: account.accountOwnerCrmId,
+      explain: deps.explainRoutes ?? false,
     });
     const path = decidePath(decision, state.score);
     const route = toRoute(decision);

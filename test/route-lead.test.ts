@@ -78,15 +78,24 @@ function recordingLogger() {
   return { logger, warnings };
 }
 
-function node(crm: Crm, logger: Logger = recordingLogger().logger, counters = new MemoryCounters()) {
+function node(
+  crm: Crm,
+  logger: Logger = recordingLogger().logger,
+  counters = new MemoryCounters(),
+  explainRoutes = false,
+) {
   return createRouteLeadNode({
     routing: () => routing,
     counters,
     crm,
     clock: () => new Date("2026-06-15T12:00:00Z"),
     logger,
+    explainRoutes,
   });
 }
+
+/** The node as dry runs build it: every rule's verdict in the explanation. */
+const explainingNode = (crm: Crm, logger?: Logger) => node(crm, logger, new MemoryCounters(), true);
 
 describe("decidePath", () => {
   it.each([
@@ -124,10 +133,23 @@ describe("routeLead node", () => {
 
   it("treats a CRM company without an owner as no account", async () => {
     const crm = fakeCrm(async (domain) => ({ id: "c1", name: "Acme", domain }));
-    const update = await node(crm)(leadState());
+    const update = await explainingNode(crm)(leadState());
     expect(update.route?.explanation[1]).toBe(
       'rule 2 "existing-account": no — existing account no, needs yes',
     );
+  });
+
+  it("keeps the rule it stopped at and counts the rules before it; a dry run explains each", async () => {
+    const crm = fakeCrm(async () => null);
+    const kept = await node(crm)(leadState());
+    expect(kept.route?.explanation).toEqual([
+      "rules 1–12: no — their conditions did not hold (12 rules)",
+      'rule 13 "dach": yes — country DE in [DE, AT, CH]',
+      "assigned to owner jonas.weber",
+    ]);
+    const explained = await explainingNode(crm)(leadState());
+    expect(explained.route?.explanation).toHaveLength(14);
+    expect(explained.route?.explanation.slice(-2)).toEqual(kept.route?.explanation.slice(-2));
   });
 
   it("does not look up a lead without a company domain", async () => {
@@ -143,7 +165,7 @@ describe("routeLead node", () => {
     const crm = fakeCrm(async () => {
       throw new Error("HubSpot 503");
     });
-    const update = await node(crm, logger)(leadState());
+    const update = await explainingNode(crm, logger)(leadState());
     expect(update.route?.ownerId).toBe("jonas.weber");
     expect(update.route?.explanation[1]).toBe('rule 2 "existing-account": no — existing account unknown');
     expect(update.warnings).toEqual([

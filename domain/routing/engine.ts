@@ -1,6 +1,6 @@
 import type { Counters, LeadPath, Route } from "../types.ts";
 import { atCap, availability, count, outsideHours, waitsFor } from "./availability.ts";
-import { checkConditions } from "./conditions.ts";
+import { checkConditions, compileConditions } from "./conditions.ts";
 import { normalizeFacts, type RoutingFacts } from "./facts.ts";
 import { localClockText } from "./hours.ts";
 import { slotOf, smoothWeightedOrder } from "./round-robin.ts";
@@ -29,6 +29,19 @@ export interface RouteOptions {
   accountOwnerCrmId?: string;
   /** Owners who already had this lead (re-routing after a decline or a missed SLA): passed over. */
   exclude?: readonly string[];
+  /**
+   * Explain every rule (default). False: the rules whose conditions did not hold are counted in runs
+   * (`unmatchedRun`), not written one by one; the rules the lead stopped at are explained in full. That is
+   * what a lead keeps: with thousands of rules the full text would outweigh the rest of the lead.
+   */
+  explain?: boolean;
+}
+
+/** The line that stands for rules `first`..`last` (1-based) when none of their conditions held. */
+export function unmatchedRun(first: number, last: number): string {
+  return first === last
+    ? `rule ${first}: no — its conditions did not hold`
+    : `rules ${first}–${last}: no — their conditions did not hold (${last - first + 1} rules)`;
 }
 
 export { CAP_TTL_SECONDS, capKey } from "./availability.ts";
@@ -190,9 +203,21 @@ function assign(assignment: Assignment | FallbackAssignment, ctx: Context): Prom
   }
 }
 
+const compiled = new WeakMap<RoutingConfig["rules"], Array<(facts: RoutingFacts) => boolean>>();
+
+/** Each rule's conditions as one function, compiled once per loaded config. */
+function compiledRules(config: RoutingConfig): Array<(facts: RoutingFacts) => boolean> {
+  let predicates = compiled.get(config.rules);
+  if (!predicates) {
+    predicates = config.rules.map((rule) => compileConditions(rule.when));
+    compiled.set(config.rules, predicates);
+  }
+  return predicates;
+}
+
 /**
  * Tries the rules in order; the first whose conditions all hold and whose assignment has someone
- * available wins, else the fallback. The explanation names every rule tried and why.
+ * available wins, else the fallback. The explanation names every rule tried and why (see `explain`).
  */
 export async function routeLead(
   facts: RoutingFacts,
@@ -202,8 +227,25 @@ export async function routeLead(
   const ctx: Context = { ...opts, config };
   const normalized = normalizeFacts(facts);
   const explanation: string[] = [];
+  const explain = opts.explain ?? true;
+  const holds = explain ? [] : compiledRules(config);
+  // The run of rules passed over without a word: index of its first rule, and its length.
+  let runStart = 0;
+  let runLength = 0;
+  const closeRun = () => {
+    if (runLength > 0) explanation.push(unmatchedRun(runStart + 1, runStart + runLength));
+    runLength = 0;
+  };
 
   for (const [index, rule] of config.rules.entries()) {
+    if (!explain) {
+      if (!(holds[index] as (facts: RoutingFacts) => boolean)(normalized)) {
+        if (runLength === 0) runStart = index;
+        runLength++;
+        continue;
+      }
+      closeRun();
+    }
     const checks = checkConditions(rule.when, normalized);
     const failed = checks.filter((c) => !c.holds);
     const label = `rule ${index + 1} "${rule.name}"`;
@@ -222,6 +264,7 @@ export async function routeLead(
     return finish({ ruleName: rule.name, kind: rule.assign.type, path, explanation }, outcome, ctx);
   }
 
+  closeRun();
   explanation.push("no rule matched — fallback");
   const outcome = await assign(config.fallback, ctx);
   explanation.push(...outcome.lines);
