@@ -20,6 +20,7 @@ import { indexAccounts } from "../app/index-accounts.ts";
 import { profileText } from "../domain/accounts/profile.ts";
 import type { PastAccount } from "../domain/types.ts";
 import { BruteForceVectorIndex } from "../test/helpers/brute-force-index.ts";
+import { random } from "../test/helpers/random.ts";
 import { createProfileEmbedder } from "../tools/embedded/hashing-embedder.ts";
 import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
 
@@ -33,17 +34,6 @@ const { values } = parseArgs({
     file: { type: "string" },
   },
 });
-
-/** mulberry32: the same corpus and queries on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const fixtures = JSON.parse(readFileSync("fixtures/accounts.json", "utf8")) as PastAccount[];
 

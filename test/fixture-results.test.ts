@@ -6,17 +6,17 @@
  * run comes first and reads the counters its real run is about to move.
  *
  * One deliberate difference since: a real run's route keeps the rules it stopped at and counts the rules
- * whose conditions did not hold (`unmatchedRun`) instead of listing them; the dry run still lists every
- * rule. `brief` derives that from the pinned full explanation, so the file itself stays as it was.
+ * whose conditions did not hold instead of listing them; the dry run still lists every rule.
+ * `foldUnmatched` derives that from the pinned full explanation, so the file itself stays as it was.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { unmatchedRun } from "../domain/routing/engine.ts";
 import type { Route } from "../domain/types.ts";
 import { buildLeadGraph, previewLead } from "../graph/build.ts";
 import type { LeadState } from "../graph/state.ts";
 import { MemoryCounters } from "../store/memory.ts";
 import { sampleCases, testDeps } from "./helpers/deps.ts";
+import { foldUnmatched } from "./helpers/explanation.ts";
 
 const RECEIVED_AT = "2026-11-21T10:00:00.000Z";
 
@@ -30,26 +30,6 @@ function resultOf(state: LeadState) {
     summary: state.summary,
     warnings: state.warnings,
   };
-}
-
-/** The pinned full explanation with each run of "rule N ...: no — ..." lines folded into one line. */
-function brief(explanation: string[]): string[] {
-  const out: string[] = [];
-  let run: number[] = [];
-  const close = () => {
-    if (run.length > 0) out.push(unmatchedRun(run[0] as number, run.at(-1) as number));
-    run = [];
-  };
-  for (const line of explanation) {
-    const unmatched = /^rule (\d+) ".*": no — /.exec(line);
-    if (unmatched) run.push(Number(unmatched[1]));
-    else {
-      close();
-      out.push(line);
-    }
-  }
-  close();
-  return out;
 }
 
 type Pinned = Record<string, { run: { route: Route } & Record<string, unknown>; preview: unknown }>;
@@ -73,7 +53,7 @@ describe("the graph's results on the fixtures", () => {
     }
     const expected = JSON.parse(readFileSync("test/snapshots/fixture-results.json", "utf8")) as Pinned;
     for (const result of Object.values(expected))
-      result.run.route = { ...result.run.route, explanation: brief(result.run.route.explanation) };
+      result.run.route = { ...result.run.route, explanation: foldUnmatched(result.run.route.explanation) };
     expect(Object.keys(results)).toEqual(Object.keys(expected));
     for (const [id, result] of Object.entries(results))
       expect({ id, ...(result as object) }).toEqual({ id, ...expected[id] });

@@ -7,6 +7,7 @@ import { createProfileEmbedder, HashingEmbedder } from "../tools/embedded/hashin
 import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
 import type { AccountFilter } from "../tools/ports.ts";
 import { BruteForceVectorIndex } from "./helpers/brute-force-index.ts";
+import { random } from "./helpers/random.ts";
 
 function account(id: string, overrides: Partial<PastAccount> = {}): PastAccount {
   return {
@@ -87,17 +88,6 @@ describe("MemoryVectorIndex", () => {
     expect(match?.score).toBe(0);
   });
 });
-
-/** A deterministic PRNG (mulberry32), so a failure names a reproducible case. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("MemoryVectorIndex against the brute-force index it replaced", () => {
   it("returns exactly the same matches and scores for the fixture accounts and lead profiles", async () => {

@@ -5,19 +5,10 @@ import { type RoutingFacts, routeLead } from "../domain/routing/engine.ts";
 import { normalizeFacts } from "../domain/routing/facts.ts";
 import type { Conditions, RoutingConfig } from "../domain/routing/schema.ts";
 import { MemoryCounters } from "../store/memory.ts";
+import { foldUnmatched } from "./helpers/explanation.ts";
+import { random } from "./helpers/random.ts";
 
 const NOW = new Date("2026-06-15T12:00:00Z");
-
-/** mulberry32: reproducible random cases. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const COUNTRIES = ["US", "CA", "DE", "FR", "JP"];
 const REGIONS = ["NA", "EMEA", "APAC"] as const;
@@ -151,7 +142,7 @@ describe("routeLead without explain", () => {
         const full = await routeLead(f, cfg, { counters: fullCounters, now: NOW });
         const brief = await routeLead(f, cfg, { counters: briefCounters, now: NOW, explain: false });
         expect({ ...brief, explanation: [] }).toEqual({ ...full, explanation: [] });
-        expect(brief.explanation).toEqual(fold(full.explanation));
+        expect(brief.explanation).toEqual(foldUnmatched(full.explanation));
       }
     }
   });
@@ -196,25 +187,3 @@ describe("routeLead without explain", () => {
 
 const fullCounters = new MemoryCounters();
 const briefCounters = new MemoryCounters();
-
-/** The full explanation with each run of "rule N ...: no — ..." lines folded into one. */
-function fold(lines: string[]): string[] {
-  const out: string[] = [];
-  let run: number[] = [];
-  const close = () => {
-    if (run.length === 1) out.push(`rule ${run[0]}: no — its conditions did not hold`);
-    if (run.length > 1)
-      out.push(`rules ${run[0]}–${run.at(-1)}: no — their conditions did not hold (${run.length} rules)`);
-    run = [];
-  };
-  for (const line of lines) {
-    const unmatched = /^rule (\d+) ".*": no — /.exec(line);
-    if (unmatched) run.push(Number(unmatched[1]));
-    else {
-      close();
-      out.push(line);
-    }
-  }
-  close();
-  return out;
-}
