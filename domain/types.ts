@@ -202,7 +202,10 @@ export interface NotificationRecord {
 
 export interface CrmSync {
   contactId?: string;
+  /** CRM owner id LeadGraph wrote on the contact (it had none). */
   ownerSet?: string;
+  /** The contact's own CRM owner id, left in place: an owned contact is never given another owner. */
+  ownerKept?: string;
   noteId?: string;
   taskId?: string;
   nurtureStatus?: string;

@@ -28,21 +28,44 @@ export async function ensureContact(deps: CrmDeps, state: LeadState): Promise<st
   return contactId;
 }
 
-/** Contact upserted by email, owner set, note with the reasons and summary, and a task for the owner. */
+/** What the owner step did; a bare string is what earlier versions stored for `set`. */
+type OwnerStep = { set: string } | { kept: string } | string;
+
+/**
+ * The CRM owner rule: a contact that already has an owner keeps it (the relationship lives in the CRM, and
+ * RevOps may have set it by hand); the routed owner is written only on a contact without one. Three forms
+ * from one person therefore never move the contact between owners. Read just before the write, inside the
+ * ledger step, so a retry neither reads nor writes again.
+ */
+async function ownContact(deps: CrmDeps, state: LeadState, contactId: string, crmOwnerId: string) {
+  const email = requireLead(state, "crm").email;
+  const step = await deps.ledger.once<OwnerStep>(`${state.leadId}:crm:owner`, async () => {
+    const existing = (await deps.crm.findContactByEmail(email))?.ownerId;
+    if (existing) return { kept: existing };
+    await deps.crm.setOwner(contactId, crmOwnerId);
+    return { set: crmOwnerId };
+  });
+  return typeof step === "string" ? { set: step } : step;
+}
+
+/** Contact upserted by email, owner set (unless it has one), note with the reasons and summary, task for the owner. */
 export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock">): LeadNode {
   return async (state) => {
     const contactId = await ensureContact(deps, state);
     const crm: CrmSync = { contactId };
     const crmOwnerId = crmOwnerIdOf(state, deps.routing());
+    let note = crmNote(state);
     if (crmOwnerId) {
-      await deps.ledger.once(`${state.leadId}:crm:owner`, async () => {
-        await deps.crm.setOwner(contactId, crmOwnerId);
-        return crmOwnerId;
-      });
-      crm.ownerSet = crmOwnerId;
+      const step = await ownContact(deps, state, contactId, crmOwnerId);
+      if ("set" in step) crm.ownerSet = step.set;
+      else {
+        crm.ownerKept = step.kept;
+        if (step.kept !== crmOwnerId)
+          note += `\nCRM owner ${step.kept} kept: the contact already had an owner; this lead's task goes to ${crmOwnerId}`;
+      }
     }
     const { noteId } = await deps.ledger.once(`${state.leadId}:crm:note`, () =>
-      deps.crm.addNote(contactId, crmNote(state)),
+      deps.crm.addNote(contactId, note),
     );
     crm.noteId = noteId;
     // Nurture leads already got their follow-up task from nurtureLead; only AE-facing paths get an owner task.

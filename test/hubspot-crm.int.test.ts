@@ -183,6 +183,20 @@ describe("HubSpotCrm against a loopback HubSpot", () => {
     });
   });
 
+  it("finds a contact's owner by email with one GET by the email property; unknown is null", async () => {
+    const owned = fake.addContact({ email: "Returning@Acme.de", hubspot_owner_id: "7003" });
+    fake.addContact({ email: "unowned@acme.de" });
+
+    expect(await crm.findContactByEmail("returning@acme.de")).toEqual({ id: owned.id, ownerId: "7003" });
+    expect(await crm.findContactByEmail("unowned@acme.de")).toEqual({ id: expect.any(String) });
+    expect(await crm.findContactByEmail("nobody@acme.de")).toBeNull();
+    const gets = fake.requestsTo("GET", /^\/crm\/v3\/objects\/contacts\//);
+    expect(gets).toHaveLength(3);
+    expect(gets[0]?.query).toMatchObject({ idProperty: "email", properties: "hubspot_owner_id" });
+    // Not the search API: it lags behind writes and has its own, lower rate limit.
+    expect(fake.requestsTo("POST", "/crm/v3/objects/contacts/search")).toEqual([]);
+  });
+
   it("reads a contact by id with the properties asked for; an unknown id is null after one request", async () => {
     const contact = fake.addContact({
       email: "mql@acme.de",

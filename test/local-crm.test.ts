@@ -32,6 +32,15 @@ describe("LocalCrm in memory", () => {
     expect(first.contactId).not.toContain("jane");
   });
 
+  it("finds a contact's owner by email, any case; an unknown email is null", async () => {
+    const crm = new LocalCrm();
+    const { contactId } = await crm.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
+    expect(await crm.findContactByEmail("Jane@Acme.de")).toEqual({ id: contactId });
+    await crm.setOwner(contactId, "7001");
+    expect(await crm.findContactByEmail("jane@acme.de")).toEqual({ id: contactId, ownerId: "7001" });
+    expect(await crm.findContactByEmail("john@acme.de")).toBeNull();
+  });
+
   it("reads a contact by id under HubSpot's property names; an unknown id is null", async () => {
     const crm = new LocalCrm();
     const { contactId } = await crm.upsertContact({

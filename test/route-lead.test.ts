@@ -64,6 +64,7 @@ function fakeCrm(find: (domain: string) => Promise<CrmCompany | null>): Crm & { 
     createTask: unused,
     setNurtureStatus: unused,
     getContact: unused,
+    findContactByEmail: async () => null,
   };
 }
 

@@ -39,10 +39,47 @@ describe("syncCrm", () => {
       routing: () => routing,
       clock,
     })(qualified);
-    expect(crm.calls.map((c) => c.op)).toEqual(["upsertContact", "setOwner", "addNote", "createTask"]);
-    expect(crm.calls[1]?.args).toEqual(["contact-dana.lee@northwind.io", "70004"]);
-    expect(crm.calls[3]?.args[1]).toMatchObject({ ownerId: "70004", dueAt: "2026-11-22T10:00:00.000Z" });
+    expect(crm.calls.map((c) => c.op)).toEqual([
+      "upsertContact",
+      "findContactByEmail",
+      "setOwner",
+      "addNote",
+      "createTask",
+    ]);
+    expect(crm.calls[2]?.args).toEqual(["contact-dana.lee@northwind.io", "70004"]);
+    expect(crm.calls[4]?.args[1]).toMatchObject({ ownerId: "70004", dueAt: "2026-11-22T10:00:00.000Z" });
     expect(update.crm).toMatchObject({ contactId: "contact-dana.lee@northwind.io", ownerSet: "70004" });
+  });
+
+  it("never gives an owned contact another owner; the routed owner still gets the task", async () => {
+    const crm = recordingCrm([], { "dana.lee@northwind.io": "70011" });
+    const update = await createSyncCrmNode({
+      crm,
+      ledger: new MemoryLedger(),
+      routing: () => routing,
+      clock,
+    })(qualified);
+    expect(crm.calls.map((c) => c.op)).not.toContain("setOwner");
+    expect(update.crm).toMatchObject({ ownerKept: "70011" });
+    expect(update.crm?.ownerSet).toBeUndefined();
+    const note = crm.calls.find((c) => c.op === "addNote")?.args[1];
+    expect(note).toContain(
+      "CRM owner 70011 kept: the contact already had an owner; this lead's task goes to 70004",
+    );
+    expect(crm.calls.find((c) => c.op === "createTask")?.args[1]).toMatchObject({ ownerId: "70004" });
+  });
+
+  it("writes nothing when the contact already has the routed owner (a returning lead)", async () => {
+    const crm = recordingCrm([], { "dana.lee@northwind.io": "70004" });
+    const update = await createSyncCrmNode({
+      crm,
+      ledger: new MemoryLedger(),
+      routing: () => routing,
+      clock,
+    })(qualified);
+    expect(crm.calls.map((c) => c.op)).not.toContain("setOwner");
+    expect(update.crm).toMatchObject({ ownerKept: "70004" });
+    expect(String(crm.calls.find((c) => c.op === "addNote")?.args[1])).not.toContain("kept");
   });
 
   it("writes nothing twice when the node runs again (resume after a crash)", async () => {
@@ -51,7 +88,7 @@ describe("syncCrm", () => {
     const node = createSyncCrmNode({ crm, ledger, routing: () => routing, clock });
     await node(qualified);
     await node(qualified);
-    expect(crm.calls).toHaveLength(4);
+    expect(crm.calls).toHaveLength(5);
   });
 
   it("the note carries score reasons with their fields and the route explanation", () => {

@@ -88,6 +88,13 @@ export interface CrmContact {
   properties: Record<string, string>;
 }
 
+/** Who owns the CRM contact with an email (lead-to-contact matching, sticky ownership). */
+export interface CrmContactOwner {
+  id: string;
+  /** The CRM's owner id (a HubSpot owner id); absent when the contact has no owner. */
+  ownerId?: string;
+}
+
 export interface CrmTaskInput {
   subject: string;
   body: string;
@@ -99,6 +106,8 @@ export interface CrmTaskInput {
 export interface Crm {
   readonly name: string;
   findCompanyByDomain(domain: string): Promise<CrmCompany | null>;
+  /** The contact with this email (compared lower-case) and its owner; null when the CRM has none. */
+  findContactByEmail(email: string): Promise<CrmContactOwner | null>;
   /** Creates or updates the contact keyed by email; returns its id. */
   upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }>;
   setOwner(contactId: string, crmOwnerId: string): Promise<void>;

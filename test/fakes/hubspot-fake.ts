@@ -253,7 +253,12 @@ export class HubSpotFake {
   }
 
   #getContact(req: RecordedRequest, id: string) {
-    const record = this.contacts.find((c) => c.id === id);
+    // `idProperty=email` reads by a unique property instead of the record id, as HubSpot does.
+    const byEmail = req.query.idProperty === "email";
+    const key = decodeURIComponent(id).toLowerCase();
+    const record = this.contacts.find((c) =>
+      byEmail ? (c.properties.email ?? "").toLowerCase() === key : c.id === id,
+    );
     if (!record) return { status: 404, body: errorBody("resource not found", "OBJECT_NOT_FOUND") };
     // HubSpot answers the requested properties (null when unset) plus its defaults.
     const wanted = (req.queryAll.properties ?? []).flatMap((p) => p.split(","));

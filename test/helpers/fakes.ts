@@ -27,8 +27,12 @@ export function recordingNotifier(): Notifier & {
   };
 }
 
-export function recordingCrm(companies: CrmCompany[] = []) {
+/** A CRM fake: `contactOwners` (email → CRM owner id) are contacts it already has. */
+export function recordingCrm(companies: CrmCompany[] = [], contactOwners: Record<string, string> = {}) {
   const calls: Array<{ op: string; args: unknown[] }> = [];
+  const contacts = new Map<string, string | undefined>(
+    Object.entries(contactOwners).map(([email, owner]) => [`contact-${email}`, owner]),
+  );
   const crm: Crm & { calls: typeof calls } = {
     name: "recording",
     calls,
@@ -38,10 +42,21 @@ export function recordingCrm(companies: CrmCompany[] = []) {
     },
     async upsertContact(contact) {
       calls.push({ op: "upsertContact", args: [contact] });
-      return { contactId: `contact-${contact.email}`, created: true };
+      const contactId = `contact-${contact.email}`;
+      const created = !contacts.has(contactId);
+      if (created) contacts.set(contactId, undefined);
+      return { contactId, created };
+    },
+    async findContactByEmail(email) {
+      calls.push({ op: "findContactByEmail", args: [email] });
+      const id = `contact-${email}`;
+      if (!contacts.has(id)) return null;
+      const ownerId = contacts.get(id);
+      return ownerId ? { id, ownerId } : { id };
     },
     async setOwner(contactId, ownerId) {
       calls.push({ op: "setOwner", args: [contactId, ownerId] });
+      contacts.set(contactId, ownerId);
     },
     async addNote(contactId, body) {
       calls.push({ op: "addNote", args: [contactId, body] });

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import type { ContactInput, Crm, CrmCompany, CrmContact, CrmTaskInput } from "../ports.ts";
+import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
 import { JsonlFile } from "./jsonl-file.ts";
 
 export interface LocalCrmOptions {
@@ -229,6 +229,14 @@ export class LocalCrm implements Crm {
     return this.#exclusive(async () => {
       this.#requireContact(contactId);
       await this.#append({ type: "nurture", contactId, status, at: this.#now() });
+    });
+  }
+
+  findContactByEmail(email: string): Promise<CrmContactOwner | null> {
+    return this.#exclusive(async () => {
+      const contact = this.#contacts.get(this.#contactId(email.trim().toLowerCase()));
+      if (!contact) return null;
+      return contact.ownerId ? { id: contact.id, ownerId: contact.ownerId } : { id: contact.id };
     });
   }
 

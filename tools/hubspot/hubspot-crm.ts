@@ -1,5 +1,5 @@
 import { AssociationTypes, Client } from "@hubspot/api-client";
-import type { ContactInput, Crm, CrmCompany, CrmContact, CrmTaskInput } from "../ports.ts";
+import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
 import {
   classifyHttpStatus,
   type ErrorClassification,
@@ -296,6 +296,25 @@ export class HubSpotCrm implements Crm {
     await this.#idempotent("setNurtureStatus", () =>
       this.#contacts.update(contactId, { properties: { [this.#nurtureStatusProperty]: status } }),
     );
+  }
+
+  /**
+   * GET by the email property rather than the search API: a read by unique property sees a contact created
+   * a moment ago (search lags behind writes by seconds), and it is not under search's tighter rate limit.
+   */
+  async findContactByEmail(email: string): Promise<CrmContactOwner | null> {
+    const wanted = email.trim().toLowerCase();
+    if (wanted === "") return null;
+    try {
+      const found = await this.#idempotent("findContactByEmail", () =>
+        this.#contacts.getById(wanted, ["hubspot_owner_id"], undefined, undefined, false, "email"),
+      );
+      const ownerId = found.properties.hubspot_owner_id;
+      return ownerId ? { id: found.id, ownerId } : { id: found.id };
+    } catch (err) {
+      if (err instanceof VendorError && err.status === 404) return null;
+      throw err;
+    }
   }
 
   async getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
