@@ -67,6 +67,37 @@ function referenceProblems(input: unknown): ConfigProblem[] {
     checkAssignment(`$.rules[${r}].assign`, asRecord(rule)?.assign);
   });
   checkAssignment("$.fallback", root.fallback);
+  problems.push(...slaProblems(root, owners, queues));
+  return problems;
+}
+
+/**
+ * An SLA's escalation target must exist, and an SLA must be able to act: nobody waits on a nurture queue,
+ * and a review queue escalates or reminds (there is no pool to reassign within).
+ */
+function slaProblems(root: Json, owners: Set<string>, queues: Set<string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const check = (key: "rules" | "pools" | "queues") =>
+    asList(root[key]).forEach((item, i) => {
+      const sla = asRecord(asRecord(item)?.sla);
+      if (!sla) return;
+      const base = `$.${key}[${i}].sla`;
+      const target = sla.escalateTo;
+      if (typeof target === "string" && !owners.has(target) && !queues.has(target))
+        problems.push({ path: `${base}.escalateTo`, message: `unknown owner or queue "${target}"` });
+      if (key !== "queues") return;
+      const path = asRecord(item)?.path;
+      if (path === "nurture")
+        problems.push({ path: base, message: "a nurture queue waits for nobody: an sla has no effect here" });
+      else if (sla.onBreach === undefined || sla.onBreach === "reassign")
+        problems.push({
+          path: `${base}.onBreach`,
+          message: 'a review queue\'s SLA can "escalate" or "notify"; "reassign" needs a pool or an owner',
+        });
+    });
+  check("rules");
+  check("pools");
+  check("queues");
   return problems;
 }
 

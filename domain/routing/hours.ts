@@ -147,3 +147,20 @@ export function workingMsBetween(owner: OwnerSchedule, from: Date, to: Date): nu
   }
   return total;
 }
+
+/**
+ * The instant at which `ms` of the owner's working time have passed since `from`: an SLA deadline counted
+ * in their hours (time outside them and away days do not count). Undefined past the horizon.
+ */
+export function addWorkingMs(owner: OwnerSchedule, from: Date, ms: number): Date | undefined {
+  const a = from.getTime();
+  if (!owner.hours && !owner.away?.length) return new Date(a + ms);
+  let left = Math.max(0, ms);
+  for (const [start, end] of workingIntervals(owner, from)) {
+    if (end <= a) continue;
+    const s = Math.max(start, a);
+    if (end - s >= left) return new Date(s + left);
+    left -= end - s;
+  }
+  return undefined;
+}

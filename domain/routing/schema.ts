@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { normalizeCountry } from "../normalize/country.ts";
 import { timeZoneSchema, weeklyHoursSchema } from "./hours-schema.ts";
+import { slaSchema } from "./sla.ts";
 
 /** The same country normalisation capture uses, so a rule and a lead never disagree on "Deutschland". */
 export const normalizeCountryCode = (input: string): string | undefined => normalizeCountry(input);
@@ -67,6 +68,8 @@ const poolSchema = z.strictObject({
   id,
   name: z.string().optional(),
   description: z.string().optional(),
+  /** Acceptance SLA of leads assigned through this pool (domain/routing/sla.ts). */
+  sla: slaSchema.optional(),
   members: list(
     z.strictObject({
       owner: id,
@@ -82,6 +85,8 @@ const queueSchema = z.strictObject({
   path: z.enum(["nurture", "review"]),
   channel: z.string().min(1).optional(),
   description: z.string().optional(),
+  /** How long reviewers have to decide a lead waiting in this (review) queue (domain/routing/sla.ts). */
+  sla: slaSchema.optional(),
 });
 
 // Strict: a misspelt condition key would otherwise be dropped and the rule would match more leads.
@@ -116,6 +121,8 @@ const assignmentSchema = z.discriminatedUnion("type", [
 const ruleSchema = z.strictObject({
   name: id,
   description: z.string().optional(),
+  /** Acceptance SLA of leads assigned through this rule (domain/routing/sla.ts). */
+  sla: slaSchema.optional(),
   when: conditionsSchema.default({}),
   assign: assignmentSchema,
 });
