@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
 import { routeLabel } from "../domain/labels.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
@@ -89,6 +90,11 @@ export type PreviewResult =
 
 export interface LeadService {
   readonly profile: string;
+  /**
+   * Where the host keeps per-client rate-limit counts so that a limit holds across instances: the Redis
+   * profile's connection. Absent in the embedded profile, where the counts live in the process.
+   */
+  readonly rateLimitRedis?: Redis;
   /** Stores and enqueues a lead, or finds the lead an earlier delivery of it created. */
   accept(delivery: Delivery, log?: Logger): Promise<AcceptResult>;
   /** Each delivery on its own, in order, one result per item; throws ServiceUnavailableError as `accept`. */
@@ -138,6 +144,8 @@ export interface LeadServiceBackend {
   /** Which HubSpot contact property changes make a lead; default: lifecyclestage becoming an MQL. */
   hubspotEventRules?: EventRules;
   routing: RoutingAdmin;
+  /** The Redis profile's connection, for the host's rate-limit counts. */
+  redis?: Redis;
 }
 
 /** A contact becoming a marketing-qualified lead is the lead; other changes are not. */
@@ -256,6 +264,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
   return {
     profile,
     routing: backend.routing,
+    ...(backend.redis ? { rateLimitRedis: backend.redis } : {}),
     accept,
     acceptBatch: (deliveries, log) =>
       wholeBatch(

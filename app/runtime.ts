@@ -95,6 +95,8 @@ export interface LeadRuntime {
 
 interface Backend {
   profile: Profile;
+  /** The Redis profile's connection (the host keeps its rate-limit counts on it). */
+  redis?: Redis;
   store: LeadStore;
   checkpointer: BaseCheckpointSaver;
   queue: JobQueue;
@@ -154,6 +156,7 @@ function redisBackend(url: string, options: RuntimeOptions): Backend {
   });
   return {
     profile: "redis",
+    redis,
     store,
     checkpointer,
     queue,
@@ -287,6 +290,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     },
     service: createLeadService({
       profile: backend.profile,
+      ...(backend.redis ? { redis: backend.redis } : {}),
       store,
       queue,
       deps,

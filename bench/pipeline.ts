@@ -289,6 +289,8 @@ async function fullProfile(
     DATA_DIR: dataDir,
     LOG_LEVEL: "silent",
     WORKER_CONCURRENCY: String(CONCURRENCY),
+    // One client sends every lead: the per-client limit would refuse most of them. Its cost is in bench:ingest.
+    WEBHOOK_RATE_LIMIT: "0",
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });
   // The benchmark's own connection: status polls, INFO. Its commands are not the pipeline's.

@@ -50,6 +50,17 @@ export const envSchema = z.object({
   FORM_HONEYPOT_FIELD: z.string().trim().min(1).default("_gotcha"),
   /** Most items one webhook delivery (a JSON array or a HubSpot event batch) may carry. */
   WEBHOOK_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Requests per minute per client address on POST /webhooks/lead; 0 turns the limit off. */
+  WEBHOOK_RATE_LIMIT: z.coerce.number().int().min(0).default(3000),
+  /** Requests per minute per client address on the admin API; 0 turns the limit off. */
+  ADMIN_RATE_LIMIT: z.coerce.number().int().min(0).default(300),
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (rate limits are per client): unset or
+   * `false` none, `true` any, a number of hops, or comma-separated addresses/CIDRs of the proxies.
+   */
+  TRUST_PROXY: optionalString.transform((v): boolean | number | string =>
+    v === undefined || v === "false" ? false : v === "true" ? true : /^\d+$/.test(v) ? Number(v) : v,
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** List-import leads run at once per worker process, beside WORKER_CONCURRENCY live ones. */

@@ -7,10 +7,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
-import { errorSchema, installErrorHandlers } from "./errors.ts";
+import { errorSchema, installErrorHandlers, installNotFoundHandler } from "./errors.ts";
 import formBody from "./form-body.ts";
 import jsonBody from "./json-body.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
+import rateLimits from "./rate-limit.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
 import importRoutes from "./routes/imports.ts";
@@ -37,10 +38,19 @@ export interface BuildAppOptions {
   metrics?: LeadMetrics;
 }
 
+/** TRUST_PROXY as Fastify takes it: a hop count becomes the function Fastify itself would make of it. */
+function trustProxy(
+  value: Env["TRUST_PROXY"],
+): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof value === "number" ? (_address, hop) => hop < value : value;
+}
+
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // request.ip, by which rate limits count, is the proxy's unless its X-Forwarded-For is trusted.
+    trustProxy: trustProxy(options.env.TRUST_PROXY),
     // Ids of lead routes are UUIDs; anything longer is not ours.
     routerOptions: { maxParamLength: 200 },
     // One access line per request (below) instead of Fastify's two; it names the lead when there is one.
@@ -95,7 +105,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(formBody);
   await app.register(servicePlugin, { service: options.service, env: options.env });
   await app.register(metricsPlugin, options.metrics ? { metrics: options.metrics } : {});
+  await app.register(rateLimits);
   await app.register(adminAuth);
+  installNotFoundHandler(app, app.rateLimits.notFound);
 
   await app.register(healthRoutes);
   await app.register(webhookRoutes);

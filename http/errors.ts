@@ -2,7 +2,7 @@
  * Error bodies and the one error handler: every error answer is `{error, message, field?}`; a sender's
  * mistake is a 4xx naming what was wrong, and a 5xx never shows internals.
  */
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 
 export const ERROR_SCHEMA_ID = "ErrorBody";
 
@@ -127,8 +127,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     );
     return reply.code(500).send({ error: "internal_error", message: "internal error" });
   });
+}
 
-  app.setNotFoundHandler((request, reply) => {
+/** 404 for unknown routes; `preHandler` rate-limits them, so the routes cannot be found by scanning. */
+export function installNotFoundHandler(app: FastifyInstance, preHandler: preHandlerAsyncHookHandler): void {
+  app.setNotFoundHandler({ preHandler }, (request, reply) => {
     reply
       .code(404)
       .send({ error: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` });

@@ -86,7 +86,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
   app.addHook("onRequest", app.requireAdmin);
 
   const security = [{ bearerAuth: [] }];
-  const authErrors = { 401: errorRef, 403: errorRef } as const;
+  const authErrors = { 401: errorRef, 403: errorRef, 429: errorRef } as const;
 
   app.get<{ Params: { id: string } }>(
     "/leads/:id",

@@ -167,6 +167,8 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
   app.post<{ Querystring: WebhookQuery; Body: unknown }>(
     "/webhooks/lead",
     {
+      // Counted before the body is even read.
+      onRequest: app.rateLimits.webhook,
       // Before any validation of the query, headers or body: an unsigned sender learns nothing about them.
       preValidation: async (request) => {
         const signature = checkSignature(request);
@@ -221,6 +223,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
           413: errorRef,
           415: errorRef,
           422: errorRef,
+          429: errorRef,
           503: errorRef,
         },
       },
