@@ -47,6 +47,16 @@ export interface GraphAdapters {
   close(): Promise<void>;
 }
 
+/** The adapter list after some ports were replaced (tests, library users): a replaced port is named by its replacement. */
+export function namedAfterOverrides(choices: AdapterChoice[], deps: GraphDeps): AdapterChoice[] {
+  return choices.map((a) => {
+    const port = deps[a.port as keyof GraphDeps] as { name?: unknown } | undefined;
+    return typeof port?.name === "string" && port.name !== a.adapter && a.port !== "enrichers"
+      ? { port: a.port, adapter: port.name }
+      : a;
+  });
+}
+
 function pickEmbedder(env: Env): Embedder {
   return env.OPENAI_API_KEY
     ? new OpenAiEmbedder({
@@ -80,6 +90,8 @@ export async function createGraphDeps(
     ledger: Ledger;
     config: RevOpsConfig;
     persist?: boolean;
+    /** The corpus of the in-process similar-accounts index; default DATA_DIR's indexed one, else the fixtures'. */
+    accountsFile?: string;
     clock?: () => Date;
     onLlmUsage?: (usage: LlmUsage) => void;
   },
@@ -99,12 +111,10 @@ export async function createGraphDeps(
   const vectorIndex = pickVectorIndex(env);
   if (vectorIndex instanceof MemoryVectorIndex)
     await indexAccounts(
-      loadPastAccounts(localAccountsSource(resolve(env.DATA_DIR), fixtures)),
+      loadPastAccounts(options.accountsFile ?? localAccountsSource(resolve(env.DATA_DIR), fixtures)),
       embedder,
       vectorIndex,
-      {
-        batchSize: 100,
-      },
+      { batchSize: 100 },
     );
 
   let crm: Crm;

@@ -35,7 +35,7 @@ import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
-import { type AdapterChoice, createGraphDeps } from "./adapters.ts";
+import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
 import { createRoutingAdmin } from "./routing-admin.ts";
 
@@ -246,12 +246,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     { port: "leadStore", adapter: `${store.name} (${backend.location})` },
     { port: "checkpointer", adapter: checkpointer.constructor.name },
     { port: "jobQueue", adapter: queue.name },
-    ...graphDeps.adapters.map((a) => {
-      const override = deps[a.port as keyof GraphDeps] as { name?: unknown } | undefined;
-      return typeof override?.name === "string" && override.name !== a.adapter && a.port !== "enrichers"
-        ? { port: a.port, adapter: override.name }
-        : a;
-    }),
+    ...namedAfterOverrides(graphDeps.adapters, deps),
   ];
   logger.info({ profile: backend.profile, worker: options.worker }, "runtime profile");
   for (const { port, adapter } of adapters) logger.info({ port, adapter }, `port ${port}: ${adapter}`);

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { type BaseCheckpointSaver, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { Counters } from "../domain/types.ts";
 import { createCaptureNode } from "../nodes/capture.ts";
-import type { GraphDeps } from "../nodes/deps.ts";
+import type { GraphDeps, LeadNode } from "../nodes/deps.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { createNotifyOwnerNode } from "../nodes/notify-owner.ts";
 import { createNurtureLeadNode } from "../nodes/nurture-lead.ts";
@@ -36,21 +36,36 @@ export type NodeId = (typeof NODE_IDS)[number];
 export const AFTER_ROUTING: readonly NodeId[] = ["summarize", "nurtureLead"];
 
 /**
- * The graph's topology, uncompiled: every port comes from `deps`, so nodes never build clients. A library
- * user who wants an extra node or a changed edge starts from `leadGraphNodes(deps)` and `LeadStateAnnotation`
- * instead (see examples/custom-crm).
+ * Every node of the lead graph built on `deps`, keyed by node id. A library user who wants an extra node or a
+ * changed edge wires these into their own `StateGraph(LeadStateAnnotation)` (see examples/custom-crm).
  */
+export function leadGraphNodes(deps: GraphDeps): Record<NodeId, LeadNode> {
+  // Timed: each node reports its start and end on the `custom` stream (graph/events.ts).
+  return {
+    capture: timed("capture", createCaptureNode(deps.crm)),
+    enrich: timed("enrich", createEnrichNode(deps)),
+    scoreLead: timed("scoreLead", createScoreLeadNode(deps)),
+    routeLead: timed("routeLead", createRouteLeadNode(deps)),
+    summarize: timed("summarize", createSummarizeNode(deps)),
+    notifyOwner: timed("notifyOwner", createNotifyOwnerNode(deps)),
+    nurtureLead: timed("nurtureLead", createNurtureLeadNode(deps)),
+    syncCrm: timed("syncCrm", createSyncCrmNode(deps)),
+  };
+}
+
+/** The graph's topology, uncompiled: every port comes from `deps`, so nodes never build clients. */
 export function defineLeadGraph(deps: GraphDeps) {
+  const nodes = leadGraphNodes(deps);
   return (
     new StateGraph(LeadStateAnnotation)
-      .addNode("capture", timed("capture", createCaptureNode(deps.crm)))
-      .addNode("enrich", timed("enrich", createEnrichNode(deps)))
-      .addNode("scoreLead", timed("scoreLead", createScoreLeadNode(deps)))
-      .addNode("routeLead", timed("routeLead", createRouteLeadNode(deps)))
-      .addNode("summarize", timed("summarize", createSummarizeNode(deps)))
-      .addNode("notifyOwner", timed("notifyOwner", createNotifyOwnerNode(deps)))
-      .addNode("nurtureLead", timed("nurtureLead", createNurtureLeadNode(deps)))
-      .addNode("syncCrm", timed("syncCrm", createSyncCrmNode(deps)))
+      .addNode("capture", nodes.capture)
+      .addNode("enrich", nodes.enrich)
+      .addNode("scoreLead", nodes.scoreLead)
+      .addNode("routeLead", nodes.routeLead)
+      .addNode("summarize", nodes.summarize)
+      .addNode("notifyOwner", nodes.notifyOwner)
+      .addNode("nurtureLead", nodes.nurtureLead)
+      .addNode("syncCrm", nodes.syncCrm)
       // A lead is normalised before anything reads it.
       .addEdge(START, "capture")
       // Scoring needs firmographics and seniority.
