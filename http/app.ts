@@ -3,6 +3,7 @@
  * metrics as plugins, the routes, and the OpenAPI document built from the route schemas.
  */
 import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
@@ -11,6 +12,7 @@ import { errorSchema, installErrorHandlers, installNotFoundHandler } from "./err
 import formBody from "./form-body.ts";
 import jsonBody from "./json-body.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
+import { WEBHOOK_ERRORS, webhookDocs } from "./openapi-sources.ts";
 import rateLimits from "./rate-limit.ts";
 import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
@@ -99,7 +101,23 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         { name: "operations", description: "Health, readiness, metrics" },
       ],
     },
+    // The webhook's document shows each source's shape and every field with its limit (http/openapi-sources.ts);
+    // its validation schema stays the lenient one intake reads by.
+    transform: ({ schema, url, route }) => {
+      if (url !== "/webhooks/lead" || route.method !== "POST") return { schema, url };
+      const docs = webhookDocs({
+        maxBatch: options.env.WEBHOOK_BATCH_MAX,
+        honeypot: options.env.FORM_HONEYPOT_FIELD,
+      });
+      const described = schema as { description?: string };
+      return {
+        schema: { ...schema, ...docs, description: `${described.description ?? ""}\n\n${WEBHOOK_ERRORS}` },
+        url,
+      };
+    },
   });
+  // Swagger UI at /docs, from the package's own copy of its assets (no CDN).
+  await app.register(swaggerUi, { routePrefix: "/docs" });
 
   await app.register(jsonBody);
   await app.register(formBody);
