@@ -59,6 +59,7 @@ export async function importCommand(
   options: { dryRun: boolean; json: boolean; channel?: string },
 ): Promise<number> {
   const text = readFileSync(file, "utf8");
+  const started = performance.now();
   const bar = progressBar();
   let total = 0;
   let done = 0;
@@ -84,7 +85,8 @@ export async function importCommand(
     }
   }
   bar.finish(done, total);
-  if (options.json) console.log(JSON.stringify(report, null, 2));
+  const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+  if (options.json) console.log(JSON.stringify({ ...report, seconds }, null, 2));
   else printReport(report, file);
   return report.rejected > 0 || report.problems.some((p) => p.row === 0) ? 1 : 0;
 }
