@@ -2,6 +2,8 @@
  * The one service object the HTTP host and the CLI call: accept a lead, find and list leads, retry failed
  * ones, preview routing, and report readiness. It holds the rules of intake (a 2xx means the lead is stored
  * and has a job; duplicates land on the first lead) so that no caller reaches into stores or queues.
+ * Over 300 lines because it is the whole service contract in one place (types, interface, wiring); the
+ * sources' own logic lives in app/sources/.
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,13 +28,13 @@ import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
-import { acceptEach, type ItemResult } from "./sources/batch.ts";
+import { acceptEach, type BatchOutcome, type ItemResult, wholeBatch } from "./sources/batch.ts";
 import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
 export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
-export type { ItemResult } from "./sources/batch.ts";
+export type { BatchOutcome, ItemResult } from "./sources/batch.ts";
 export type { ImportOptions, ImportProblem, ImportReport } from "./sources/csv-import.ts";
 export type { EventResult } from "./sources/hubspot-events.ts";
 
@@ -58,9 +60,6 @@ export interface Delivery {
 export type Refusal =
   | { ok: false; field: string; message: string; limit?: undefined }
   | { ok: false; field: string; message: string; limit: PayloadLimit };
-
-/** A batch's results in its items' order, or its refusal as a whole (it breaks a payload limit). */
-export type BatchOutcome<R> = { ok: true; results: R[] } | Refusal;
 
 export type AcceptResult =
   | { ok: true; duplicate: false; leadId: string; status: "queued"; source: LeadSource }
@@ -118,13 +117,6 @@ export interface LeadService {
   readonly routing: RoutingAdmin;
   /** Jobs waiting, delayed or running. */
   queueDepth(): Promise<number>;
-}
-
-/** The payload limits bound a whole delivery, a batch included, before any item is stored. */
-async function wholeBatch<R>(bodies: unknown[], run: () => Promise<R[]>): Promise<BatchOutcome<R>> {
-  const limits = checkPayloadLimits(bodies);
-  if (!limits.ok) return limits;
-  return { ok: true, results: await run() };
 }
 
 /** How long a duplicate waits for the first delivery of its lead to finish storing it. */

@@ -4,7 +4,8 @@
  * A store or queue outage is not an item's fault: it stops the batch and propagates, so the sender retries
  * the whole delivery, whose stored items then come back as duplicates.
  */
-import type { AcceptResult, Delivery } from "../lead-service.ts";
+import type { AcceptResult, Delivery, Refusal } from "../lead-service.ts";
+import { checkPayloadLimits } from "../payload-limits.ts";
 
 /** What happened to one item of a batch, in the item's position. */
 export type ItemResult =
@@ -31,4 +32,14 @@ export async function acceptEach(accept: Accept, deliveries: Delivery[]): Promis
   const results: ItemResult[] = [];
   for (const delivery of deliveries) results.push(itemResult(await accept(delivery)));
   return results;
+}
+
+/** A batch's results in its items' order, or its refusal as a whole (it breaks a payload limit). */
+export type BatchOutcome<R> = { ok: true; results: R[] } | Refusal;
+
+/** The payload limits bound a whole delivery, a batch included, before any item is stored. */
+export async function wholeBatch<R>(bodies: unknown[], run: () => Promise<R[]>): Promise<BatchOutcome<R>> {
+  const limits = checkPayloadLimits(bodies);
+  if (!limits.ok) return limits;
+  return { ok: true, results: await run() };
 }
