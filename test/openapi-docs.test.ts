@@ -36,7 +36,7 @@ describe("OpenAPI document and /docs", () => {
     expect(content["application/x-www-form-urlencoded"].schema.properties).toHaveProperty("_redirect");
     expect(content["application/x-www-form-urlencoded"].schema.properties).toHaveProperty("_gotcha");
     expect(Object.keys(post.responses)).toEqual(
-      expect.arrayContaining(["200", "202", "207", "303", "400", "401", "413", "415", "422", "503"]),
+      expect.arrayContaining(["200", "202", "207", "303", "400", "401", "413", "415", "422", "429", "503"]),
     );
     for (const code of [
       "invalid_signature",
