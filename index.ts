@@ -24,6 +24,7 @@ export type {
 export { createLogger, silentLogger } from "./app/logger.ts";
 export { type OfflineLeads, openOffline } from "./app/offline.ts";
 export { createRuntime, type LeadRuntime, type Profile, type RuntimeOptions } from "./app/runtime.ts";
+export { studioGraph } from "./app/studio-graph.ts";
 // ------------------------------------------------------------------ Configuration: environment and RevOps files
 export { type Env, EnvError, loadEnv, parseEnv } from "./config/env.ts";
 export { loadPrompts } from "./config/prompts.ts";
