@@ -247,6 +247,24 @@ export interface PastAccount {
   note: string;
 }
 
+/** The owner a person was last routed to: what makes their next lead a returning one (sticky ownership). */
+export interface PersonRoute {
+  ownerId: string;
+  leadId: string;
+  /** ISO time the lead was routed. */
+  routedAt: string;
+}
+
+/**
+ * Who each person was last routed to, keyed by `personKey` (a hash of the normalised email; the email itself
+ * is never a key). Entries live as long as the returning window, then disappear.
+ */
+export interface RouteMemory {
+  recall(personKey: string): Promise<PersonRoute | undefined>;
+  /** Keeps `route` for `ttlSeconds`, replacing what was there. */
+  remember(personKey: string, route: PersonRoute, ttlSeconds: number): Promise<void>;
+}
+
 /** Atomic counters the routing engine uses for round-robin and daily caps; the lead store backs them. */
 export interface Counters {
   /** Atomically increments and returns the new value; `ttlSeconds` is set on creation. */

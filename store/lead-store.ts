@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Counters } from "../domain/types.ts";
+import type { Counters, RouteMemory } from "../domain/types.ts";
 import type { Ledger } from "../tools/ports.ts";
 
 // ---------------------------------------------------------------- Records
@@ -99,6 +99,8 @@ export interface LeadStore {
   readonly counters: Counters;
   /** Exactly-once side effects, across processes sharing the store. */
   readonly ledger: Ledger;
+  /** Who each person was last routed to, for the returning-lead window. */
+  readonly routeMemory: RouteMemory;
 
   /** Persists a new lead as `queued` with 0 attempts; throws `LeadExistsError` if the id is taken. */
   createLead(lead: NewLead): Promise<void>;

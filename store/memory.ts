@@ -1,4 +1,4 @@
-import type { Counters } from "../domain/types.ts";
+import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import type { Ledger } from "../tools/ports.ts";
 
 /** In-process counters: for the CLI, tests and the in-memory graph. */
@@ -26,6 +26,29 @@ export class MemoryCounters implements Counters {
 
   async get(key: string): Promise<number> {
     return this.#values.get(key) ?? 0;
+  }
+}
+
+/** In-process route memory (CLI, tests); entries expire by `clock`. */
+export class MemoryRouteMemory implements RouteMemory {
+  readonly #routes = new Map<string, { route: PersonRoute; expiresAt: number }>();
+  readonly #clock: () => Date;
+
+  constructor(clock: () => Date = () => new Date()) {
+    this.#clock = clock;
+  }
+
+  async recall(personKey: string): Promise<PersonRoute | undefined> {
+    const found = this.#routes.get(personKey);
+    if (!found || found.expiresAt <= this.#clock().getTime()) return undefined;
+    return { ...found.route };
+  }
+
+  async remember(personKey: string, route: PersonRoute, ttlSeconds: number): Promise<void> {
+    this.#routes.set(personKey, {
+      route: { ...route },
+      expiresAt: this.#clock().getTime() + ttlSeconds * 1000,
+    });
   }
 }
 

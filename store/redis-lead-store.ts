@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";
-import type { Counters } from "../domain/types.ts";
+import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   compareIds,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
@@ -193,14 +193,15 @@ return 0
 /**
  * The Redis lead store. Keys under `prefix`: `lead:<id>` hash (long JSON fields deflated, see `packJson`),
  * `timeline:<id>` list (an empty first entry, then one JSON entry per step), `leads:<status>` sorted sets
- * scored by receivedAt ms (every lead in exactly one), `idem:<key>`, `counter:<key>` and `ledger:<key>`
- * strings. A lead's run costs one script to begin, one RPUSHX per step and one script to end; a ledger
+ * scored by receivedAt ms (every lead in exactly one), `idem:<key>`, `counter:<key>`, `ledger:<key>` and
+ * `person:<sha-256 of the normalised email>` (the returning-lead memory, expiring with its window) strings. A lead's run costs one script to begin, one RPUSHX per step and one script to end; a ledger
  * effect one SET NX to claim and one script to store its result.
  */
 export class RedisLeadStore implements LeadStore {
   readonly name = "redis";
   readonly counters: Counters;
   readonly ledger: LeasedLedger;
+  readonly routeMemory: RouteMemory;
 
   readonly #redis: Redis;
   readonly #ownsRedis: boolean;
@@ -235,6 +236,15 @@ export class RedisLeadStore implements LeadStore {
       get: async (key) => Number((await this.#redis.get(this.#key("counter", key))) ?? 0),
     };
     this.ledger = new LeasedLedger(this.#ledgerBackend(), options.ledger);
+    this.routeMemory = {
+      recall: async (person) => {
+        const stored = await this.#redis.get(this.#key("person", person));
+        return stored === null ? undefined : (JSON.parse(stored) as PersonRoute);
+      },
+      remember: async (person, route, ttlSeconds) => {
+        await this.#redis.set(this.#key("person", person), JSON.stringify(route), "PX", ttlMs(ttlSeconds));
+      },
+    };
   }
 
   async createLead(lead: NewLead): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
-import type { Counters } from "../domain/types.ts";
+import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
   decodeCursor,
@@ -73,6 +73,11 @@ CREATE TABLE IF NOT EXISTS counters (
   value INTEGER NOT NULL,
   expires_at_ms INTEGER
 ) STRICT;
+CREATE TABLE IF NOT EXISTS person_routes (
+  person TEXT PRIMARY KEY,
+  route TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS ledger (
   key TEXT PRIMARY KEY,
   result TEXT,
@@ -91,6 +96,7 @@ export class SqliteLeadStore implements LeadStore {
   readonly name = "sqlite";
   readonly counters: Counters;
   readonly ledger: LeasedLedger;
+  readonly routeMemory: RouteMemory;
 
   readonly #db: DatabaseSync;
   readonly #ownsDb: boolean;
@@ -118,6 +124,7 @@ export class SqliteLeadStore implements LeadStore {
     // Expired rows are otherwise only replaced when their key comes back; daily-cap keys never do.
     this.#sql.purgeIdempotency.run(this.#now());
     this.#sql.purgeCounters.run(this.#now());
+    this.#sql.purgePersonRoutes.run(this.#now());
     this.counters = {
       increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
       incrementBelow: async (key, limit, ttlSeconds) => this.#incrementBelow(key, limit, ttlSeconds),
@@ -128,6 +135,15 @@ export class SqliteLeadStore implements LeadStore {
       },
     };
     this.ledger = new LeasedLedger(this.#ledgerBackend(), options.ledger);
+    this.routeMemory = {
+      recall: async (person) => {
+        const row = this.#sql.personRouteGet.get(person, this.#now());
+        return row ? (JSON.parse(String(row.route)) as PersonRoute) : undefined;
+      },
+      remember: async (person, route, ttlSeconds) => {
+        this.#sql.personRoutePut.run(person, JSON.stringify(route), this.#now() + ttlMs(ttlSeconds));
+      },
+    };
   }
 
   async createLead(lead: NewLead): Promise<void> {
@@ -377,6 +393,12 @@ function prepare(db: DatabaseSync) {
     ),
     purgeIdempotency: p("DELETE FROM idempotency WHERE expires_at_ms <= ?"),
     purgeCounters: p("DELETE FROM counters WHERE expires_at_ms <= ?"),
+    purgePersonRoutes: p("DELETE FROM person_routes WHERE expires_at_ms <= ?"),
+    personRouteGet: p("SELECT route FROM person_routes WHERE person = ? AND expires_at_ms > ?"),
+    personRoutePut: p(
+      `INSERT INTO person_routes (person, route, expires_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (person) DO UPDATE SET route = excluded.route, expires_at_ms = excluded.expires_at_ms`,
+    ),
     idemGet: p("SELECT lead_id FROM idempotency WHERE key = ?"),
     idemRelease: p("DELETE FROM idempotency WHERE key = ? AND lead_id = ?"),
     // SET expressions see the row as it was, so both CASEs test the old expiry.

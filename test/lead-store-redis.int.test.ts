@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { personKey } from "../domain/routing/sticky.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { freePort, startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { runLeadStoreContract } from "./lead-store.contract.ts";
@@ -63,6 +64,24 @@ describe("RedisLeadStore", () => {
       await store.close();
       // A client passed in belongs to the caller.
       expect(await redis.ping()).toBe("PONG");
+      redis.disconnect();
+    }
+  });
+
+  it("keys the returning-lead memory by a hash of the email, never the email, with the window as TTL", async () => {
+    const redis = new Redis(server.url);
+    const store = new RedisLeadStore({ redis, prefix: "{sticky}" });
+    try {
+      const route = { ownerId: "maya.patel", leadId: "l-1", routedAt: "2025-03-01T09:00:00.000Z" };
+      await store.routeMemory.remember(personKey("Jane.Doe+webinar@Acme.com"), route, 90 * 86_400);
+      const keys = await redis.keys("{sticky}:person:*");
+      expect(keys).toEqual([expect.stringMatching(/^\{sticky\}:person:[0-9a-f]{64}$/)]);
+      expect(keys.join()).not.toMatch(/jane|acme/i);
+      expect(await redis.pttl(keys[0]!)).toBeGreaterThan(89 * 86_400_000);
+      // The same person on another form, in another case.
+      expect(await store.routeMemory.recall(personKey("jane.doe@acme.com"))).toEqual(route);
+    } finally {
+      await store.close();
       redis.disconnect();
     }
   });

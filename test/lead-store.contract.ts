@@ -529,6 +529,31 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
       });
     });
 
+    describe("route memory", () => {
+      const route = { ownerId: "maya.patel", leadId: "l-1", routedAt: "2025-03-01T09:00:00.000Z" };
+
+      it("recalls the last route of a person in another process, and forgets an unknown one", async () => {
+        const { store, twin } = await open();
+        const other = await twin();
+        expect(await store.routeMemory.recall("p-1")).toBeUndefined();
+        await store.routeMemory.remember("p-1", route, 60);
+        expect(await other.routeMemory.recall("p-1")).toEqual(route);
+        const later = { ownerId: "liam.oconnor", leadId: "l-2", routedAt: "2025-03-02T09:00:00.000Z" };
+        await other.routeMemory.remember("p-1", later, 60);
+        expect(await store.routeMemory.recall("p-1")).toEqual(later);
+        expect(await store.routeMemory.recall("p-2")).toBeUndefined();
+      });
+
+      it("forgets a route once its window (the TTL) has passed", async () => {
+        const { store } = await open();
+        await store.routeMemory.remember("p-1", route, 1);
+        await store.routeMemory.remember("p-2", route, 60);
+        await sleep(1100);
+        expect(await store.routeMemory.recall("p-1")).toBeUndefined();
+        expect(await store.routeMemory.recall("p-2")).toEqual(route);
+      });
+    });
+
     describe("ledger", () => {
       it("runs the effect once for 20 concurrent callers in two processes; all get its result", async () => {
         const { store, twin } = await open();
