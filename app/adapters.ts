@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 import type { Env } from "../config/env.ts";
 import type { RevOpsConfig } from "../config/revops.ts";
-import type { Counters, LlmUsage } from "../domain/types.ts";
+import type { Counters, LlmUsage, RouteMemory } from "../domain/types.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import { createDerivedEnricher } from "../tools/embedded/derived-enricher.ts";
 import { createFirmographicsEnricher, loadCompanies } from "../tools/embedded/firmographics-enricher.ts";
@@ -88,6 +88,7 @@ export async function createGraphDeps(
     logger: Logger;
     counters: Counters;
     ledger: Ledger;
+    routeMemory?: RouteMemory;
     config: RevOpsConfig;
     persist?: boolean;
     /** The corpus of the in-process similar-accounts index; default DATA_DIR's indexed one, else the fixtures'. */
@@ -153,6 +154,7 @@ export async function createGraphDeps(
     enrichers,
     counters: options.counters,
     ledger: options.ledger,
+    ...(options.routeMemory ? { routeMemory: options.routeMemory } : {}),
     logger,
     routing: options.config.routing,
     scoring: options.config.scoring,

@@ -9,7 +9,7 @@ import { type CaseOutcome, type LeadCase, runCases } from "../graph/batch.ts";
 import { buildLeadGraph, type PreviewOptions, previewLead } from "../graph/build.ts";
 import { type CasesReport, evaluateCases } from "../graph/labelled-cases.ts";
 import type { LeadState } from "../graph/state.ts";
-import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
+import { MemoryCounters, MemoryLedger, MemoryRouteMemory } from "../store/memory.ts";
 import { type AdapterChoice, createGraphDeps, embeddedOnly } from "./adapters.ts";
 import { silentLogger } from "./logger.ts";
 
@@ -36,6 +36,7 @@ export async function openOffline(env: Env, options: { live?: boolean } = {}): P
     logger: silentLogger,
     counters: new MemoryCounters(),
     ledger: new MemoryLedger(),
+    routeMemory: new MemoryRouteMemory(),
     config,
   });
   const { deps } = built;

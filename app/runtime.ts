@@ -209,6 +209,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       logger,
       counters: store.counters,
       ledger: store.ledger,
+      routeMemory: store.routeMemory,
       config,
       persist: true,
       ...(metrics ? { onLlmUsage: (usage: LlmUsage) => metrics.llmCall(usage) } : {}),

@@ -127,7 +127,7 @@ export interface Score {
   evidence: Evidence[];
 }
 
-export type AssignmentKind = "owner" | "pool" | "account" | "queue" | "fallback";
+export type AssignmentKind = "owner" | "pool" | "account" | "contact" | "queue" | "fallback";
 
 export interface Route {
   /** Owner id from routing.json; absent when the lead went to a queue. */
@@ -146,6 +146,8 @@ export interface Route {
   availableFrom?: string;
   /** Every rule tried and why it matched or not, then the assignment. */
   explanation: string[];
+  /** The person's earlier route within the returning window: a returning lead (its message threads there). */
+  previous?: PersonRoute;
   /** Hash of the routing.json version that decided (config/routing.ts `configVersion`). */
   configVersion?: string;
   /** The facts the rules looked at, so the decision can be replayed against another config (what-if). */
@@ -164,8 +166,16 @@ export interface RouteFacts {
   tier?: Tier | undefined;
   source?: string | undefined;
   existingAccount?: boolean | undefined;
+  /** The lead's email is a CRM contact that has an owner. */
+  existingContact?: boolean | undefined;
+  /** The person was routed to an owner within the returning window. */
+  returning?: boolean | undefined;
   /** The CRM owner id of the existing account, for an `account` assignment. */
   accountOwnerCrmId?: string | undefined;
+  /** The CRM owner id of the lead's contact, for a `contact` assignment. */
+  contactOwnerCrmId?: string | undefined;
+  /** The person's route within the returning window, for a `contact` assignment. */
+  previous?: PersonRoute | undefined;
 }
 
 export type LeadPath = "qualified" | "review" | "nurture";

@@ -63,6 +63,8 @@ export async function replayDecision(
     now: at,
     dryRun: true,
     ...(facts.accountOwnerCrmId ? { accountOwnerCrmId: facts.accountOwnerCrmId } : {}),
+    ...(facts.contactOwnerCrmId ? { contactOwnerCrmId: facts.contactOwnerCrmId } : {}),
+    ...(facts.previous ? { previous: facts.previous } : {}),
   });
   return {
     owner: routeLabel(decision),

@@ -156,9 +156,12 @@ function previewGraph(deps: GraphDeps, llm: boolean): PreviewGraph {
   const found = cached[key];
   if (found) return found;
   // Counters never move; the LLM is asked only when the caller says so (it costs money and time).
+  const memory = deps.routeMemory;
   const dry: GraphDeps = {
     ...deps,
     counters: readOnlyCounters(deps.counters),
+    // A dry run reads whom a person was routed to, and remembers nothing.
+    ...(memory && { routeMemory: { recall: (key) => memory.recall(key), remember: async () => {} } }),
     // A dry run answers "why": every rule's verdict, computed now rather than stored on every lead.
     explainRoutes: true,
     ...(llm ? {} : { llm: NO_LLM }),

@@ -3,7 +3,7 @@ import type { Prompts } from "../domain/prompt.ts";
 import type { RoutingConfig } from "../domain/routing/schema.ts";
 import type { ScoringConfig } from "../domain/scoring/schema.ts";
 import type { LeadStateValues } from "../domain/snapshot.ts";
-import type { Counters, LlmUsage } from "../domain/types.ts";
+import type { Counters, LlmUsage, RouteMemory } from "../domain/types.ts";
 import type { Crm, Embedder, Enricher, Ledger, Llm, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
 
 /** Everything the graph needs from outside; `buildLeadGraph(deps)` takes it whole. */
@@ -17,6 +17,8 @@ export interface GraphDeps {
   enrichers: Enricher[];
   counters: Counters;
   ledger: Ledger;
+  /** Who each person was last routed to (returning leads); absent: whether a lead is returning is unknown. */
+  routeMemory?: RouteMemory;
   logger: Logger;
   /** Getters, so a reloaded file takes effect on the next lead. */
   routing: () => RoutingConfig;

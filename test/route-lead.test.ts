@@ -135,8 +135,8 @@ describe("routeLead node", () => {
   it("treats a CRM company without an owner as no account", async () => {
     const crm = fakeCrm(async (domain) => ({ id: "c1", name: "Acme", domain }));
     const update = await explainingNode(crm)(leadState());
-    expect(update.route?.explanation[1]).toBe(
-      'rule 2 "existing-account": no — existing account no, needs yes',
+    expect(update.route?.explanation[3]).toBe(
+      'rule 4 "existing-account": no — existing account no, needs yes',
     );
   });
 
@@ -144,12 +144,12 @@ describe("routeLead node", () => {
     const crm = fakeCrm(async () => null);
     const kept = await node(crm)(leadState());
     expect(kept.route?.explanation).toEqual([
-      "rules 1–12: no — their conditions did not hold (12 rules)",
-      'rule 13 "dach": yes — country DE in [DE, AT, CH]',
+      "rules 1–14: no — their conditions did not hold (14 rules)",
+      'rule 15 "dach": yes — country DE in [DE, AT, CH]',
       "assigned to owner jonas.weber",
     ]);
     const explained = await explainingNode(crm)(leadState());
-    expect(explained.route?.explanation).toHaveLength(14);
+    expect(explained.route?.explanation).toHaveLength(16);
     expect(explained.route?.explanation.slice(-2)).toEqual(kept.route?.explanation.slice(-2));
   });
 
@@ -168,7 +168,7 @@ describe("routeLead node", () => {
     });
     const update = await explainingNode(crm, logger)(leadState());
     expect(update.route?.ownerId).toBe("jonas.weber");
-    expect(update.route?.explanation[1]).toBe('rule 2 "existing-account": no — existing account unknown');
+    expect(update.route?.explanation[3]).toBe('rule 4 "existing-account": no — existing account unknown');
     expect(update.warnings).toEqual([
       {
         node: "routeLead",

@@ -49,7 +49,7 @@ describe("parseRoutingConfig", () => {
     const result = loadRoutingFile(shippedFile.pathname);
     expect(result.ok ? [] : result.errors).toEqual([]);
     if (!result.ok) return;
-    expect(result.config.rules).toHaveLength(17);
+    expect(result.config.rules).toHaveLength(19);
     expect(result.config.owners.find((o) => o.id === "hannah.fischer")?.active).toBe(false);
     expect(result.config.owners.find((o) => o.id === "maya.patel")?.active).toBe(true);
     expect(result.config.fallback).toEqual({ type: "queue", queue: "sdr-review" });

@@ -154,6 +154,20 @@ describe("conditions", () => {
       { existingAccount: true },
       "existing account yes, needs no",
     ],
+    [
+      "existing contact",
+      { existingContact: true },
+      { existingContact: true },
+      { existingContact: false },
+      "existing contact no, needs yes",
+    ],
+    [
+      "returning lead",
+      { returning: true },
+      { returning: true },
+      { returning: false },
+      "returning lead no, needs yes",
+    ],
   ];
 
   it.each(cases)(
@@ -401,6 +415,57 @@ describe("assignments", () => {
   });
 });
 
+describe("contact assignment", () => {
+  const sticky = rule("sticky", {}, { type: "contact" });
+  const then = rule("next", {}, { type: "owner", owner: "ann" });
+  const previous = { ownerId: "bob", leadId: "lead-0", routedAt: "2026-06-01T10:00:00.000Z" };
+
+  it("takes the CRM contact's owner first, then the returning owner, counting no round-robin turn", async () => {
+    const counters = new SpyCounters();
+    const cfg = config([sticky, then]);
+    const byCrm = await routeLead({}, cfg, { counters, now: NOW, contactOwnerCrmId: "5", previous });
+    expect(byCrm).toMatchObject({ kind: "contact", ownerId: "eve", previous });
+    expect(byCrm.explanation[1]).toBe("existing contact: owned by eve in the CRM (CRM owner 5), same owner");
+    const byMemory = await routeLead({}, cfg, { counters, now: NOW, previous });
+    expect(byMemory.ownerId).toBe("bob");
+    expect(byMemory.explanation[1]).toBe(
+      "returning lead: routed to bob on 2026-06-01 (lead lead-0), same owner",
+    );
+    // Counted on the owner's day, never refused for the cap (eve's is 2), and no pool turn taken.
+    expect(counters.increments.map((i) => i.key)).toEqual(["cap:eve:2026-06-15", "cap:bob:2026-06-15"]);
+  });
+
+  it("is passed over when nobody is known, or whoever is known cannot take it", async () => {
+    const cfg = config([sticky, then]);
+    const none = await routeLead({}, cfg, { counters: new MemoryCounters(), now: NOW });
+    expect(none.explanation.slice(1, 3)).toEqual([
+      "no contact owner known — rule passed over",
+      'rule 2 "next": yes — no conditions',
+    ]);
+    const gone = await routeLead({}, cfg, {
+      counters: new MemoryCounters(),
+      now: NOW,
+      contactOwnerCrmId: "999",
+      previous: { ...previous, ownerId: "dan" },
+    });
+    expect(gone).toMatchObject({ ruleName: "next", ownerId: "ann" });
+    expect(gone.explanation.slice(1, 3)).toEqual([
+      "contact owner (CRM owner 999) is not in routing.json",
+      "owner dan is inactive — rule passed over",
+    ]);
+  });
+
+  it("cannot be the fallback, and the returning window is whole days from 1 to 3650", () => {
+    const base = { owners: [], queues: [{ id: "q", name: "Q", path: "review" }], rules: [] };
+    const bad = parseRoutingConfig({ ...base, fallback: { type: "contact" }, returning: { windowDays: 0 } });
+    expect(bad.ok ? [] : bad.errors.map((e) => e.path)).toEqual(
+      expect.arrayContaining(["$.fallback.type", "$.returning.windowDays"]),
+    );
+    const ok = parseRoutingConfig({ ...base, fallback: { type: "queue", queue: "q" } });
+    expect(ok.ok && ok.config.returning).toEqual({ windowDays: 90 });
+  });
+});
+
 describe("daily caps under concurrency", () => {
   const any = {};
   const then = rule("next", {}, { type: "owner", owner: "bob" });
@@ -545,18 +610,22 @@ describe("the shipped routing.json", () => {
       source: "web",
       industry: "software",
       existingAccount: false,
+      existingContact: false,
+      returning: false,
     };
     const decision = await routeLead(facts, shipped(), { counters: new MemoryCounters(), now: NOW });
     expect(decision.explanation).toEqual([
       'rule 1 "cold-to-nurture": no — tier warm not in [cold]',
-      'rule 2 "existing-account": no — existing account no, needs yes',
-      'rule 3 "partner-referrals": no — source web not in [partner]',
-      'rule 4 "public-sector": no — industry software not in [government, education]',
-      'rule 5 "na-enterprise": no — employees 480 not in ≥1000',
-      'rule 6 "na-enterprise-by-revenue": no — revenue unknown',
-      'rule 7 "smb": no — employees 480 not in ≤49',
-      'rule 8 "nyc-metro": no — postal code 94105 starts with none of [100, 101, 102, 103, 104, 112]',
-      'rule 9 "na-west": yes — country US in [US]; state CA in [AK, AZ, CA, CO, HI, ID, MT, NM, NV, OR, UT, WA, WY]',
+      'rule 2 "existing-contact": no — existing contact no, needs yes',
+      'rule 3 "returning-lead": no — returning lead no, needs yes',
+      'rule 4 "existing-account": no — existing account no, needs yes',
+      'rule 5 "partner-referrals": no — source web not in [partner]',
+      'rule 6 "public-sector": no — industry software not in [government, education]',
+      'rule 7 "na-enterprise": no — employees 480 not in ≥1000',
+      'rule 8 "na-enterprise-by-revenue": no — revenue unknown',
+      'rule 9 "smb": no — employees 480 not in ≤49',
+      'rule 10 "nyc-metro": no — postal code 94105 starts with none of [100, 101, 102, 103, 104, 112]',
+      'rule 11 "na-west": yes — country US in [US]; state CA in [AK, AZ, CA, CO, HI, ID, MT, NM, NV, OR, UT, WA, WY]',
       "assigned to owner ethan.brooks",
     ]);
   });

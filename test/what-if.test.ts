@@ -116,7 +116,7 @@ describe("what-if and config versions", () => {
       expect(change.changed).toEqual(["owner"]);
       expect(change.before).toMatchObject({ owner: "daniel.cohen", rule: "partner-referrals" });
       expect(change.after).toMatchObject({ owner: "zoe.adams", rule: "partner-referrals" });
-      expect(change.before.explanation.join("\n")).toContain('rule 3 "partner-referrals": yes');
+      expect(change.before.explanation.join("\n")).toContain('rule 5 "partner-referrals": yes');
       expect(change.after.explanation.at(-1)).toBe("assigned to owner zoe.adams");
     }
   });

@@ -26,6 +26,18 @@ function inRange(name: string, value: number | undefined, r: Range): ConditionCh
   return { holds, text: `${name} ${value} ${holds ? "in" : "not in"} ${rangeText(r)}` };
 }
 
+/** The yes/no conditions, in the order they are checked and with the words the explanation uses. */
+const YES_NO = [
+  ["existingAccount", "existing account"],
+  ["existingContact", "existing contact"],
+  ["returning", "returning lead"],
+] as const;
+
+function yesNo(name: string, known: boolean | undefined, wanted: boolean): ConditionCheck {
+  if (known === undefined) return { holds: false, text: `${name} unknown` };
+  return { holds: known === wanted, text: `${name} ${known ? "yes" : "no"}, needs ${wanted ? "yes" : "no"}` };
+}
+
 type Predicate = (facts: RoutingFacts) => boolean;
 
 const isIn =
@@ -73,9 +85,9 @@ export function compileConditions(when: Conditions): Predicate {
   if (when.revenue) checks.push(isWithin("revenue", when.revenue));
   if (when.tier) checks.push(isIn("tier", when.tier));
   if (when.source) checks.push(isIn("source", when.source));
-  if (when.existingAccount !== undefined) {
-    const wanted = when.existingAccount;
-    checks.push((facts) => facts.existingAccount === wanted);
+  for (const [key] of YES_NO) {
+    const wanted = when[key];
+    if (wanted !== undefined) checks.push((facts) => facts[key] === wanted);
   }
   const [first, second] = checks;
   if (first === undefined) return () => true;
@@ -116,16 +128,9 @@ export function checkConditions(when: Conditions, facts: RoutingFacts): Conditio
   if (when.revenue) checks.push(inRange("revenue", facts.revenue, when.revenue));
   if (when.tier) checks.push(inList("tier", facts.tier, when.tier));
   if (when.source) checks.push(inList("source", facts.source, when.source));
-  if (when.existingAccount !== undefined) {
-    const known = facts.existingAccount;
-    checks.push(
-      known === undefined
-        ? { holds: false, text: "existing account unknown" }
-        : {
-            holds: known === when.existingAccount,
-            text: `existing account ${known ? "yes" : "no"}, needs ${when.existingAccount ? "yes" : "no"}`,
-          },
-    );
+  for (const [key, name] of YES_NO) {
+    const wanted = when[key];
+    if (wanted !== undefined) checks.push(yesNo(name, facts[key], wanted));
   }
   return checks;
 }

@@ -1,4 +1,4 @@
-import type { Counters, LeadPath, Route } from "../types.ts";
+import type { Counters, LeadPath, PersonRoute, Route } from "../types.ts";
 import { atCap, availability, count, outsideHours, waitsFor } from "./availability.ts";
 import { checkConditions, compileConditions } from "./conditions.ts";
 import { normalizeFacts, type RoutingFacts } from "./facts.ts";
@@ -27,6 +27,10 @@ export interface RouteOptions {
   dryRun?: boolean;
   /** CRM owner id of the lead's existing company, for `{ type: "account" }`. */
   accountOwnerCrmId?: string;
+  /** CRM owner id of the lead's CRM contact, for `{ type: "contact" }`. */
+  contactOwnerCrmId?: string;
+  /** The person's route within the returning window (sticky ownership), for `{ type: "contact" }`. */
+  previous?: PersonRoute;
   /** Owners who already had this lead (re-routing after a decline or a missed SLA): passed over. */
   exclude?: readonly string[];
   /**
@@ -184,6 +188,41 @@ function toAccountOwner(ctx: Context): Promise<Outcome> {
   return toNamedOwner(owner, ctx, false, `assigned to account owner ${owner.id} (CRM owner ${crmId})`);
 }
 
+/**
+ * The owner the person already has: their CRM contact's owner, else the owner they were routed to within the
+ * returning window. No round-robin turn and no cap check, as for an account owner; passed over when neither
+ * is known or available.
+ */
+async function toContactOwner(ctx: Context): Promise<Outcome> {
+  const lines: string[] = [];
+  const tried = new Set<Owner>();
+  const candidates: Array<{ owner: Owner | undefined; missing: string; line: (o: Owner) => string }> = [];
+  const crmId = ctx.contactOwnerCrmId;
+  if (crmId !== undefined)
+    candidates.push({
+      owner: ctx.config.owners.find((o) => o.crmOwnerId === crmId),
+      missing: `contact owner (CRM owner ${crmId}) is not in routing.json`,
+      line: (o) => `existing contact: owned by ${o.id} in the CRM (CRM owner ${crmId}), same owner`,
+    });
+  const previous = ctx.previous;
+  if (previous)
+    candidates.push({
+      owner: findOwner(ctx.config, previous.ownerId),
+      missing: `returning lead: owner ${previous.ownerId} is no longer in routing.json`,
+      line: (o) =>
+        `returning lead: routed to ${o.id} on ${previous.routedAt.slice(0, 10)} (lead ${previous.leadId}), same owner`,
+    });
+  for (const c of candidates) {
+    if (!c.owner) lines.push(c.missing);
+    if (!c.owner || tried.has(c.owner)) continue;
+    tried.add(c.owner);
+    const outcome = await toNamedOwner(c.owner, ctx, false, c.line(c.owner));
+    if (outcome.ok) return { ...outcome, lines: [...lines, ...outcome.lines] };
+    lines.push(...outcome.lines);
+  }
+  return { ok: false, lines: lines.length > 0 ? lines : ["no contact owner known"] };
+}
+
 function toQueue(queueId: string, ctx: Context): Outcome {
   const queue = ctx.config.queues.find((q) => q.id === queueId);
   if (!queue) return { ok: false, lines: [`queue ${queueId} is not in routing.json`] };
@@ -198,6 +237,8 @@ function assign(assignment: Assignment | FallbackAssignment, ctx: Context): Prom
       return toPool(assignment.pool, ctx);
     case "account":
       return toAccountOwner(ctx);
+    case "contact":
+      return toContactOwner(ctx);
     case "queue":
       return Promise.resolve(toQueue(assignment.queue, ctx));
   }
@@ -285,6 +326,7 @@ function finish(
     if (outcome.availableFrom) decision.availableFrom = outcome.availableFrom.toISOString();
   }
   if (outcome.ok && outcome.pool) decision.pool = outcome.pool;
+  if (ctx.previous) decision.previous = ctx.previous;
   if (outcome.ok && outcome.queue) {
     decision.queue = outcome.queue.id;
     decision.queueConfig = outcome.queue;
@@ -315,7 +357,7 @@ export async function assignOutsideRules(
 
 /** The Route as stored on the lead: ids only, no config objects. */
 export function toRoute(decision: RouteDecision): Route {
-  const { ownerId, queue, ruleName, kind, pool, availableFrom, explanation } = decision;
+  const { ownerId, queue, ruleName, kind, pool, availableFrom, explanation, previous } = decision;
   return {
     ...(ownerId !== undefined && { ownerId }),
     ...(queue !== undefined && { queue }),
@@ -324,5 +366,6 @@ export function toRoute(decision: RouteDecision): Route {
     ...(pool !== undefined && { pool }),
     ...(availableFrom !== undefined && { availableFrom }),
     explanation,
+    ...(previous !== undefined && { previous }),
   };
 }

@@ -61,7 +61,8 @@ function keyCovered(key: string, outer: Conditions, inner: Conditions): boolean 
     const range = i[key] as Range | undefined;
     return range !== undefined && rangeWithin(range, o[key] as Range);
   }
-  if (key === "existingAccount") return i[key] !== undefined && i[key] === o[key];
+  if (key === "existingAccount" || key === "existingContact" || key === "returning")
+    return i[key] !== undefined && i[key] === o[key];
   // A condition this lint does not know: assume it may let through leads the other rule's do not.
   return false;
 }

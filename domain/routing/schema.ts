@@ -106,6 +106,10 @@ const conditionsSchema = z.strictObject({
   tier: list(z.enum(["hot", "warm", "cold"])).optional(),
   source: list(z.string().trim().min(1).toLowerCase()).optional(),
   existingAccount: z.boolean().optional(),
+  /** The lead's email is a CRM contact with an owner. */
+  existingContact: z.boolean().optional(),
+  /** The same person was routed to an owner within `returning.windowDays`. */
+  returning: z.boolean().optional(),
 });
 
 const toOwner = z.strictObject({ type: z.literal("owner"), owner: id });
@@ -115,6 +119,8 @@ const assignmentSchema = z.discriminatedUnion("type", [
   toOwner,
   toPool,
   z.strictObject({ type: z.literal("account") }),
+  // The owner the person already has: their CRM contact's owner, else whom they were routed to last.
+  z.strictObject({ type: z.literal("contact") }),
   toQueue,
 ]);
 
@@ -134,8 +140,12 @@ export const routingConfigSchema = z.strictObject({
   pools: z.array(poolSchema).default([]),
   queues: z.array(queueSchema).default([]),
   rules: z.array(ruleSchema),
-  // No "account" here: the fallback takes leads no rule matched, so there may be no account.
+  // No "account" or "contact" here: the fallback takes leads no rule matched, so there may be neither.
   fallback: z.discriminatedUnion("type", [toOwner, toPool, toQueue]),
+  /** How long a person's earlier route makes their next lead a returning one (sticky ownership). */
+  returning: z
+    .strictObject({ windowDays: z.number().int("must be a whole number of days").min(1).max(3650) })
+    .default({ windowDays: 90 }),
 });
 
 export type RoutingConfig = z.output<typeof routingConfigSchema>;

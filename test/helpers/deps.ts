@@ -3,7 +3,7 @@ import { indexAccounts } from "../../app/index-accounts.ts";
 import { silentLogger } from "../../app/logger.ts";
 import type { PastAccount } from "../../domain/types.ts";
 import type { GraphDeps } from "../../nodes/deps.ts";
-import { MemoryCounters, MemoryLedger } from "../../store/memory.ts";
+import { MemoryCounters, MemoryLedger, MemoryRouteMemory } from "../../store/memory.ts";
 import { createDerivedEnricher } from "../../tools/embedded/derived-enricher.ts";
 import { createFirmographicsEnricher, loadCompanies } from "../../tools/embedded/firmographics-enricher.ts";
 import { createProfileEmbedder } from "../../tools/embedded/hashing-embedder.ts";
@@ -37,6 +37,7 @@ export async function testDeps(overrides: Partial<GraphDeps> = {}) {
     ],
     counters: new MemoryCounters(),
     ledger: new MemoryLedger(),
+    routeMemory: new MemoryRouteMemory(),
     logger: silentLogger,
     routing: () => routing,
     scoring: () => scoring,
