@@ -23,6 +23,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { freePort, startRedis, type TestRedis } from "../test/helpers/redis-server.ts";
 import { SAMPLES, withEmail } from "./samples.ts";
 
@@ -135,13 +137,15 @@ function summary(name: string, run: { latencies: number[]; failures: number }, s
  */
 async function importFinished(dataDir: string, redisUrl: string | undefined): Promise<number> {
   if (redisUrl) {
-    const { Queue } = await import("bullmq");
-    const queue = new Queue("leads-bulk", { connection: { url: redisUrl }, prefix: "lg:bull" });
+    // The bench's own redis-server: a connection made from the URL (BullMQ's option object has no `url`).
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue("leads-bulk", { connection, prefix: "lg:bull" });
     try {
       const left = await queue.getJobCountByTypes("waiting", "active", "delayed", "prioritized");
       return ROWS - left;
     } finally {
       await queue.close();
+      connection.disconnect();
     }
   }
   const db = new DatabaseSync(join(dataDir, "leadgraph.db"), { readOnly: true });
