@@ -92,7 +92,11 @@ export { createProfileEmbedder, HashingEmbedder } from "./tools/embedded/hashing
 export { LocalCrm, type LocalCrmOptions, loadCrmSeed } from "./tools/embedded/local-crm.ts";
 export { MemoryVectorIndex } from "./tools/embedded/memory-index.ts";
 export { NoLlm } from "./tools/embedded/no-llm.ts";
-export { OutboxNotifier, type OutboxNotifierOptions, readOutbox } from "./tools/embedded/outbox-notifier.ts";
+export {
+  OutboxNotifier,
+  type OutboxNotifierOptions,
+  type OutboxRecord,
+} from "./tools/embedded/outbox-notifier.ts";
 // ------------------------------------------------------------------ Vendor adapters
 export { HubSpotCompanyEnricher } from "./tools/hubspot/hubspot-company-enricher.ts";
 export { HubSpotCrm } from "./tools/hubspot/hubspot-crm.ts";

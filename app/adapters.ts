@@ -3,6 +3,7 @@
  * Each vendor adapter switches on when its credentials are set; otherwise the embedded stand-in runs.
  */
 import { join, resolve } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import type { Env } from "../config/env.ts";
 import type { RevOpsConfig } from "../config/revops.ts";
 import type { Counters, LlmUsage, RouteMemory } from "../domain/types.ts";
@@ -79,8 +80,8 @@ function pickVectorIndex(env: Env): VectorIndex {
 }
 
 /**
- * Builds every port of the graph. `persist` keeps the local CRM and the outbox in DATA_DIR (the service);
- * without it they live in memory (one-shot CLI runs, tests).
+ * Builds every port of the graph. `standIns` is the database the local CRM and the outbox keep their tables
+ * in (the service's `DATA_DIR/leadgraph.db`); without it they live in memory (one-shot CLI runs, tests).
  */
 export async function createGraphDeps(
   env: Env,
@@ -90,7 +91,7 @@ export async function createGraphDeps(
     ledger: Ledger;
     routeMemory?: RouteMemory;
     config: RevOpsConfig;
-    persist?: boolean;
+    standIns?: DatabaseSync;
     /** The corpus of the in-process similar-accounts index; default DATA_DIR's indexed one, else the fixtures'. */
     accountsFile?: string;
     clock?: () => Date;
@@ -98,7 +99,7 @@ export async function createGraphDeps(
   },
 ): Promise<GraphAdapters> {
   const { logger } = options;
-  const dataDir = options.persist ? resolve(env.DATA_DIR) : undefined;
+  const db = options.standIns;
   const fixtures = env.FIXTURES_DIR;
 
   const llm = env.OPENAI_API_KEY
@@ -132,7 +133,7 @@ export async function createGraphDeps(
     enrichers.push(new HubSpotCompanyEnricher(hubspot));
   } else {
     crm = new LocalCrm({
-      ...(dataDir ? { dataDir } : {}),
+      ...(db ? { db } : {}),
       seedCompanies: loadCrmSeed(join(fixtures, "crm-companies.json")),
     });
   }
@@ -143,7 +144,7 @@ export async function createGraphDeps(
         ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
         ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
       })
-    : new OutboxNotifier({ ...(dataDir ? { dataDir } : {}), logger });
+    : new OutboxNotifier({ ...(db ? { db } : {}), logger });
 
   const deps: GraphDeps = {
     llm,

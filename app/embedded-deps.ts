@@ -11,6 +11,7 @@ import type { GraphDeps } from "../nodes/deps.ts";
 import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 import type { Ledger, Logger } from "../tools/ports.ts";
 import { createGraphDeps, embeddedOnly, type GraphAdapters, namedAfterOverrides } from "./adapters.ts";
+import { openDatabase } from "./database.ts";
 import { silentLogger } from "./logger.ts";
 
 export interface EmbeddedDepsOptions {
@@ -20,7 +21,7 @@ export interface EmbeddedDepsOptions {
   promptsDir?: string;
   /** Firmographics, CRM seed and past accounts (companies.json, crm-companies.json, accounts.json). */
   fixturesDir?: string;
-  /** Keeps the local CRM and the Slack outbox as files in this directory; in memory when absent. */
+  /** Keeps the local CRM and the Slack outbox as tables of `leadgraph.db` in this directory; in memory when absent. */
   dataDir?: string;
   logger?: Logger;
   counters?: Counters;
@@ -42,16 +43,24 @@ export async function createEmbeddedDeps(options: EmbeddedDepsOptions = {}): Pro
   );
   const logger = options.logger ?? silentLogger;
   const config = loadRevOpsConfig(env, { logger });
+  const standIns = options.dataDir === undefined ? undefined : openDatabase(options.dataDir).db;
   const built = await createGraphDeps(env, {
     logger,
     counters: options.counters ?? new MemoryCounters(),
     ledger: options.ledger ?? new MemoryLedger(),
     config,
-    persist: options.dataDir !== undefined,
+    ...(standIns ? { standIns } : {}),
     // Only the given data directory's corpus counts, never a `.data/` that happens to be in the working directory.
     ...(options.dataDir === undefined ? { accountsFile: join(env.FIXTURES_DIR, "accounts.json") } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const deps: GraphDeps = { ...built.deps, ...options.overrides };
-  return { deps, adapters: namedAfterOverrides(built.adapters, deps), close: built.close };
+  return {
+    deps,
+    adapters: namedAfterOverrides(built.adapters, deps),
+    async close() {
+      await built.close();
+      if (standIns?.isOpen) standIns.close();
+    },
+  };
 }

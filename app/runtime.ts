@@ -5,9 +5,7 @@
  * - `REDIS_URL` set: Redis lead store, RedisSaver and BullMQ, all on that Redis.
  * - unset: one SQLite file in DATA_DIR holding leads, checkpoints and jobs, and an in-process queue.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { Redis } from "ioredis";
 import type { Env } from "../config/env.ts";
@@ -36,13 +34,13 @@ import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
 import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
+import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
 import { createRoutingAdmin } from "./routing-admin.ts";
 
 export type Profile = "embedded" | "redis";
 
-/** The embedded profile's database, inside DATA_DIR. */
-export const DATABASE_FILE = "leadgraph.db";
+export { DATABASE_FILE };
 
 /** What the runtime reports besides the runner's figures: LLM usage per call. */
 export interface RuntimeMetrics extends RunnerMetrics {
@@ -64,6 +62,8 @@ export interface RuntimeOptions {
   worker: boolean;
   metrics?: RuntimeMetrics;
   queue?: QueueTuning;
+  /** How long a ledger claim outlives a worker that died holding it. Default 30 s. */
+  ledgerLeaseMs?: number;
   /** Checkpoints kept per finished lead. Default 1. */
   keepCheckpoints?: number;
   /** Observers of each run (tests use them to watch or stop a worker at a chosen node). */
@@ -102,18 +102,21 @@ interface Backend {
   queue: JobQueue;
   /** Every routing.json and scoring.json version loaded. */
   history: ConfigHistory;
+  /** Where the embedded stand-ins (local CRM, outbox) keep their tables, when any is in use. */
+  standIns?: DatabaseSync;
   location: string;
   close(): Promise<void>;
 }
 
+function ledgerOptions(options: RuntimeOptions) {
+  return options.ledgerLeaseMs === undefined ? {} : { ledger: { leaseMs: options.ledgerLeaseMs } };
+}
+
 function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
-  const dir = resolve(env.DATA_DIR);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, DATABASE_FILE);
-  // One connection for leads, checkpoints and jobs: each write is a short synchronous transaction, so
-  // nothing interleaves on it, and other processes on the file wait on SQLite's lock (busy timeout).
-  const db = new DatabaseSync(path);
-  const store = new SqliteLeadStore({ db });
+  // One connection for leads, checkpoints, jobs and the stand-ins' tables: each write is a short synchronous
+  // transaction, so nothing interleaves on it, and other processes on the file wait on SQLite's lock.
+  const { db, path } = openDatabase(env.DATA_DIR);
+  const store = new SqliteLeadStore({ db, ...ledgerOptions(options) });
   const checkpointer = new SqliteSaver({ db });
   const tuning = options.queue ?? {};
   const queue = new EmbeddedQueue({
@@ -130,6 +133,7 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
     checkpointer,
     queue,
     history: new SqliteConfigHistory({ db }),
+    standIns: db,
     location: path,
     async close() {
       await store.close();
@@ -139,11 +143,11 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
   };
 }
 
-function redisBackend(url: string, options: RuntimeOptions): Backend {
+function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
   // Fail requests fast while Redis is away: the webhook answers 503 and the sender retries.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on("error", (err) => options.logger.warn({ err: err.message }, "redis connection error"));
-  const store = new RedisLeadStore({ redis });
+  const store = new RedisLeadStore({ redis, ...ledgerOptions(options) });
   const checkpointer = new RedisSaver({ redis });
   const tuning = options.queue ?? {};
   const queue = new BullmqQueue({
@@ -154,6 +158,9 @@ function redisBackend(url: string, options: RuntimeOptions): Backend {
     ...(tuning.leaseMs !== undefined ? { lockDurationMs: tuning.leaseMs } : {}),
     ...(tuning.stalledIntervalMs !== undefined ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
   });
+  // A stand-in in use (no Slack or no HubSpot credentials) keeps its tables per machine, in DATA_DIR/leadgraph.db.
+  const standIns =
+    env.SLACK_BOT_TOKEN && env.HUBSPOT_ACCESS_TOKEN ? undefined : openDatabase(env.DATA_DIR).db;
   return {
     profile: "redis",
     redis,
@@ -161,11 +168,13 @@ function redisBackend(url: string, options: RuntimeOptions): Backend {
     checkpointer,
     queue,
     history: new RedisConfigHistory({ redis }),
+    ...(standIns ? { standIns } : {}),
     location: new URL(url).host,
     async close() {
       await store.close();
       await checkpointer.close();
       await redis.quit().catch(() => redis.disconnect());
+      if (standIns?.isOpen) standIns.close();
     },
   };
 }
@@ -191,7 +200,7 @@ async function sweepQueued(store: LeadStore, queue: JobQueue, logger: Logger): P
 
 export async function createRuntime(env: Env, options: RuntimeOptions): Promise<LeadRuntime> {
   const { logger, metrics } = options;
-  const backend = env.REDIS_URL ? redisBackend(env.REDIS_URL, options) : embeddedBackend(env, options);
+  const backend = env.REDIS_URL ? redisBackend(env, env.REDIS_URL, options) : embeddedBackend(env, options);
   const { store, checkpointer, queue } = backend;
   let config: ReturnType<typeof loadRevOpsConfig> | undefined;
   let graphDeps: Awaited<ReturnType<typeof createGraphDeps>> | undefined;
@@ -211,7 +220,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       ledger: store.ledger,
       routeMemory: store.routeMemory,
       config,
-      persist: true,
+      ...(backend.standIns ? { standIns: backend.standIns } : {}),
       ...(metrics ? { onLlmUsage: (usage: LlmUsage) => metrics.llmCall(usage) } : {}),
     });
   } catch (err) {

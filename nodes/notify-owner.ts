@@ -3,27 +3,33 @@ import { ownerDisplayName } from "../domain/summary.ts";
 import type { NotificationRecord } from "../domain/types.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
+import { writeOnce } from "./effects.ts";
 
 type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl">;
 
 /**
  * Posts once per lead. Slack has no idempotency key, so the ledger is the guard: a retry finds the stored
- * message and updates it in place instead of posting a second one.
+ * message and updates it in place instead of posting a second one. The message carries its ledger key (Slack
+ * message metadata), so a post the ledger never recorded (the worker died in between) is found and adopted.
  */
 export function createNotifyOwnerNode(deps: Deps): LeadNode {
   return async (state) => {
     const routing = deps.routing();
     const ownerName = ownerDisplayName(state, routing);
+    const key = `${state.leadId}:notify`;
     const message: OwnerMessage = {
       leadId: state.leadId,
+      effectKey: key,
       ...messageTarget(state, routing),
       ...buildOwnerMessage(state, ownerName, deps.publicUrl),
     };
-    const key = `${state.leadId}:notify`;
     const previous = await deps.ledger.get<PostedMessage>(key);
     const posted = previous
       ? await deps.notifier.send(message, previous)
-      : await deps.ledger.once(key, () => deps.notifier.send(message));
+      : await writeOnce(deps.ledger, key, {
+          find: () => deps.notifier.findPosted(message, postedAfter(state.receivedAt)),
+          create: () => deps.notifier.send(message),
+        });
     const record: NotificationRecord = {
       adapter: deps.notifier.name,
       channel: posted.channel,
@@ -33,4 +39,11 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
     };
     return { notifications: [record] };
   };
+}
+
+/** The message cannot be older than the lead; a minute's margin covers clocks that disagree. */
+function postedAfter(receivedAt: string): Date {
+  const ms = Date.parse(receivedAt);
+  // An unreadable receivedAt (never from intake) widens the look-up to a day.
+  return new Date((Number.isFinite(ms) ? ms : Date.now() - 86_400_000) - 60_000);
 }

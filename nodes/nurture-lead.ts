@@ -1,5 +1,6 @@
 import { crmNote, crmOwnerIdOf, dueIn } from "../domain/crm-note.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
+import { writeOnce } from "./effects.ts";
 import { ensureContact } from "./sync-crm.ts";
 
 export const NURTURE_STATUS = "NURTURE";
@@ -16,14 +17,18 @@ export function createNurtureLeadNode(
     });
     const days = deps.scoring().nurture.followUpDays;
     const ownerId = crmOwnerIdOf(state, deps.routing());
-    const { taskId } = await deps.ledger.once(`${state.leadId}:crm:nurture-task`, () =>
-      deps.crm.createTask(contactId, {
-        subject: `Nurture follow-up in ${days} days`,
-        body: crmNote(state),
-        dueAt: dueIn(deps.clock, days),
-        ...(ownerId ? { ownerId } : {}),
-      }),
-    );
+    const taskKey = `${state.leadId}:crm:nurture-task`;
+    const { taskId } = await writeOnce(deps.ledger, taskKey, {
+      find: () => deps.crm.findTask(contactId, taskKey),
+      create: () =>
+        deps.crm.createTask(contactId, {
+          subject: `Nurture follow-up in ${days} days`,
+          body: crmNote(state),
+          dueAt: dueIn(deps.clock, days),
+          ...(ownerId ? { ownerId } : {}),
+          effectKey: taskKey,
+        }),
+    });
     return { crm: { contactId, nurtureStatus: NURTURE_STATUS, taskId } };
   };
 }

@@ -4,10 +4,15 @@ import { requireLead } from "../domain/snapshot.ts";
 import type { CrmSync } from "../domain/types.ts";
 import type { ContactInput } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
+import { writeOnce } from "./effects.ts";
 
 type CrmDeps = Pick<GraphDeps, "crm" | "ledger">;
 
-/** Every CRM write goes through the ledger so a resumed lead never writes twice. */
+/**
+ * Every CRM write goes through the ledger so a resumed lead never writes twice. Contacts are upserted by
+ * email and owner/status are PATCHes, so repeating them is harmless; notes and tasks carry their ledger key
+ * and are looked up by it before being created again (`writeOnce`).
+ */
 export async function ensureContact(deps: CrmDeps, state: LeadState): Promise<string> {
   const lead = requireLead(state, "crm");
   const contact: ContactInput = {
@@ -64,20 +69,26 @@ export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "rout
           note += `\nCRM owner ${step.kept} kept: the contact already had an owner; this lead's task goes to ${crmOwnerId}`;
       }
     }
-    const { noteId } = await deps.ledger.once(`${state.leadId}:crm:note`, () =>
-      deps.crm.addNote(contactId, note),
-    );
+    const noteKey = `${state.leadId}:crm:note`;
+    const { noteId } = await writeOnce(deps.ledger, noteKey, {
+      find: () => deps.crm.findNote(contactId, noteKey),
+      create: () => deps.crm.addNote(contactId, note, noteKey),
+    });
     crm.noteId = noteId;
     // Nurture leads already got their follow-up task from nurtureLead; only AE-facing paths get an owner task.
     if (state.path !== "nurture" && crmOwnerId) {
-      const { taskId } = await deps.ledger.once(`${state.leadId}:crm:task`, () =>
-        deps.crm.createTask(contactId, {
-          subject: `Follow up: new ${state.score?.tier ?? ""} lead`.replace("  ", " "),
-          body: state.summary?.bullets.join("\n") ?? crmNote(state),
-          dueAt: dueIn(deps.clock, 1),
-          ownerId: crmOwnerId,
-        }),
-      );
+      const taskKey = `${state.leadId}:crm:task`;
+      const { taskId } = await writeOnce(deps.ledger, taskKey, {
+        find: () => deps.crm.findTask(contactId, taskKey),
+        create: () =>
+          deps.crm.createTask(contactId, {
+            subject: `Follow up: new ${state.score?.tier ?? ""} lead`.replace("  ", " "),
+            body: state.summary?.bullets.join("\n") ?? crmNote(state),
+            dueAt: dueIn(deps.clock, 1),
+            ownerId: crmOwnerId,
+            effectKey: taskKey,
+          }),
+      });
       crm.taskId = taskId;
     }
     return { crm };

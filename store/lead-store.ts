@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Counters, RouteMemory } from "../domain/types.ts";
-import type { Ledger } from "../tools/ports.ts";
+import type { EffectAttempt, Ledger } from "../tools/ports.ts";
 
 // ---------------------------------------------------------------- Records
 
@@ -232,23 +232,33 @@ export function emptyCounts(): StatusCounts {
 // ---------------------------------------------------------------- Leased ledger
 
 /**
- * The storage half of the ledger protocol. A key holds either a result, or a claim (token + lease), or
- * nothing. Results are JSON strings of `{ v: value }`, so an `undefined` result is still "done".
+ * The storage half of the ledger protocol. A key holds a result, or a claim (token + lease end), or
+ * nothing. A claim outlives its holder: once its lease has ended (the holder's effect failed, or its worker
+ * died) it stays as the mark of an attempt that may have taken effect, which the next claim reports as
+ * `mayExist`. Results are JSON strings of `{ v: value }`, so an `undefined` result is still "done".
  */
 export interface LedgerBackend {
-  /** In one atomic step: the stored result if any, else a claim for `token` if the key is free or its lease ran out. */
+  /** In one atomic step: the stored result if any, else a claim for `token` unless another claim's lease still runs. */
   claim(
     key: string,
     token: string,
     leaseMs: number,
-  ): Promise<{ state: "done"; json: string } | { state: "claimed" } | { state: "busy" }>;
+  ): Promise<{ state: "done"; json: string } | { state: "claimed"; mayExist: boolean } | { state: "busy" }>;
   /** Stores `json` unless a result is already there, drops the claim, and returns the stored result. */
   commit(key: string, token: string, json: string): Promise<string>;
-  /** Drops the claim if `token` still holds it, so a retry can run the effect. */
+  /** Ends the lease if `token` still holds it, so a retry can claim the key at once (as an earlier attempt). */
   release(key: string, token: string): Promise<void>;
   /** Extends the lease if `token` still holds it. */
   renew(key: string, token: string, leaseMs: number): Promise<boolean>;
   read(key: string): Promise<string | undefined>;
+}
+
+/** The lead a ledger key belongs to (`<leadId>:<effect>`), and the effect's name within the lead. */
+export function ledgerKeyParts(key: string): { leadId: string; effect: string } {
+  const colon = key.indexOf(":");
+  return colon < 0
+    ? { leadId: key, effect: "" }
+    : { leadId: key.slice(0, colon), effect: key.slice(colon + 1) };
 }
 
 export interface LeaseOptions {
@@ -262,8 +272,8 @@ const MAX_POLL_MS = 250;
 
 /**
  * `Ledger` over a `LedgerBackend`. A caller that finds the key claimed polls until a result appears or the
- * claim disappears; in the latter case the holder's `fn` failed (or it crashed and its lease ran out) and
- * the caller claims the key and runs its own `fn`, which is the retry the failed holder could not do.
+ * lease ends; in the latter case the holder's `fn` failed (or it crashed and its lease ran out) and the
+ * caller claims the key and runs its own `fn` (told `mayExist`), which is the retry the holder could not do.
  */
 export class LeasedLedger implements Ledger {
   readonly #backend: LedgerBackend;
@@ -276,13 +286,13 @@ export class LeasedLedger implements Ledger {
     this.#pollMs = options.pollMs ?? 10;
   }
 
-  async once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  async once<T>(key: string, fn: (attempt: EffectAttempt) => Promise<T>): Promise<T> {
     const token = randomUUID();
     let wait = this.#pollMs;
     for (;;) {
       const claim = await this.#backend.claim(key, token, this.#leaseMs);
       if (claim.state === "done") return unwrap<T>(claim.json);
-      if (claim.state === "claimed") return this.#run(key, token, fn);
+      if (claim.state === "claimed") return this.#run(key, token, () => fn({ mayExist: claim.mayExist }));
       await sleep(wait);
       wait = Math.min(wait * 1.5, MAX_POLL_MS);
     }
@@ -309,7 +319,7 @@ export class LeasedLedger implements Ledger {
       value = await fn();
     } catch (err) {
       clearInterval(heartbeat);
-      // The caller needs fn's error, not the store's; an unreleased claim still frees itself when the lease ends.
+      // The caller needs fn's error, not the store's; an unreleased claim still ends with its lease.
       await this.#backend.release(key, token).catch(() => undefined);
       throw err;
     }

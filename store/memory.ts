@@ -1,5 +1,5 @@
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
-import type { Ledger } from "../tools/ports.ts";
+import type { EffectAttempt, Ledger } from "../tools/ports.ts";
 
 /** In-process counters: for the CLI, tests and the in-memory graph. */
 export class MemoryCounters implements Counters {
@@ -55,12 +55,15 @@ export class MemoryRouteMemory implements RouteMemory {
 /** In-process ledger; concurrent calls for one key share the first call's promise. */
 export class MemoryLedger implements Ledger {
   readonly #results = new Map<string, Promise<unknown>>();
+  /** Keys whose effect threw: the next attempt is told the effect may exist. */
+  readonly #attempted = new Set<string>();
 
-  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  once<T>(key: string, fn: (attempt: EffectAttempt) => Promise<T>): Promise<T> {
     const existing = this.#results.get(key);
     if (existing) return existing as Promise<T>;
-    const pending = fn().catch((err: unknown) => {
+    const pending = fn({ mayExist: this.#attempted.has(key) }).catch((err: unknown) => {
       this.#results.delete(key);
+      this.#attempted.add(key);
       throw err;
     });
     this.#results.set(key, pending);

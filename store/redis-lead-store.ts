@@ -22,6 +22,7 @@ import {
   type LeaseOptions,
   type LedgerBackend,
   type ListLeadsOptions,
+  ledgerKeyParts,
   listLimit,
   type NewLead,
   receivedAtMs,
@@ -155,16 +156,26 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
-// A ledger key holds a claim ("?" and the holder's token, expiring with its lease) or a result (JSON,
-// which never starts with "?"). KEYS: key. ARGV: result JSON. The first result wins over a late holder
-// whose lease ran out, put back in the rare case it was there; the reply is the stored result.
-const LEDGER_COMMIT = new LuaScript(`
-local previous = redis.call('SET', KEYS[1], ARGV[1], 'GET')
-if previous and string.sub(previous, 1, 1) ~= '?' then
-  redis.call('SET', KEYS[1], previous)
-  return previous
+// The ledger: one hash per lead, `ledger:<leadId>`, a field per effect, so a lead's effects go with it in
+// one DEL. A field holds a result (JSON, never starting with "?") or a claim "?<lease end ms>:<token>",
+// leased by the server's clock. A claim whose lease has ended (its effect failed, or its worker died) stays
+// as the mark of an attempt that may have taken effect. KEYS: the hash. ARGV: field, token, lease ms.
+// Returns {"done", result} | {"busy"} | {"claimed", 0|1 (an earlier attempt's claim was there)}.
+const SERVER_MS = `
+local function serverMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-return ARGV[1]
+local function leaseEnd(claim) return tonumber(string.match(claim, '^%?(%d+):')) or 0 end
+`;
+
+const LEDGER_CLAIM = new LuaScript(`${SERVER_MS}
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored and string.sub(stored, 1, 1) ~= '?' then return {'done', stored} end
+local now = serverMs()
+if stored and leaseEnd(stored) > now then return {'busy'} end
+redis.call('HSET', KEYS[1], ARGV[1], '?' .. (now + tonumber(ARGV[3])) .. ':' .. ARGV[2])
+return {'claimed', stored and 1 or 0}
 `);
 
 // KEYS: counter. ARGV: limit, TTL ms ("" for none). Check and increment in one step; the TTL only on creation.
@@ -184,18 +195,33 @@ if value <= 0 then return 0 end
 return redis.call('DECR', KEYS[1])
 `);
 
-// KEYS: key. ARGV: claim value, lease ms.
-const LEDGER_RENEW = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
+// First result wins over a late holder whose lease ran out. KEYS: the hash. ARGV: field, result JSON.
+// Returns the stored result.
+const LEDGER_COMMIT = new LuaScript(`
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored and string.sub(stored, 1, 1) ~= '?' then return stored end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return ARGV[2]
+`);
+
+// KEYS: the hash. ARGV: field, token, lease ms (0: end the lease now). 1 when `token` still held the claim.
+const LEDGER_LEASE = new LuaScript(`${SERVER_MS}
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored or string.sub(stored, 1, 1) ~= '?' then return 0 end
+local token = string.match(stored, '^%?%d+:(.*)$')
+if token ~= ARGV[2] then return 0 end
+local lease = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], '?' .. (lease > 0 and serverMs() + lease or 0) .. ':' .. token)
+return 1
 `);
 
 /**
  * The Redis lead store. Keys under `prefix`: `lead:<id>` hash (long JSON fields deflated, see `packJson`),
  * `timeline:<id>` list (an empty first entry, then one JSON entry per step), `leads:<status>` sorted sets
- * scored by receivedAt ms (every lead in exactly one), `idem:<key>`, `counter:<key>`, `ledger:<key>` and
- * `person:<sha-256 of the normalised email>` (the returning-lead memory, expiring with its window) strings. A lead's run costs one script to begin, one RPUSHX per step and one script to end; a ledger
- * effect one SET NX to claim and one script to store its result.
+ * scored by receivedAt ms (every lead in exactly one), `ledger:<id>` hash (one field per effect),
+ * `idem:<key>`, `counter:<key>` and `person:<sha-256 of the normalised email>` (the returning-lead memory,
+ * expiring with its window) strings. A lead's run costs one script to begin, one RPUSHX per step and one
+ * script to end; a ledger effect one script to claim and one to store its result.
  */
 export class RedisLeadStore implements LeadStore {
   readonly name = "redis";
@@ -465,27 +491,36 @@ export class RedisLeadStore implements LeadStore {
 
   #ledgerBackend(): LedgerBackend {
     const redis = this.#redis;
-    const keyOf = (key: string) => this.#key("ledger", key);
-    const claimOf = (token: string) => `?${token}`;
+    const where = (key: string) => {
+      const { leadId, effect } = ledgerKeyParts(key);
+      return { hash: this.#key("ledger", leadId), field: effect };
+    };
     return {
       claim: async (key, token, leaseMs) => {
-        for (;;) {
-          if ((await redis.set(keyOf(key), claimOf(token), "PX", leaseMs, "NX")) === "OK") {
-            return { state: "claimed" };
-          }
-          const stored = await redis.get(keyOf(key));
-          if (stored === null) continue; // the other claim was released or ran out in between
-          return stored.startsWith("?") ? { state: "busy" } : { state: "done", json: stored };
-        }
+        const { hash, field } = where(key);
+        const [state, value] = (await LEDGER_CLAIM.run(redis, [hash], [field, token, leaseMs])) as [
+          string,
+          string | number | undefined,
+        ];
+        if (state === "done") return { state, json: String(value) };
+        if (state === "busy") return { state };
+        return { state: "claimed", mayExist: value === 1 };
       },
-      commit: async (key, _token, json) => String(await LEDGER_COMMIT.run(redis, [keyOf(key)], [json])),
+      commit: async (key, _token, json) => {
+        const { hash, field } = where(key);
+        return String(await LEDGER_COMMIT.run(redis, [hash], [field, json]));
+      },
       release: async (key, token) => {
-        await DELETE_IF_EQUALS.run(redis, [keyOf(key)], [claimOf(token)]);
+        const { hash, field } = where(key);
+        await LEDGER_LEASE.run(redis, [hash], [field, token, 0]);
       },
-      renew: async (key, token, leaseMs) =>
-        (await LEDGER_RENEW.run(redis, [keyOf(key)], [claimOf(token), leaseMs])) === 1,
+      renew: async (key, token, leaseMs) => {
+        const { hash, field } = where(key);
+        return (await LEDGER_LEASE.run(redis, [hash], [field, token, leaseMs])) === 1;
+      },
       read: async (key) => {
-        const stored = await redis.get(keyOf(key));
+        const { hash, field } = where(key);
+        const stored = await redis.hget(hash, field);
         return stored === null || stored.startsWith("?") ? undefined : stored;
       },
     };

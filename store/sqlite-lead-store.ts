@@ -337,7 +337,8 @@ export class SqliteLeadStore implements LeadStore {
           if (row?.lock_token != null && Number(row.lock_expires_at_ms) > now)
             return { state: "busy" } as const;
           sql.ledgerClaim.run(key, token, now + leaseMs);
-          return { state: "claimed" } as const;
+          // A row without a result is an earlier attempt's claim, whose lease has ended.
+          return { state: "claimed", mayExist: row !== undefined } as const;
         }),
       commit: async (key, _token, json) =>
         this.#transaction(() => {
@@ -438,7 +439,10 @@ function prepare(db: DatabaseSync) {
        ON CONFLICT (key) DO UPDATE SET result = excluded.result, lock_token = NULL, lock_expires_at_ms = NULL
        WHERE ledger.result IS NULL`,
     ),
-    ledgerRelease: p("DELETE FROM ledger WHERE key = ? AND lock_token = ? AND result IS NULL"),
+    // The row stays: the next claim learns that an attempt ran (and may have taken effect).
+    ledgerRelease: p(
+      "UPDATE ledger SET lock_expires_at_ms = 0 WHERE key = ? AND lock_token = ? AND result IS NULL",
+    ),
     ledgerRenew: p(
       "UPDATE ledger SET lock_expires_at_ms = ? WHERE key = ? AND lock_token = ? AND result IS NULL",
     ),

@@ -38,6 +38,7 @@ describe("admin API", () => {
           ...deps,
           notifier: {
             name: "flaky",
+            findPosted: (message, after) => deps.notifier.findPosted(message, after),
             async send(message, previous) {
               if (notifier.failing) throw new Error("slack_webhook_error: channel_not_found");
               notifier.sent += 1;

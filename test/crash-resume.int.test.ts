@@ -3,22 +3,18 @@
  * turn, both profiles). A restarted worker then completes the lead; the nodes that had finished are not run
  * again, and the owner message and the CRM contact exist exactly once.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../app/logger.ts";
-import { createRuntime, DATABASE_FILE } from "../app/runtime.ts";
-import { parseEnv } from "../config/env.ts";
-import { buildApp } from "../http/app.ts";
-import { createMetrics } from "../http/metrics.ts";
+import { DATABASE_FILE } from "../app/runtime.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { NURTURE_LEAD, QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
 import { crmContactsFor, outboxMessagesFor } from "./helpers/outbox.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
+import { ingest, logLines, startWorker, within } from "./helpers/workers.ts";
 
 const QUALIFIED_PATH = ["capture", "enrich", "scoreLead", "routeLead", "summarize", "notifyOwner", "syncCrm"];
 const NURTURE_PATH = ["capture", "enrich", "scoreLead", "routeLead", "nurtureLead", "syncCrm"];
@@ -30,68 +26,6 @@ const CASES = [
   ...QUALIFIED_PATH.map((node) => ({ node, lead: QUALIFIED_LEAD, path: QUALIFIED_PATH })),
   { node: "nurtureLead", lead: NURTURE_LEAD, path: NURTURE_PATH },
 ];
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-}
-
-function startWorker(
-  env: Record<string, string>,
-  args: string[],
-): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, ["test/helpers/crash-worker.ts", ...args], {
-    // Only what the worker needs: the developer's own REDIS_URL or tokens must not leak in.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.once("exit", (code, signal) => resolve({ code, signal, stderr }));
-  });
-  return { child, exited };
-}
-
-/** A bound on a child's life, so a hung worker fails the test instead of hanging it. */
-async function within<T>(promise: Promise<T>, ms: number, what: string, child?: ChildProcess): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      child?.kill("SIGKILL");
-      reject(new Error(`${what} did not happen within ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Intake only (`npm start -- --no-worker`): the webhook stores and enqueues the lead. */
-async function ingest(envVars: Record<string, string>, payload: unknown): Promise<string> {
-  const env = parseEnv({ LOG_LEVEL: "silent", ...envVars });
-  const logger = createLogger({ level: "silent" });
-  const metrics = createMetrics({ defaultMetrics: false });
-  const runtime = await createRuntime(env, { logger, worker: false, metrics });
-  const app = await buildApp({ service: runtime.service, env, logger, metrics });
-  try {
-    const res = await app.inject({ method: "POST", url: "/webhooks/lead", payload: payload as object });
-    expect(res.statusCode).toBe(202);
-    return res.json<{ leadId: string }>().leadId;
-  } finally {
-    await app.close();
-    await runtime.close();
-  }
-}
-
-function logLines(file: string): string[] {
-  return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
-}
 
 function startsOf(lines: string[], leadId: string): string[] {
   return lines.filter((l) => l.startsWith(`start ${leadId} `)).map((l) => l.split(" ")[2] ?? "");
@@ -107,7 +41,7 @@ async function crashAndResume(options: {
 }) {
   const { node, path, dataDir, envVars } = options;
   const log = join(dataDir, "worker.log");
-  const leadId = await ingest(envVars, sampleLead(options.lead));
+  const [leadId = ""] = await ingest(envVars, [sampleLead(options.lead)]);
 
   const first = startWorker(envVars, ["--kill-after", node, "--log", log]);
   const crashed = await within(first.exited, 45_000, `worker killed after ${node}`, first.child);

@@ -71,6 +71,10 @@ describe("the lead graph, offline", () => {
         if (attempts === 1) throw new Error("slack down");
         return { channel: message.channel ?? "dm", messageId: "m1" };
       },
+      // The failed attempt posted nothing.
+      async findPosted() {
+        return null;
+      },
     };
     const base = await testDeps();
     const { deps } = await testDeps({ notifier: flaky, enrichers: [...base.deps.enrichers, counting] });

@@ -224,6 +224,42 @@ describe("HubSpotCrm against a loopback HubSpot", () => {
     expect(fake.requestsTo("GET", "/crm/v3/objects/contacts/999999")).toHaveLength(1);
   });
 
+  it("marks notes and tasks with their effect key and finds them again among the contact's", async () => {
+    const { contactId } = await crm.upsertContact({ email: "a@acme.de", leadId: "lead-1" });
+    const other = await crm.upsertContact({ email: "b@acme.de", leadId: "lead-2" });
+    expect(await crm.findNote(contactId, "lead-1:crm:note")).toBeNull();
+    // The same effect key on another contact's note is not this contact's.
+    await crm.addNote(other.contactId, "other", "lead-1:crm:note");
+    for (let i = 0; i < 150; i++) await crm.addNote(contactId, `note ${i}`, `lead-x${i}:crm:note`);
+    const note = await crm.addNote(contactId, "Scored 82", "lead-1:crm:note");
+    await crm.addNote(contactId, "later", "lead-1:crm:note-2");
+
+    expect(fake.notes.find((n) => n.id === note.noteId)?.properties.hs_note_body).toBe(
+      "Scored 82\nLeadGraph ref: lead-1:crm:note",
+    );
+    expect(await crm.findNote(contactId, "lead-1:crm:note")).toEqual(note);
+    const searches = fake.requestsTo("POST", "/crm/v3/objects/notes/search");
+    expect(searches.at(-1)?.body).toMatchObject({
+      filterGroups: [
+        { filters: [{ propertyName: "associations.contact", operator: "EQ", value: contactId }] },
+      ],
+      sorts: ["-hs_createdate"],
+    });
+    // Older than the first page of 100: found on the second.
+    expect(await crm.findNote(contactId, "lead-x3:crm:note")).toMatchObject({ noteId: expect.any(String) });
+    expect(await crm.findNote(contactId, "lead-9:crm:note")).toBeNull();
+
+    const task = await crm.createTask(contactId, {
+      subject: "Call",
+      body: "Hot inbound lead",
+      dueAt: "2025-03-04T11:00:00Z",
+      effectKey: "lead-1:crm:task",
+    });
+    expect(fake.tasks[0]?.properties.hs_task_body).toBe("Hot inbound lead\nLeadGraph ref: lead-1:crm:task");
+    expect(await crm.findTask(contactId, "lead-1:crm:task")).toEqual(task);
+    expect(await crm.findTask(contactId, "lead-1:crm:nurture-task")).toBeNull();
+  });
+
   it("lists owners across pages", async () => {
     for (let i = 0; i < 120; i++) fake.owners.push({ id: String(8000 + i), email: `o${i}@corp.test` });
     const owners = await crm.listOwners();

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 
@@ -28,7 +29,7 @@ describe("LocalCrm in memory", () => {
       title: "CTO",
       leadId: "lead-2",
     });
-    // The id is derived from the email but does not contain it.
+    // The id does not reveal the email.
     expect(first.contactId).not.toContain("jane");
   });
 
@@ -100,19 +101,29 @@ describe("LocalCrm in memory", () => {
   });
 });
 
-describe("LocalCrm on disk", () => {
+describe("LocalCrm in a shared SQLite database", () => {
   let dir: string;
+  let path: string;
+  const open: DatabaseSync[] = [];
+  const database = () => {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA busy_timeout = 5000");
+    open.push(db);
+    return db;
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "leadgraph-crm-"));
+    path = join(dir, "leadgraph.db");
   });
 
   afterEach(async () => {
+    for (const db of open.splice(0)) db.close();
     await rm(dir, { recursive: true, force: true });
   });
 
   it("persists contacts, owner, notes and tasks across reopen", async () => {
-    const before = new LocalCrm({ dataDir: dir });
+    const before = new LocalCrm({ db: database() });
     const { contactId } = await before.upsertContact({
       email: "jane@acme.de",
       lastName: "Doe",
@@ -122,7 +133,7 @@ describe("LocalCrm on disk", () => {
     await before.addNote(contactId, "note");
     await before.createTask(contactId, { subject: "Call", body: "b", dueAt: "2025-03-05T09:00:00Z" });
 
-    const after = new LocalCrm({ dataDir: dir });
+    const after = new LocalCrm({ db: database() });
 
     expect(await after.contacts()).toEqual([
       expect.objectContaining({ id: contactId, email: "jane@acme.de", lastName: "Doe", ownerId: "7001" }),
@@ -135,45 +146,44 @@ describe("LocalCrm on disk", () => {
     });
   });
 
-  it("lets two instances on one directory see each other's contacts", async () => {
-    const a = new LocalCrm({ dataDir: dir });
-    const b = new LocalCrm({ dataDir: dir });
-
-    const fromA = await a.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
-    const fromB = await b.upsertContact({ email: "jane@acme.de", title: "CTO", leadId: "lead-2" });
-    await b.upsertContact({ email: "bob@acme.de", leadId: "lead-3" });
-
-    expect(fromB).toEqual({ contactId: fromA.contactId, created: false });
-    expect((await a.contacts()).map((c) => c.email).sort()).toEqual(["bob@acme.de", "jane@acme.de"]);
-    const reopened = new LocalCrm({ dataDir: dir });
-    expect(await reopened.contacts()).toHaveLength(2);
-    expect((await reopened.contacts()).find((c) => c.id === fromA.contactId)?.title).toBe("CTO");
-  });
-
-  it("agrees on contact ids when two fresh instances race on an empty directory", async () => {
-    const a = new LocalCrm({ dataDir: dir });
-    const b = new LocalCrm({ dataDir: dir });
+  it("lets two connections (two processes) see each other's contacts and agree on ids", async () => {
+    const a = new LocalCrm({ db: database() });
+    const b = new LocalCrm({ db: database() });
 
     const [fromA, fromB] = await Promise.all([
       a.upsertContact({ email: "jane@acme.de", leadId: "lead-1" }),
-      b.upsertContact({ email: "jane@acme.de", leadId: "lead-2" }),
+      b.upsertContact({ email: "jane@acme.de", title: "CTO", leadId: "lead-2" }),
     ]);
+    await b.upsertContact({ email: "bob@acme.de", leadId: "lead-3" });
 
     expect(fromB.contactId).toBe(fromA.contactId);
-    expect(await new LocalCrm({ dataDir: dir }).contacts()).toHaveLength(1);
+    expect([fromA.created, fromB.created].sort()).toEqual([false, true]);
+    expect((await a.contacts()).map((c) => c.email).sort()).toEqual(["bob@acme.de", "jane@acme.de"]);
+    expect((await a.contacts()).find((c) => c.id === fromA.contactId)?.title).toBe("CTO");
   });
 
-  it("skips a line torn by a crash and keeps later records", async () => {
-    const first = new LocalCrm({ dataDir: dir });
-    await first.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
-    const log = join(dir, "crm.jsonl");
-    await writeFile(log, `${await readFile(log, "utf8")}{"type":"contact","id":"lc-x","em`);
+  it("writes a note or task once per effect key, from any process, and finds it by that key", async () => {
+    const a = new LocalCrm({ db: database() });
+    const b = new LocalCrm({ db: database() });
+    const { contactId } = await a.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
+    expect(await b.findNote(contactId, "lead-1:crm:note")).toBeNull();
 
-    const second = new LocalCrm({ dataDir: dir });
-    await second.upsertContact({ email: "bob@acme.de", leadId: "lead-2" });
+    const first = await a.addNote(contactId, "first", "lead-1:crm:note");
+    const again = await b.addNote(contactId, "second", "lead-1:crm:note");
+    expect(again).toEqual(first);
+    expect(await b.findNote(contactId, "lead-1:crm:note")).toEqual(first);
+    expect((await a.notes()).map((n) => [n.body, n.effectKey])).toEqual([["first", "lead-1:crm:note"]]);
 
-    const emails = (await new LocalCrm({ dataDir: dir }).contacts()).map((c) => c.email).sort();
-    expect(emails).toEqual(["bob@acme.de", "jane@acme.de"]);
+    const task = { subject: "Call", body: "b", dueAt: "2025-03-05T09:00:00Z", effectKey: "lead-1:crm:task" };
+    const madeTask = await a.createTask(contactId, task);
+    expect(await b.createTask(contactId, { ...task, subject: "Again" })).toEqual(madeTask);
+    expect(await b.findTask(contactId, "lead-1:crm:task")).toEqual(madeTask);
+    expect(await a.findTask(contactId, "lead-2:crm:task")).toBeNull();
+    expect(await a.tasks()).toHaveLength(1);
+    // Without a key every write is a new record.
+    await a.addNote(contactId, "loose");
+    await a.addNote(contactId, "loose");
+    expect(await a.notes()).toHaveLength(3);
   });
 });
 

@@ -1,8 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { OutboxNotifier, readOutbox } from "../tools/embedded/outbox-notifier.ts";
+import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
 import type { Logger, OwnerMessage } from "../tools/ports.ts";
 
 function recordingLogger() {
@@ -28,18 +29,28 @@ const clock = () => new Date("2025-03-04T10:00:00.000Z");
 
 describe("OutboxNotifier", () => {
   let dir: string;
+  let path: string;
+  const open: DatabaseSync[] = [];
+  const database = () => {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA busy_timeout = 5000");
+    open.push(db);
+    return db;
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "leadgraph-outbox-"));
+    path = join(dir, "leadgraph.db");
   });
 
   afterEach(async () => {
+    for (const db of open.splice(0)) db.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("appends each message as a JSON line with a fresh id", async () => {
+  it("stores each message as a row with a fresh id", async () => {
     const { logger } = recordingLogger();
-    const outbox = new OutboxNotifier({ dataDir: dir, logger, clock });
+    const outbox = new OutboxNotifier({ db: database(), logger, clock });
 
     const first = await outbox.send(message);
     const second = await outbox.send({ ...message, leadId: "lead-2", channel: "#leads" });
@@ -47,41 +58,53 @@ describe("OutboxNotifier", () => {
     expect(first.channel).toBe("owner:ae-anna");
     expect(second.channel).toBe("#leads");
     expect(first.messageId).not.toBe(second.messageId);
-    const records = await readOutbox(join(dir, "outbox.jsonl"));
+    const records = await new OutboxNotifier({ db: database() }).records();
     expect(records).toEqual([
       {
-        type: "message",
         messageId: first.messageId,
         leadId: "lead-1",
         ownerId: "ae-anna",
         channel: "owner:ae-anna",
         text: message.text,
         blocks: message.blocks,
+        edits: 0,
         at: "2025-03-04T10:00:00.000Z",
+        updatedAt: "2025-03-04T10:00:00.000Z",
       },
-      expect.objectContaining({ type: "message", messageId: second.messageId, leadId: "lead-2" }),
+      expect.objectContaining({ messageId: second.messageId, leadId: "lead-2" }),
     ]);
     // The owner's email is not stored.
-    expect(await readFile(join(dir, "outbox.jsonl"), "utf8")).not.toContain("anna@corp.test");
+    expect(JSON.stringify(database().prepare("SELECT * FROM outbox").all())).not.toContain("anna@corp.test");
   });
 
-  it("records an update, not a new message, when given the previous one", async () => {
-    const outbox = new OutboxNotifier({ dataDir: dir, clock });
+  it("edits the message, not a new one, when given the previous one", async () => {
+    const outbox = new OutboxNotifier({ db: database(), clock });
     const first = await outbox.send(message);
 
     const again = await outbox.send({ ...message, text: "Updated" }, first);
 
     expect(again).toEqual(first);
     const records = await outbox.records();
-    expect(records.map((r) => [r.type, r.messageId, r.text])).toEqual([
-      ["message", first.messageId, message.text],
-      ["update", first.messageId, "Updated"],
-    ]);
+    expect(records.map((r) => [r.messageId, r.text, r.edits])).toEqual([[first.messageId, "Updated", 1]]);
+  });
+
+  it("posts a message once per effect key, from any process, and finds it by that key", async () => {
+    const a = new OutboxNotifier({ db: database() });
+    const b = new OutboxNotifier({ db: database() });
+    const keyed = { ...message, effectKey: "lead-1:notify" };
+    const after = new Date(0);
+    expect(await a.findPosted(keyed, after)).toBeNull();
+
+    const first = await a.send(keyed);
+    expect(await b.send({ ...keyed, text: "again" })).toEqual(first);
+    expect(await b.findPosted(keyed, after)).toEqual(first);
+    expect(await b.findPosted({ ...keyed, effectKey: "lead-2:notify" }, after)).toBeNull();
+    expect((await a.records()).map((r) => [r.text, r.effectKey])).toEqual([[message.text, "lead-1:notify"]]);
   });
 
   it("logs one line per message with ids and channel only, no personal data", async () => {
     const { logger, lines } = recordingLogger();
-    const outbox = new OutboxNotifier({ dataDir: dir, logger });
+    const outbox = new OutboxNotifier({ db: database(), logger });
 
     const posted = await outbox.send(message);
 
@@ -97,7 +120,7 @@ describe("OutboxNotifier", () => {
     for (const secret of ["anna@corp.test", "jane@acme.de", "Jane Doe"]) expect(logged).not.toContain(secret);
   });
 
-  it("keeps messages in memory without a data directory", async () => {
+  it("keeps messages in a private in-memory table without a database", async () => {
     const outbox = new OutboxNotifier();
     const posted = await outbox.send({ ...message, ownerId: undefined });
 
@@ -105,9 +128,9 @@ describe("OutboxNotifier", () => {
     expect(await outbox.records()).toEqual([expect.objectContaining({ messageId: posted.messageId })]);
   });
 
-  it("two instances on one directory append to the same outbox", async () => {
-    const a = new OutboxNotifier({ dataDir: dir });
-    const b = new OutboxNotifier({ dataDir: dir });
+  it("two connections (two processes) write to the same outbox", async () => {
+    const a = new OutboxNotifier({ db: database() });
+    const b = new OutboxNotifier({ db: database() });
 
     await Promise.all([
       a.send(message),
@@ -115,23 +138,16 @@ describe("OutboxNotifier", () => {
       a.send({ ...message, leadId: "lead-3" }),
     ]);
 
-    expect((await readOutbox(join(dir, "outbox.jsonl"))).map((r) => r.leadId).sort()).toEqual([
-      "lead-1",
-      "lead-2",
-      "lead-3",
-    ]);
+    expect((await b.records()).map((r) => r.leadId).sort()).toEqual(["lead-1", "lead-2", "lead-3"]);
   });
 
-  it("survives a line torn by a crash", async () => {
-    const path = join(dir, "outbox.jsonl");
-    await writeFile(path, '{"type":"message","messageId":"m-1","lea');
-
-    await new OutboxNotifier({ dataDir: dir }).send(message);
-
-    expect((await readOutbox(path)).map((r) => r.leadId)).toEqual(["lead-1"]);
-  });
-
-  it("reads a missing outbox as empty", async () => {
-    expect(await readOutbox(join(dir, "nope.jsonl"))).toEqual([]);
+  it("deletes messages posted before a time (retention)", async () => {
+    let now = new Date("2025-03-01T00:00:00.000Z");
+    const outbox = new OutboxNotifier({ db: database(), clock: () => now });
+    await outbox.send(message);
+    now = new Date("2025-03-10T00:00:00.000Z");
+    await outbox.send({ ...message, leadId: "lead-2" });
+    expect(await outbox.deleteBefore(new Date("2025-03-05T00:00:00.000Z"))).toBe(1);
+    expect((await outbox.records()).map((r) => r.leadId)).toEqual(["lead-2"]);
   });
 });

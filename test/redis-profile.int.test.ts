@@ -53,6 +53,7 @@ describe("Redis profile, host and worker in one process", () => {
             ...counted,
             notifier: {
               name: counted.notifier.name,
+              findPosted: (message, after) => counted.notifier.findPosted(message, after),
               async send(message, previous) {
                 if (notifier.failing) throw new Error("slack: ratelimited");
                 return counted.notifier.send(message, previous);

@@ -35,6 +35,7 @@ describe("runner.stream", () => {
           ...deps,
           notifier: {
             name: "switchable",
+            findPosted: (message, after) => deps.notifier.findPosted(message, after),
             send: (message, previous) =>
               notifier.failing
                 ? Promise.reject(new Error("channel_not_found"))

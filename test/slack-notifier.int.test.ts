@@ -126,6 +126,35 @@ describe("SlackNotifier against a loopback Slack", () => {
     expect(fake.messages[0]).toMatchObject({ text: "Updated: Acme GmbH", edits: 1 });
   });
 
+  it("posts with metadata naming the lead and effect, and finds that post again by it", async () => {
+    const after = new Date(Date.now() - 60_000);
+    const keyed = message({ effectKey: "lead-1:notify" });
+    expect(await notifier.findPosted(keyed, after)).toBeNull();
+    // Other messages in the DM, before and after, some of them LeadGraph's own for other leads.
+    await notifier.send(message({ leadId: "lead-0", effectKey: "lead-0:notify" }));
+    const posted = await notifier.send(keyed);
+    for (let i = 2; i < 260; i++)
+      await notifier.send(message({ leadId: `lead-${i}`, effectKey: `lead-${i}:notify` }));
+
+    expect(JSON.parse(String(fake.calls("chat.postMessage")[1]?.body.metadata))).toEqual({
+      event_type: "leadgraph_lead",
+      event_payload: { leadId: "lead-1", effect: "lead-1:notify" },
+    });
+    // Two pages back (200 per page), newest first.
+    expect(await notifier.findPosted(keyed, after)).toEqual(posted);
+    const lookups = fake.calls("conversations.history");
+    expect(lookups.at(-1)?.body).toMatchObject({
+      channel: "D0ANNA",
+      include_all_metadata: "true",
+      limit: "200",
+    });
+    expect(await notifier.findPosted(message({ effectKey: "lead-9999:notify" }), after)).toBeNull();
+    // Only messages since `after` are looked through.
+    const later = new Date((Number(posted.messageId) + 1) * 1000);
+    expect(await notifier.findPosted(keyed, later)).toBeNull();
+    expect(fake.messages.filter((m) => m.metadata?.event_payload.effect === "lead-1:notify")).toHaveLength(1);
+  });
+
   it("retries an update after a 500: editing twice is harmless", async () => {
     const first = await notifier.send(message({ channel: "#leads" }));
     fake.inject({ kind: "status", status: 500 }, { method: "chat.update" });

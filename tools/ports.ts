@@ -101,6 +101,8 @@ export interface CrmTaskInput {
   dueAt: string;
   /** The CRM owner id the task is assigned to. */
   ownerId?: string;
+  /** The ledger key of this write; the task carries it so `findTask` can find it after a crash. */
+  effectKey?: string;
 }
 
 export interface Crm {
@@ -108,11 +110,16 @@ export interface Crm {
   findCompanyByDomain(domain: string): Promise<CrmCompany | null>;
   /** The contact with this email (compared lower-case) and its owner; null when the CRM has none. */
   findContactByEmail(email: string): Promise<CrmContactOwner | null>;
-  /** Creates or updates the contact keyed by email; returns its id. */
+  /** Creates or updates the contact keyed by email (idempotent); returns its id. */
   upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }>;
   setOwner(contactId: string, crmOwnerId: string): Promise<void>;
-  addNote(contactId: string, body: string): Promise<{ noteId: string }>;
+  /** A note on the contact; with `effectKey` the note carries it, so `findNote` can find it again. */
+  addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }>;
+  /** The contact's note written with `effectKey`, if there is one. */
+  findNote(contactId: string, effectKey: string): Promise<{ noteId: string } | null>;
   createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }>;
+  /** The contact's task written with `effectKey`, if there is one. */
+  findTask(contactId: string, effectKey: string): Promise<{ taskId: string } | null>;
   setNurtureStatus(contactId: string, status: string): Promise<void>;
   /** The contact with `properties` (those it has), or null when the CRM has no such contact. */
   getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null>;
@@ -123,6 +130,8 @@ export interface Crm {
 /** One message to an owner or a queue: where it goes and what it says (laid out by domain/owner-message.ts). */
 export interface OwnerMessage extends MessageTarget, MessageBody {
   leadId: string;
+  /** The ledger key of this post; the message carries it (Slack message metadata) so `findPosted` can find it. */
+  effectKey?: string;
 }
 
 export interface PostedMessage {
@@ -135,6 +144,11 @@ export interface Notifier {
   readonly name: string;
   /** Posts a new message; with `previous`, updates that message instead of posting again. */
   send(message: OwnerMessage, previous?: PostedMessage): Promise<PostedMessage>;
+  /**
+   * The message posted earlier with `message.effectKey` to `message`'s target, found by its metadata among
+   * the messages posted there since `after`; null when there is none.
+   */
+  findPosted(message: OwnerMessage, after: Date): Promise<PostedMessage | null>;
 }
 
 // ---------------------------------------------------------------- Enrichment
@@ -153,10 +167,22 @@ export interface Enricher {
 
 // ---------------------------------------------------------------- Ledger (backed by the lead store; Counters are the routing engine's, in domain/)
 
-/** Exactly-once side effects (docs/architecture.md, "Exactly-once side effects"). */
+/** What `Ledger.once` tells the effect it runs. */
+export interface EffectAttempt {
+  /**
+   * An earlier attempt at this key started and recorded no result: it failed, or its worker died (the lease
+   * ran out), possibly after the vendor had acted. Look the effect up by its key before writing it again.
+   */
+  mayExist: boolean;
+}
+
+/**
+ * Exactly-once side effects (docs/architecture.md, "Exactly-once side effects"). Keys are
+ * `<leadId>:<effect>`: retention deletes a lead's keys with the lead.
+ */
 export interface Ledger {
   /** Runs `fn` the first time `key` is seen and stores its JSON result; later calls return the stored result. */
-  once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  once<T>(key: string, fn: (attempt: EffectAttempt) => Promise<T>): Promise<T>;
   /** The stored result for `key`, if any. */
   get<T>(key: string): Promise<T | undefined>;
 }

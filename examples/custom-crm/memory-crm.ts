@@ -8,7 +8,7 @@ export interface StoredContact extends ContactInput {
   id: string;
   ownerId?: string;
   status?: string;
-  notes: string[];
+  notes: Array<{ body: string; effectKey?: string }>;
   tasks: CrmTaskInput[];
 }
 
@@ -46,16 +46,28 @@ export class MemoryCrm implements Crm {
     this.#contact(contactId).ownerId = crmOwnerId;
   }
 
-  async addNote(contactId: string, body: string): Promise<{ noteId: string }> {
+  // A note or task carries the key LeadGraph wrote it under, so that after a crash between your CRM taking
+  // the write and LeadGraph recording it, findNote/findTask find it instead of LeadGraph writing it twice.
+  async addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }> {
     const contact = this.#contact(contactId);
-    contact.notes.push(body);
+    contact.notes.push(effectKey === undefined ? { body } : { body, effectKey });
     return { noteId: `${contactId}-note-${contact.notes.length}` };
+  }
+
+  async findNote(contactId: string, effectKey: string): Promise<{ noteId: string } | null> {
+    const index = this.#contact(contactId).notes.findIndex((n) => n.effectKey === effectKey);
+    return index < 0 ? null : { noteId: `${contactId}-note-${index + 1}` };
   }
 
   async createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
     const contact = this.#contact(contactId);
     contact.tasks.push(task);
     return { taskId: `${contactId}-task-${contact.tasks.length}` };
+  }
+
+  async findTask(contactId: string, effectKey: string): Promise<{ taskId: string } | null> {
+    const index = this.#contact(contactId).tasks.findIndex((t) => t.effectKey === effectKey);
+    return index < 0 ? null : { taskId: `${contactId}-task-${index + 1}` };
   }
 
   async setNurtureStatus(contactId: string, status: string): Promise<void> {

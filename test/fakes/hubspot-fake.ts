@@ -188,6 +188,8 @@ export class HubSpotFake {
   readonly #routes: Array<[string, RegExp, Handler]> = [
     ["POST", /^\/crm\/v3\/objects\/companies\/search$/, (r) => this.#search(this.companies, r)],
     ["POST", /^\/crm\/v3\/objects\/contacts\/search$/, (r) => this.#search(this.contacts, r)],
+    ["POST", /^\/crm\/v3\/objects\/notes\/search$/, (r) => this.#search(this.notes, r)],
+    ["POST", /^\/crm\/v3\/objects\/tasks\/search$/, (r) => this.#search(this.tasks, r)],
     ["POST", /^\/crm\/v3\/objects\/contacts\/batch\/upsert$/, (r) => this.#upsertContacts(r)],
     ["GET", /^\/crm\/v3\/objects\/contacts\/([^/]+)$/, (r, [id]) => this.#getContact(r, id ?? "")],
     ["PATCH", /^\/crm\/v3\/objects\/contacts\/([^/]+)$/, (r, [id]) => this.#patchContact(r, id ?? "")],
@@ -204,11 +206,17 @@ export class HubSpotFake {
     ["GET", /^\/crm\/v3\/owners\/?$/, (r) => this.#listOwners(r)],
   ];
 
+  /**
+   * EQ filters on properties, and on `associations.<type>` (the record is associated with that id), as
+   * HubSpot's search does; `sorts` by one property (`-` for descending); `after` is an offset cursor.
+   */
   #search(records: HubSpotRecord[], req: RecordedRequest) {
     const body = req.body as {
       filterGroups?: Array<{ filters: Array<{ propertyName: string; operator: string; value?: string }> }>;
       properties?: string[];
+      sorts?: string[];
       limit?: number;
+      after?: string;
     };
     const groups = body.filterGroups ?? [];
     const matches = records.filter(
@@ -217,15 +225,29 @@ export class HubSpotFake {
         groups.some((g) =>
           g.filters.every((f) => {
             if (f.operator !== "EQ") throw new Error(`fake supports EQ only, got ${f.operator}`);
+            if (f.propertyName.startsWith("associations."))
+              return (record.associations ?? []).some((a) => a.to.id === f.value);
             return (record.properties[f.propertyName] ?? "").toLowerCase() === (f.value ?? "").toLowerCase();
           }),
         ),
     );
-    const results = matches.slice(0, body.limit ?? 10).map((record) => ({
+    const sort = body.sorts?.[0];
+    if (sort) {
+      const property = sort.replace(/^-/, "");
+      const sign = sort.startsWith("-") ? -1 : 1;
+      const value = (r: HubSpotRecord) =>
+        property === "hs_createdate" ? r.createdAt : (r.properties[property] ?? "");
+      // Records made in the same millisecond keep their creation order.
+      matches.sort((a, b) => sign * (value(a).localeCompare(value(b)) || Number(a.id) - Number(b.id)));
+    }
+    const start = Number(body.after ?? 0);
+    const limit = body.limit ?? 10;
+    const results = matches.slice(start, start + limit).map((record) => ({
       ...publicObject(record, body.properties),
       archived: false,
     }));
-    return { status: 200, body: { total: matches.length, results } };
+    const next = start + limit < matches.length ? { paging: { next: { after: String(start + limit) } } } : {};
+    return { status: 200, body: { total: matches.length, results, ...next } };
   }
 
   #upsertContacts(req: RecordedRequest) {

@@ -1,7 +1,8 @@
 /**
  * Loopback fake of the Slack Web API methods LeadGraph uses, so the real @slack/web-api client
  * runs against it (`slackApiUrl: fake.url`). Like Slack, it answers HTTP 200 with
- * `{ ok: false, error }` for API errors and HTTP 429 with Retry-After for rate limits.
+ * `{ ok: false, error }` for API errors and HTTP 429 with Retry-After for rate limits, keeps message
+ * metadata, and pages conversations.history newest first (metadata only with include_all_metadata).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,6 +22,8 @@ export interface SlackPostedMessage {
   ts: string;
   text: string;
   blocks: unknown[] | undefined;
+  /** Message metadata as posted (`event_type`, `event_payload`). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   edits: number;
 }
 
@@ -157,12 +160,15 @@ export class SlackFake {
         if (!this.channels.has(channel) && ![...this.#dms.values()].includes(channel)) {
           return ok(res, { ok: false, error: "channel_not_found" });
         }
-        const ts = `1700000000.${String(++this.#tsCounter).padStart(6, "0")}`;
+        // Like Slack's: the posting time in seconds, made unique by a counter in the micro-second digits.
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.#tsCounter).padStart(6, "0")}`;
+        const metadata = parseJson(body.metadata) as SlackPostedMessage["metadata"];
         const message: SlackPostedMessage = {
           channel,
           ts,
           text: String(body.text ?? ""),
           blocks: parseBlocks(body.blocks),
+          ...(metadata ? { metadata } : {}),
           edits: 0,
         };
         this.messages.push(message);
@@ -176,10 +182,41 @@ export class SlackFake {
         message.edits++;
         return ok(res, { ok: true, channel: message.channel, ts: message.ts, text: message.text });
       }
+      case "conversations.history": {
+        const channel = String(body.channel ?? "");
+        if (!this.channels.has(channel) && ![...this.#dms.values()].includes(channel)) {
+          return ok(res, { ok: false, error: "channel_not_found" });
+        }
+        const oldest = Number(body.oldest ?? 0);
+        const limit = Math.min(Number(body.limit ?? 100), 999);
+        const start = Number(body.cursor ?? 0);
+        const withMetadata = String(body.include_all_metadata) === "true";
+        const inChannel = this.messages
+          .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+          .sort((a, b) => Number(b.ts) - Number(a.ts));
+        const page = inChannel.slice(start, start + limit).map((m) => ({
+          type: "message",
+          ts: m.ts,
+          text: m.text,
+          ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+        }));
+        const more = start + limit < inChannel.length;
+        return ok(res, {
+          ok: true,
+          messages: page,
+          has_more: more,
+          response_metadata: { next_cursor: more ? String(start + limit) : "" },
+        });
+      }
       default:
         return ok(res, { ok: false, error: "unknown_method" });
     }
   }
+}
+
+function parseJson(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  return typeof value === "string" ? JSON.parse(value) : value;
 }
 
 function parseBlocks(value: unknown): unknown[] | undefined {

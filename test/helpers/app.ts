@@ -101,6 +101,7 @@ export function countEffects() {
         (previous ? calls.messageUpdates : calls.messages).push(message.leadId);
         return deps.notifier.send(message, previous);
       },
+      findPosted: (message, after) => deps.notifier.findPosted(message, after),
     },
     crm: new Proxy(deps.crm, {
       get(target, prop, receiver) {

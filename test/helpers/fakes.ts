@@ -24,6 +24,11 @@ export function recordingNotifier(): Notifier & {
         }
       );
     },
+    async findPosted(message) {
+      const index = sent.findIndex((s) => !s.previous && s.message.effectKey === message.effectKey);
+      if (index < 0 || !message.effectKey) return null;
+      return { channel: message.channel ?? `dm:${message.ownerId ?? "none"}`, messageId: String(index + 1) };
+    },
   };
 }
 
@@ -58,13 +63,28 @@ export function recordingCrm(companies: CrmCompany[] = [], contactOwners: Record
       calls.push({ op: "setOwner", args: [contactId, ownerId] });
       contacts.set(contactId, ownerId);
     },
-    async addNote(contactId, body) {
-      calls.push({ op: "addNote", args: [contactId, body] });
+    async addNote(contactId, body, effectKey) {
+      calls.push({
+        op: "addNote",
+        args: effectKey === undefined ? [contactId, body] : [contactId, body, effectKey],
+      });
       return { noteId: `note-${calls.length}` };
+    },
+    async findNote(contactId, effectKey) {
+      calls.push({ op: "findNote", args: [contactId, effectKey] });
+      const index = calls.findIndex((c) => c.op === "addNote" && c.args[2] === effectKey);
+      return index < 0 ? null : { noteId: `note-${index + 1}` };
     },
     async createTask(contactId, task: CrmTaskInput) {
       calls.push({ op: "createTask", args: [contactId, task] });
       return { taskId: `task-${calls.length}` };
+    },
+    async findTask(contactId, effectKey) {
+      calls.push({ op: "findTask", args: [contactId, effectKey] });
+      const index = calls.findIndex(
+        (c) => c.op === "createTask" && (c.args[1] as CrmTaskInput).effectKey === effectKey,
+      );
+      return index < 0 ? null : { taskId: `task-${index + 1}` };
     },
     async setNurtureStatus(contactId, status) {
       calls.push({ op: "setNurtureStatus", args: [contactId, status] });

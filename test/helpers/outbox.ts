@@ -1,23 +1,38 @@
-/** Reads what the embedded adapters wrote in DATA_DIR: owner messages in outbox.jsonl, contacts in crm.jsonl. */
-import { existsSync, readFileSync } from "node:fs";
+/** Reads what the embedded stand-ins wrote in DATA_DIR/leadgraph.db: owner messages (outbox) and CRM contacts. */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 
-function records(file: string): Array<Record<string, unknown>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+function count(dataDir: string, sql: string, leadId: string): number {
+  const path = join(dataDir, "leadgraph.db");
+  if (!existsSync(path)) return 0;
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const table = sql.match(/FROM (\w+)/)?.[1];
+    const exists = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .get(table ?? "");
+    return exists ? Number(db.prepare(sql).get(leadId)?.n ?? 0) : 0;
+  } finally {
+    db.close();
+  }
 }
 
-/** New owner messages (not edits) posted for the lead. */
+/** Owner messages posted for the lead (edits of one message count once). */
 export function outboxMessagesFor(dataDir: string, leadId: string): number {
-  return records(join(dataDir, "outbox.jsonl")).filter((r) => r.type === "message" && r.leadId === leadId)
-    .length;
+  return count(dataDir, "SELECT COUNT(*) AS n FROM outbox WHERE lead_id = ?", leadId);
 }
 
-/** Contact upserts the local CRM recorded for the lead. */
+/** Contacts the local CRM holds whose last upsert came from the lead. */
 export function crmContactsFor(dataDir: string, leadId: string): number {
-  return records(join(dataDir, "crm.jsonl")).filter((r) => r.type === "contact" && r.leadId === leadId)
-    .length;
+  return count(dataDir, "SELECT COUNT(*) AS n FROM crm_contacts WHERE lead_id = ?", leadId);
+}
+
+/** Notes and tasks the local CRM holds under the lead's effect keys (`<leadId>:…`). */
+export function crmNotesAndTasksFor(dataDir: string, leadId: string): { notes: number; tasks: number } {
+  const like = `${leadId}:%`;
+  return {
+    notes: count(dataDir, "SELECT COUNT(*) AS n FROM crm_notes WHERE effect_key LIKE ?", like),
+    tasks: count(dataDir, "SELECT COUNT(*) AS n FROM crm_tasks WHERE effect_key LIKE ?", like),
+  };
 }

@@ -1,12 +1,15 @@
-import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import { z } from "zod";
 import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
-import { JsonlFile } from "./jsonl-file.ts";
 
 export interface LocalCrmOptions {
-  /** Directory of the append-only `crm.jsonl`; in memory only when absent. */
-  dataDir?: string;
+  /**
+   * The database holding the CRM's tables (the embedded profile's own `leadgraph.db`, shared with other
+   * processes through SQLite's locking); a private in-memory one when absent. The CRM never closes it.
+   */
+  db?: DatabaseSync;
   /** Companies `findCompanyByDomain` knows (e.g. fixtures/crm-companies.json). */
   seedCompanies?: CrmCompany[];
   clock?: () => Date;
@@ -25,6 +28,8 @@ export interface LocalNote {
   id: string;
   contactId: string;
   body: string;
+  /** The ledger key it was written under, if any. */
+  effectKey?: string;
   createdAt: string;
 }
 
@@ -36,28 +41,11 @@ export interface LocalTask {
   dueAt: string;
   ownerId?: string;
   status: "NOT_STARTED";
+  effectKey?: string;
   createdAt: string;
 }
 
 type ContactFields = Omit<ContactInput, "email" | "leadId">;
-
-/** One line of crm.jsonl. */
-type LogRecord =
-  | { type: "init"; v: 1; salt: string; at: string }
-  | { type: "contact"; id: string; email: string; leadId: string; fields: ContactFields; at: string }
-  | { type: "owner"; contactId: string; ownerId: string; at: string }
-  | { type: "nurture"; contactId: string; status: string; at: string }
-  | { type: "note"; id: string; contactId: string; body: string; at: string }
-  | {
-      type: "task";
-      id: string;
-      contactId: string;
-      subject: string;
-      body: string;
-      dueAt: string;
-      ownerId?: string;
-      at: string;
-    };
 
 export class LocalCrmError extends Error {
   override readonly name = "LocalCrmError";
@@ -137,38 +125,114 @@ const HUBSPOT_NAMES: Record<(typeof contactFieldNames)[number], string> = {
   website: "website",
 };
 
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS crm_contacts (
+  id TEXT PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  lead_id TEXT NOT NULL,
+  fields TEXT NOT NULL,
+  owner_id TEXT,
+  nurture_status TEXT,
+  upserts INTEGER NOT NULL DEFAULT 1,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS crm_notes (
+  id TEXT PRIMARY KEY,
+  contact_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  effect_key TEXT UNIQUE,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS crm_notes_contact ON crm_notes (contact_id);
+CREATE TABLE IF NOT EXISTS crm_tasks (
+  id TEXT PRIMARY KEY,
+  contact_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  due_at TEXT NOT NULL,
+  owner_id TEXT,
+  status TEXT NOT NULL,
+  effect_key TEXT UNIQUE,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS crm_tasks_contact ON crm_tasks (contact_id);
+`;
+
+function prepare(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    // One statement: the first upsert of an email creates the contact (upserts = 1), later ones merge
+    // their fields into it and keep its id, whichever process runs them.
+    upsertContact: p(
+      `INSERT INTO crm_contacts (id, email, lead_id, fields, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+       ON CONFLICT (email) DO UPDATE SET fields = json_patch(crm_contacts.fields, excluded.fields),
+         lead_id = excluded.lead_id, upserts = crm_contacts.upserts + 1, updated_at = excluded.updated_at
+       RETURNING id, upserts`,
+    ),
+    contactExists: p("SELECT 1 AS ok FROM crm_contacts WHERE id = ?"),
+    setOwner: p("UPDATE crm_contacts SET owner_id = ?, updated_at = ? WHERE id = ?"),
+    setNurture: p("UPDATE crm_contacts SET nurture_status = ?, updated_at = ? WHERE id = ?"),
+    insertNote: p(
+      `INSERT INTO crm_notes (id, contact_id, body, effect_key, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (effect_key) DO NOTHING`,
+    ),
+    noteByKey: p("SELECT id FROM crm_notes WHERE effect_key = ?"),
+    insertTask: p(
+      `INSERT INTO crm_tasks (id, contact_id, subject, body, due_at, owner_id, status, effect_key, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'NOT_STARTED', ?, ?) ON CONFLICT (effect_key) DO NOTHING`,
+    ),
+    taskByKey: p("SELECT id FROM crm_tasks WHERE effect_key = ?"),
+    contacts: p("SELECT * FROM crm_contacts ORDER BY created_at, id"),
+    contactById: p("SELECT * FROM crm_contacts WHERE id = ?"),
+    contactByEmail: p("SELECT id, owner_id FROM crm_contacts WHERE email = ?"),
+    notes: p("SELECT * FROM crm_notes ORDER BY rowid"),
+    tasks: p("SELECT * FROM crm_tasks ORDER BY rowid"),
+  };
+}
+
+type Row = Record<string, SQLOutputValue>;
+const optional = (value: SQLOutputValue | undefined) => (value == null ? undefined : String(value));
+
+function toContact(row: Row): LocalContact {
+  const contact: LocalContact = {
+    id: String(row.id),
+    email: String(row.email),
+    ...(JSON.parse(String(row.fields)) as ContactFields),
+    leadId: String(row.lead_id),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+  const ownerId = optional(row.owner_id);
+  if (ownerId !== undefined) contact.ownerId = ownerId;
+  const nurtureStatus = optional(row.nurture_status);
+  if (nurtureStatus !== undefined) contact.nurtureStatus = nurtureStatus;
+  return contact;
+}
+
 /**
- * The embedded CRM: contacts, notes and tasks in an append-only JSON-lines log, replayed on open
- * and re-read before every operation, so two processes on one data directory see each other.
- *
- * Contact ids are an HMAC of the email under a per-store salt (the log's first `init` line), so
- * every process derives the same id for an email without a lock, and ids do not reveal emails.
+ * The embedded CRM: contacts, notes and tasks as tables in the embedded profile's SQLite database (or a
+ * private in-memory one). Every write is one statement, so several processes on one database agree without
+ * locks of their own. Contact ids are random (`lc-…`) and never reveal the email; a contact keeps the id of
+ * its first upsert. Notes and tasks written under a ledger key are unique by it: writing one again returns
+ * the first, which makes the local CRM idempotent by effect key.
  */
 export class LocalCrm implements Crm {
   readonly name = "local";
-  readonly #log: JsonlFile<LogRecord> | undefined;
+  readonly #sql: ReturnType<typeof prepare>;
   readonly #clock: () => Date;
   readonly #companies = new Map<string, CrmCompany>();
-  readonly #contacts = new Map<string, LocalContact>();
-  readonly #notes: LocalNote[] = [];
-  readonly #tasks: LocalTask[] = [];
-  #salt: string | undefined;
-  /** Bytes of the log already applied. */
-  #offset = 0;
-  #opened = false;
-  /** Serialises this instance's operations; other processes are handled by the log itself. */
-  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: LocalCrmOptions = {}) {
-    this.#log =
-      options.dataDir === undefined ? undefined : new JsonlFile(options.dataDir, "crm.jsonl", "local crm");
+    const db = options.db ?? new DatabaseSync(":memory:");
+    db.exec(SCHEMA);
+    this.#sql = prepare(db);
     this.#clock = options.clock ?? (() => new Date());
     for (const company of options.seedCompanies ?? []) {
       const domain = normalizeDomain(company.domain);
       // First entry wins, as in the firmographics table.
       if (!this.#companies.has(domain)) this.#companies.set(domain, { ...company, domain });
     }
-    if (this.#log === undefined) this.#salt = randomBytes(16).toString("hex");
   }
 
   async findCompanyByDomain(domain: string): Promise<CrmCompany | null> {
@@ -176,209 +240,141 @@ export class LocalCrm implements Crm {
     return found ? { ...found } : null;
   }
 
-  upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }> {
-    return this.#exclusive(async () => {
-      const email = contact.email.trim().toLowerCase();
-      const id = this.#contactId(email);
-      const created = !this.#contacts.has(id);
-      const fields: ContactFields = {};
-      for (const name of contactFieldNames) {
-        const value = contact[name];
-        if (value !== undefined && value !== "") fields[name] = value;
-      }
-      await this.#append({ type: "contact", id, email, leadId: contact.leadId, fields, at: this.#now() });
-      return { contactId: id, created };
-    });
+  async upsertContact(contact: ContactInput): Promise<{ contactId: string; created: boolean }> {
+    const email = contact.email.trim().toLowerCase();
+    const fields: ContactFields = {};
+    for (const name of contactFieldNames) {
+      const value = contact[name];
+      if (value !== undefined && value !== "") fields[name] = value;
+    }
+    const row = this.#sql.upsertContact.get(
+      `lc-${randomUUID().replaceAll("-", "").slice(0, 24)}`,
+      email,
+      contact.leadId,
+      JSON.stringify(fields),
+      this.#now(),
+    );
+    return { contactId: String(row?.id), created: Number(row?.upserts) === 1 };
   }
 
-  setOwner(contactId: string, crmOwnerId: string): Promise<void> {
-    return this.#exclusive(async () => {
-      this.#requireContact(contactId);
-      await this.#append({ type: "owner", contactId, ownerId: crmOwnerId, at: this.#now() });
-    });
+  async setOwner(contactId: string, crmOwnerId: string): Promise<void> {
+    this.#changed(this.#sql.setOwner.run(crmOwnerId, this.#now(), contactId).changes, contactId);
   }
 
-  addNote(contactId: string, body: string): Promise<{ noteId: string }> {
-    return this.#exclusive(async () => {
-      this.#requireContact(contactId);
-      const id = `ln-${randomUUID()}`;
-      await this.#append({ type: "note", id, contactId, body, at: this.#now() });
-      return { noteId: id };
-    });
+  async setNurtureStatus(contactId: string, status: string): Promise<void> {
+    this.#changed(this.#sql.setNurture.run(status, this.#now(), contactId).changes, contactId);
   }
 
-  createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
-    return this.#exclusive(async () => {
-      this.#requireContact(contactId);
-      const id = `lt-${randomUUID()}`;
-      await this.#append({
-        type: "task",
-        id,
-        contactId,
-        subject: task.subject,
-        body: task.body,
-        dueAt: task.dueAt,
-        ...(task.ownerId === undefined ? {} : { ownerId: task.ownerId }),
-        at: this.#now(),
-      });
-      return { taskId: id };
-    });
+  async addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }> {
+    this.#requireContact(contactId);
+    const id = `ln-${randomUUID()}`;
+    this.#sql.insertNote.run(id, contactId, body, effectKey ?? null, this.#now());
+    if (effectKey === undefined) return { noteId: id };
+    return (await this.findNote(contactId, effectKey)) ?? { noteId: id };
   }
 
-  setNurtureStatus(contactId: string, status: string): Promise<void> {
-    return this.#exclusive(async () => {
-      this.#requireContact(contactId);
-      await this.#append({ type: "nurture", contactId, status, at: this.#now() });
-    });
+  /** By key alone: a key names one lead's one note, whichever contact it went to. */
+  async findNote(_contactId: string, effectKey: string): Promise<{ noteId: string } | null> {
+    const row = this.#sql.noteByKey.get(effectKey);
+    return row ? { noteId: String(row.id) } : null;
   }
 
-  findContactByEmail(email: string): Promise<CrmContactOwner | null> {
-    return this.#exclusive(async () => {
-      const contact = this.#contacts.get(this.#contactId(email.trim().toLowerCase()));
-      if (!contact) return null;
-      return contact.ownerId ? { id: contact.id, ownerId: contact.ownerId } : { id: contact.id };
-    });
+  async createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
+    this.#requireContact(contactId);
+    const id = `lt-${randomUUID()}`;
+    this.#sql.insertTask.run(
+      id,
+      contactId,
+      task.subject,
+      task.body,
+      task.dueAt,
+      task.ownerId ?? null,
+      task.effectKey ?? null,
+      this.#now(),
+    );
+    if (task.effectKey === undefined) return { taskId: id };
+    return (await this.findTask(contactId, task.effectKey)) ?? { taskId: id };
+  }
+
+  async findTask(_contactId: string, effectKey: string): Promise<{ taskId: string } | null> {
+    const row = this.#sql.taskByKey.get(effectKey);
+    return row ? { taskId: String(row.id) } : null;
+  }
+
+  async findContactByEmail(email: string): Promise<CrmContactOwner | null> {
+    const row = this.#sql.contactByEmail.get(email.trim().toLowerCase());
+    if (!row) return null;
+    return row.owner_id != null
+      ? { id: String(row.id), ownerId: String(row.owner_id) }
+      : { id: String(row.id) };
   }
 
   /** A local contact under HubSpot's property names, so a contact reads the same from either CRM. */
-  getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
-    return this.#exclusive(async () => {
-      const contact = this.#contacts.get(contactId);
-      if (!contact) return null;
-      const all: Record<string, string | undefined> = {
-        email: contact.email,
-        hs_object_id: contact.id,
-        ...Object.fromEntries(contactFieldNames.map((name) => [HUBSPOT_NAMES[name], contact[name]])),
-      };
-      const wanted: Record<string, string> = {};
-      for (const name of properties) {
-        const value = all[name];
-        if (value !== undefined) wanted[name] = value;
-      }
-      return { id: contact.id, properties: wanted };
-    });
+  async getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
+    const row = this.#sql.contactById.get(contactId);
+    if (!row) return null;
+    const contact = toContact(row);
+    const all: Record<string, string | undefined> = {
+      email: contact.email,
+      hs_object_id: contact.id,
+      ...Object.fromEntries(contactFieldNames.map((name) => [HUBSPOT_NAMES[name], contact[name]])),
+    };
+    const wanted: Record<string, string> = {};
+    for (const name of properties) {
+      const value = all[name];
+      if (value !== undefined) wanted[name] = value;
+    }
+    return { id: contact.id, properties: wanted };
   }
 
   /** Every contact, including other processes' writes (tests, admin). */
-  contacts(): Promise<LocalContact[]> {
-    return this.#exclusive(async () => [...this.#contacts.values()].map((c) => ({ ...c })));
+  async contacts(): Promise<LocalContact[]> {
+    return this.#sql.contacts.all().map(toContact);
   }
 
-  notes(): Promise<LocalNote[]> {
-    return this.#exclusive(async () => this.#notes.map((n) => ({ ...n })));
+  async notes(): Promise<LocalNote[]> {
+    return this.#sql.notes.all().map((row: Row) => {
+      const note: LocalNote = {
+        id: String(row.id),
+        contactId: String(row.contact_id),
+        body: String(row.body),
+        createdAt: String(row.created_at),
+      };
+      const effectKey = optional(row.effect_key);
+      if (effectKey !== undefined) note.effectKey = effectKey;
+      return note;
+    });
   }
 
-  tasks(): Promise<LocalTask[]> {
-    return this.#exclusive(async () => this.#tasks.map((t) => ({ ...t })));
+  async tasks(): Promise<LocalTask[]> {
+    return this.#sql.tasks.all().map((row: Row) => {
+      const task: LocalTask = {
+        id: String(row.id),
+        contactId: String(row.contact_id),
+        subject: String(row.subject),
+        body: String(row.body),
+        dueAt: String(row.due_at),
+        status: "NOT_STARTED",
+        createdAt: String(row.created_at),
+      };
+      const ownerId = optional(row.owner_id);
+      if (ownerId !== undefined) task.ownerId = ownerId;
+      const effectKey = optional(row.effect_key);
+      if (effectKey !== undefined) task.effectKey = effectKey;
+      return task;
+    });
   }
 
   #now(): string {
     return this.#clock().toISOString();
   }
 
-  #contactId(email: string): string {
-    if (this.#salt === undefined) throw new Error("local crm: store not initialised");
-    return `lc-${createHmac("sha256", this.#salt).update(email).digest("hex").slice(0, 24)}`;
-  }
-
   #requireContact(contactId: string): void {
-    if (!this.#contacts.has(contactId)) {
+    if (!this.#sql.contactExists.get(contactId)) this.#changed(0, contactId);
+  }
+
+  #changed(changes: number | bigint, contactId: string): void {
+    if (Number(changes) === 0)
       throw new LocalCrmError("unknown_contact", `local crm: no contact ${contactId}`);
-    }
-  }
-
-  /** Runs `fn` after this instance's earlier operations, on a view caught up with the log. */
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(async () => {
-      await this.#open();
-      await this.#catchUp();
-      return fn();
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #open(): Promise<void> {
-    if (this.#opened || this.#log === undefined) return;
-    await this.#log.prepare();
-    await this.#catchUp();
-    if (this.#salt === undefined) {
-      // Two processes opening an empty store may both write one; the first line in the log wins.
-      await this.#log.append({ type: "init", v: 1, salt: randomBytes(16).toString("hex"), at: this.#now() });
-      await this.#catchUp();
-    }
-    this.#opened = true;
-  }
-
-  /** Applies the log's complete lines written since the last call (by any process). */
-  async #catchUp(): Promise<void> {
-    if (this.#log === undefined) return;
-    const { records, offset } = await this.#log.readFrom(this.#offset);
-    this.#offset = offset;
-    for (const record of records) this.#apply(record);
-  }
-
-  async #append(record: LogRecord): Promise<void> {
-    if (this.#log === undefined) {
-      this.#apply(record);
-      return;
-    }
-    await this.#log.append(record);
-    // Re-read rather than apply locally, so this process sees the log in the order others do.
-    await this.#catchUp();
-  }
-
-  #apply(record: LogRecord): void {
-    switch (record.type) {
-      case "init":
-        this.#salt ??= record.salt;
-        return;
-      case "contact": {
-        const existing = this.#contacts.get(record.id);
-        if (existing) {
-          Object.assign(existing, record.fields, { leadId: record.leadId, updatedAt: record.at });
-        } else {
-          this.#contacts.set(record.id, {
-            id: record.id,
-            email: record.email,
-            ...record.fields,
-            leadId: record.leadId,
-            createdAt: record.at,
-            updatedAt: record.at,
-          });
-        }
-        return;
-      }
-      case "owner": {
-        const contact = this.#contacts.get(record.contactId);
-        if (contact) Object.assign(contact, { ownerId: record.ownerId, updatedAt: record.at });
-        return;
-      }
-      case "nurture": {
-        const contact = this.#contacts.get(record.contactId);
-        if (contact) Object.assign(contact, { nurtureStatus: record.status, updatedAt: record.at });
-        return;
-      }
-      case "note":
-        this.#notes.push({
-          id: record.id,
-          contactId: record.contactId,
-          body: record.body,
-          createdAt: record.at,
-        });
-        return;
-      case "task":
-        this.#tasks.push({
-          id: record.id,
-          contactId: record.contactId,
-          subject: record.subject,
-          body: record.body,
-          dueAt: record.dueAt,
-          ...(record.ownerId === undefined ? {} : { ownerId: record.ownerId }),
-          status: "NOT_STARTED",
-          createdAt: record.at,
-        });
-        return;
-    }
   }
 }

@@ -1,79 +1,113 @@
 import { randomUUID } from "node:crypto";
+import { DatabaseSync, type SQLOutputValue } from "node:sqlite";
 import type { Block, Logger, Notifier, OwnerMessage, PostedMessage } from "../ports.ts";
-import { JsonlFile, readJsonLines } from "./jsonl-file.ts";
 
 export interface OutboxNotifierOptions {
-  /** Directory of `outbox.jsonl`; messages stay in memory when absent. */
-  dataDir?: string;
+  /**
+   * The database holding the `outbox` table (the embedded profile's own `leadgraph.db`, shared with other
+   * processes through SQLite's locking); a private in-memory one when absent. The outbox never closes it.
+   */
+  db?: DatabaseSync;
   logger?: Logger;
   clock?: () => Date;
 }
 
-/** One line of outbox.jsonl: a message, or a later edit of one (same messageId). */
+/** One owner message as the outbox keeps it: the latest content, and how often it was edited. */
 export interface OutboxRecord {
-  type: "message" | "update";
   messageId: string;
   leadId: string;
+  /** The ledger key it was posted under, if any. */
+  effectKey?: string;
   ownerId?: string;
   channel: string;
   text: string;
   blocks: Block[];
+  /** Updates since it was posted. */
+  edits: number;
+  /** ISO time it was posted. */
   at: string;
+  updatedAt: string;
 }
 
-/**
- * Reads an outbox file (tests, admin); skips a last line torn by a crash.
- * Returns [] when the file does not exist yet.
- */
-export function readOutbox(path: string): Promise<OutboxRecord[]> {
-  return readJsonLines<OutboxRecord>(path);
-}
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  lead_id TEXT NOT NULL,
+  effect_key TEXT UNIQUE,
+  owner_id TEXT,
+  channel TEXT NOT NULL,
+  text TEXT NOT NULL,
+  blocks TEXT NOT NULL,
+  edits INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead_id);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+`;
+
+const COLUMNS =
+  "message_id, lead_id, effect_key, owner_id, channel, text, blocks, edits, created_at, updated_at";
 
 /**
- * The embedded notifier: each owner message becomes a line in `<dataDir>/outbox.jsonl` (the
- * record an admin or a later sender reads) plus one log line. Message ids are UUIDs so two
- * processes on one directory never hand out the same id.
+ * The embedded notifier: each owner message becomes a row of the `outbox` table (the record an admin or a
+ * later sender reads) plus one log line. Message ids are UUIDs, so processes sharing the database never hand
+ * out the same id; a message posted under a ledger key is unique by it, so posting it again returns the
+ * first (the outbox is idempotent by effect key).
  */
 export class OutboxNotifier implements Notifier {
   readonly name = "outbox";
-  readonly #file: JsonlFile<OutboxRecord> | undefined;
   readonly #logger: Logger | undefined;
   readonly #clock: () => Date;
-  readonly #memory: OutboxRecord[] = [];
-  #fileReady: Promise<void> | undefined;
+  readonly #sql;
 
   constructor(options: OutboxNotifierOptions = {}) {
-    this.#file =
-      options.dataDir === undefined ? undefined : new JsonlFile(options.dataDir, "outbox.jsonl", "outbox");
+    const db = options.db ?? new DatabaseSync(":memory:");
+    db.exec(SCHEMA);
+    this.#sql = {
+      insert: db.prepare(
+        `INSERT INTO outbox (message_id, lead_id, effect_key, owner_id, channel, text, blocks, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT (effect_key) DO NOTHING`,
+      ),
+      update: db.prepare(
+        "UPDATE outbox SET text = ?, blocks = ?, edits = edits + 1, updated_at = ? WHERE message_id = ?",
+      ),
+      byKey: db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE effect_key = ?`),
+      all: db.prepare(`SELECT ${COLUMNS} FROM outbox ORDER BY seq`),
+      deleteBefore: db.prepare("DELETE FROM outbox WHERE created_at < ?"),
+    };
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
   }
 
-  /** The file the outbox writes, if any. */
-  get path(): string | undefined {
-    return this.#file?.path;
-  }
-
   async send(message: OwnerMessage, previous?: PostedMessage): Promise<PostedMessage> {
-    const posted: PostedMessage = previous
-      ? { ...previous }
-      : {
-          channel: message.channel ?? (message.ownerId ? `owner:${message.ownerId}` : "outbox"),
-          messageId: randomUUID(),
-        };
-    // The owner's email is not kept: ownerId names the owner, and the outbox holds no more personal data than the text needs.
-    const record: OutboxRecord = {
-      type: previous ? "update" : "message",
-      messageId: posted.messageId,
-      leadId: message.leadId,
-      ...(message.ownerId === undefined ? {} : { ownerId: message.ownerId }),
-      channel: posted.channel,
-      text: message.text,
-      blocks: message.blocks,
-      at: this.#clock().toISOString(),
-    };
-    if (this.#file === undefined) this.#memory.push(record);
-    else await this.#append(this.#file, record);
+    const at = this.#clock().toISOString();
+    let posted: PostedMessage;
+    if (previous) {
+      posted = { ...previous };
+      this.#sql.update.run(message.text, JSON.stringify(message.blocks), at, previous.messageId);
+    } else {
+      posted = {
+        channel: message.channel ?? (message.ownerId ? `owner:${message.ownerId}` : "outbox"),
+        messageId: randomUUID(),
+      };
+      // The owner's email is not kept: ownerId names the owner, and the outbox holds no more personal data than the text needs.
+      const { changes } = this.#sql.insert.run(
+        posted.messageId,
+        message.leadId,
+        message.effectKey ?? null,
+        message.ownerId ?? null,
+        posted.channel,
+        message.text,
+        JSON.stringify(message.blocks),
+        at,
+      );
+      if (Number(changes) === 0 && message.effectKey) {
+        const first = this.#byKey(message.effectKey);
+        if (first) return first;
+      }
+    }
     this.#logger?.info(
       {
         leadId: message.leadId,
@@ -87,18 +121,38 @@ export class OutboxNotifier implements Notifier {
     return posted;
   }
 
-  /** Every record written by this instance (memory) or to the file (any process). */
-  async records(): Promise<OutboxRecord[]> {
-    return this.#file === undefined ? this.#memory.map((r) => ({ ...r })) : this.#file.readAll();
+  async findPosted(message: OwnerMessage, _after: Date): Promise<PostedMessage | null> {
+    return message.effectKey ? this.#byKey(message.effectKey) : null;
   }
 
-  async #append(file: JsonlFile<OutboxRecord>, record: OutboxRecord): Promise<void> {
-    // Prepared once per instance; a failed preparation is tried again by the next message.
-    this.#fileReady ??= file.prepare().catch((err: unknown) => {
-      this.#fileReady = undefined;
-      throw err;
-    });
-    await this.#fileReady;
-    await file.append(record);
+  /** Every message in the table, oldest first (any process's). */
+  async records(): Promise<OutboxRecord[]> {
+    return this.#sql.all.all().map(toRecord);
   }
+
+  /** Retention: deletes messages posted before `before`; returns how many. */
+  async deleteBefore(before: Date): Promise<number> {
+    return Number(this.#sql.deleteBefore.run(before.toISOString()).changes);
+  }
+
+  #byKey(effectKey: string): PostedMessage | null {
+    const row = this.#sql.byKey.get(effectKey);
+    return row ? { channel: String(row.channel), messageId: String(row.message_id) } : null;
+  }
+}
+
+function toRecord(row: Record<string, SQLOutputValue>): OutboxRecord {
+  const record: OutboxRecord = {
+    messageId: String(row.message_id),
+    leadId: String(row.lead_id),
+    channel: String(row.channel),
+    text: String(row.text),
+    blocks: JSON.parse(String(row.blocks)) as Block[],
+    edits: Number(row.edits),
+    at: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+  if (row.effect_key != null) record.effectKey = String(row.effect_key);
+  if (row.owner_id != null) record.ownerId = String(row.owner_id);
+  return record;
 }

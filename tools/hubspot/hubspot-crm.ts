@@ -133,6 +133,8 @@ type ContactsBatchApi = Client["crm"]["contacts"]["batchApi"];
 type ContactsBasicApi = Client["crm"]["contacts"]["basicApi"];
 type NotesBasicApi = Client["crm"]["objects"]["notes"]["basicApi"];
 type TasksBasicApi = Client["crm"]["objects"]["tasks"]["basicApi"];
+type NotesSearchApi = Client["crm"]["objects"]["notes"]["searchApi"];
+type TasksSearchApi = Client["crm"]["objects"]["tasks"]["searchApi"];
 type OwnersApi = Client["crm"]["owners"]["ownersApi"];
 
 type SearchRequest = Parameters<CompaniesSearchApi["doSearch"]>[0];
@@ -145,6 +147,28 @@ type AssociationCategory = NonNullable<
 // The generated string enums live in deep modules; their values are HubSpot's wire constants.
 const EQ = "EQ" as FilterOperator;
 const HUBSPOT_DEFINED = "HUBSPOT_DEFINED" as AssociationCategory;
+
+/**
+ * The last line of a note or task body written under a ledger key: `findNote`/`findTask` look for it
+ * among the contact's notes or tasks. HubSpot has no idempotency key for creates, so this line is how a
+ * create the ledger never recorded (the worker died after HubSpot stored it) is recognised.
+ */
+export function effectMarker(effectKey: string): string {
+  return `LeadGraph ref: ${effectKey}`;
+}
+
+/** The marker as a whole line-end token: HubSpot may wrap the body in HTML, and `x:crm:task` is not `x:crm:task-2`. */
+function carriesMarker(body: string | null | undefined, marker: string): boolean {
+  if (!body) return false;
+  for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + 1)) {
+    if (!/^[\w:.-]/.test(body.slice(at + marker.length, at + marker.length + 1))) return true;
+  }
+  return false;
+}
+
+/** Notes or tasks of one contact looked through for a marker: 5 pages of 100, newest first. */
+const SEARCH_PAGES = 5;
+const SEARCH_PAGE_SIZE = 100;
 
 /** HubSpot CRM through @hubspot/api-client, every call under the shared HubSpot VendorCaller. */
 export class HubSpotCrm implements Crm {
@@ -159,6 +183,8 @@ export class HubSpotCrm implements Crm {
   readonly #contacts: ContactsBasicApi;
   readonly #notes: NotesBasicApi;
   readonly #tasks: TasksBasicApi;
+  readonly #notesSearch: NotesSearchApi;
+  readonly #tasksSearch: TasksSearchApi;
   readonly #owners: OwnersApi;
 
   constructor(options: HubSpotCrmOptions) {
@@ -184,6 +210,8 @@ export class HubSpotCrm implements Crm {
     this.#contacts = client.crm.contacts.basicApi;
     this.#notes = client.crm.objects.notes.basicApi;
     this.#tasks = client.crm.objects.tasks.basicApi;
+    this.#notesSearch = client.crm.objects.notes.searchApi;
+    this.#tasksSearch = client.crm.objects.tasks.searchApi;
     this.#owners = client.crm.owners.ownersApi;
   }
 
@@ -249,10 +277,11 @@ export class HubSpotCrm implements Crm {
     );
   }
 
-  async addNote(contactId: string, body: string): Promise<{ noteId: string }> {
+  async addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }> {
+    const text = effectKey === undefined ? body : `${body}\n${effectMarker(effectKey)}`;
     const note = await this.#create("addNote", () =>
       this.#notes.create({
-        properties: { hs_note_body: body, hs_timestamp: this.#clock().toISOString() },
+        properties: { hs_note_body: text, hs_timestamp: this.#clock().toISOString() },
         associations: [
           {
             to: { id: contactId },
@@ -274,7 +303,8 @@ export class HubSpotCrm implements Crm {
       this.#tasks.create({
         properties: compact({
           hs_task_subject: task.subject,
-          hs_task_body: task.body,
+          hs_task_body:
+            task.effectKey === undefined ? task.body : `${task.body}\n${effectMarker(task.effectKey)}`,
           hs_timestamp: due.toISOString(),
           hs_task_status: "NOT_STARTED",
           hubspot_owner_id: ownerId,
@@ -290,6 +320,51 @@ export class HubSpotCrm implements Crm {
       }),
     );
     return { taskId: created.id };
+  }
+
+  async findNote(contactId: string, effectKey: string): Promise<{ noteId: string } | null> {
+    const id = await this.#findMarked("findNote", this.#notesSearch, "hs_note_body", contactId, effectKey);
+    return id === null ? null : { noteId: id };
+  }
+
+  async findTask(contactId: string, effectKey: string): Promise<{ taskId: string } | null> {
+    const id = await this.#findMarked("findTask", this.#tasksSearch, "hs_task_body", contactId, effectKey);
+    return id === null ? null : { taskId: id };
+  }
+
+  /**
+   * The id of the contact's note or task whose body ends with the effect's marker: the CRM search API,
+   * filtered by association to the contact, newest first. HubSpot's search index trails writes by a few
+   * seconds; a look-up follows a lease (30 s) or a queue backoff, so the write it looks for is indexed.
+   */
+  async #findMarked(
+    operation: string,
+    api: NotesSearchApi | TasksSearchApi,
+    bodyProperty: string,
+    contactId: string,
+    effectKey: string,
+  ): Promise<string | null> {
+    const marker = effectMarker(effectKey);
+    let after: string | undefined;
+    for (let page = 0; page < SEARCH_PAGES; page++) {
+      const from = after;
+      const found = await this.#idempotent(operation, () =>
+        api.doSearch({
+          filterGroups: [
+            { filters: [{ propertyName: "associations.contact", operator: EQ, value: contactId }] },
+          ],
+          properties: [bodyProperty],
+          sorts: ["-hs_createdate"],
+          limit: SEARCH_PAGE_SIZE,
+          ...(from ? { after: from } : {}),
+        }),
+      );
+      const hit = found.results.find((r) => carriesMarker(r.properties[bodyProperty], marker));
+      if (hit) return hit.id;
+      after = found.paging?.next?.after;
+      if (!after) return null;
+    }
+    return null;
   }
 
   async setNurtureStatus(contactId: string, status: string): Promise<void> {

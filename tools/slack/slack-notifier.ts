@@ -30,6 +30,13 @@ export interface SlackNotifierOptions {
   logger?: Logger;
 }
 
+/** The metadata event type LeadGraph's messages carry; the payload names the lead and the effect. */
+export const MESSAGE_EVENT_TYPE = "leadgraph_lead";
+
+/** How far back `findPosted` pages through a channel's history: 5 pages of 200 messages. */
+const HISTORY_PAGES = 5;
+const HISTORY_PAGE_SIZE = 200;
+
 /** Our Block type is kept loose on purpose (ports.ts); the SDK's is Block Kit's union. */
 type SlackBlocks = Extract<ChatPostMessageArguments, { blocks: unknown }>["blocks"];
 
@@ -150,10 +157,52 @@ export class SlackNotifier implements Notifier {
         text: message.text,
         // Nothing to render: send the text alone rather than an empty block list.
         ...(message.blocks.length > 0 ? { blocks } : {}),
+        // What `findPosted` looks for after a crash between this post and the ledger's record of it.
+        ...(message.effectKey
+          ? {
+              metadata: {
+                event_type: MESSAGE_EVENT_TYPE,
+                event_payload: { leadId: message.leadId, effect: message.effectKey },
+              },
+            }
+          : {}),
       }),
     );
     if (!posted.ts) throw new TypeError("slack: chat.postMessage answered without a ts");
     return { channel: posted.channel ?? channel, messageId: posted.ts };
+  }
+
+  /**
+   * Pages back through the target channel's history since `after` (conversations.history with
+   * include_all_metadata; needs the history scope of the channel type: im:history for DMs, channels:history
+   * or groups:history for queue channels) for the message carrying `message.effectKey` in its metadata.
+   */
+  async findPosted(message: OwnerMessage, after: Date): Promise<PostedMessage | null> {
+    const effect = message.effectKey;
+    if (!effect) return null;
+    const channel = await this.#channelFor(message);
+    const oldest = (after.getTime() / 1000).toFixed(6);
+    let cursor: string | undefined;
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      const from = cursor;
+      const history = await this.#idempotent("conversations.history", () =>
+        this.#client.conversations.history({
+          channel,
+          oldest,
+          limit: HISTORY_PAGE_SIZE,
+          include_all_metadata: true,
+          ...(from ? { cursor: from } : {}),
+        }),
+      );
+      for (const m of history.messages ?? []) {
+        const payload = m.metadata?.event_payload as { leadId?: unknown; effect?: unknown } | undefined;
+        if (m.ts && m.metadata?.event_type === MESSAGE_EVENT_TYPE && payload?.effect === effect)
+          return { channel, messageId: m.ts };
+      }
+      cursor = history.response_metadata?.next_cursor || undefined;
+      if (!history.has_more || !cursor) return null;
+    }
+    return null;
   }
 
   async #channelFor(message: OwnerMessage): Promise<string> {

@@ -1,0 +1,19 @@
+import type { Ledger } from "../tools/ports.ts";
+
+/** A vendor write that carries its ledger key, and the way to find it again by that key. */
+export interface KeyedWrite<T> {
+  /** The earlier write made under this key, or null. */
+  find(): Promise<T | null>;
+  /** Makes the write; the written record carries the key. */
+  create(): Promise<T>;
+}
+
+/**
+ * Writes once per key. The ledger alone leaves a window: a worker that dies after the vendor acted and
+ * before the ledger stored the result (or an attempt that failed after its request landed) would make the
+ * write again. So when the ledger says an earlier attempt may have taken effect, the write is looked up by
+ * its key first and adopted if found.
+ */
+export function writeOnce<T>(ledger: Ledger, key: string, write: KeyedWrite<T>): Promise<T> {
+  return ledger.once(key, async ({ mayExist }) => (mayExist ? await write.find() : null) ?? write.create());
+}
