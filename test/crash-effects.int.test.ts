@@ -21,7 +21,7 @@ import { QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { ingest, logLines, startWorker, stopWorker, within } from "./helpers/workers.ts";
 
-const CASE_TIMEOUT_MS = 150_000;
+const CASE_TIMEOUT_MS = 300_000;
 const KINDS = ["message", "note", "task"] as const;
 type Kind = (typeof KINDS)[number];
 
@@ -89,7 +89,7 @@ async function killBetweenWriteAndLedger(options: {
   const [leadId = ""] = await ingest(envVars, [sampleLead(QUALIFIED_LEAD)]);
 
   const first = startWorker(envVars, ["--kill-after-effect", kind, "--log", log]);
-  const crashed = await within(first.exited, 45_000, `worker killed after the ${kind}`, first.child);
+  const crashed = await within(first.exited, 120_000, `worker killed after the ${kind}`, first.child);
   expect(crashed.signal, crashed.stderr).toBe("SIGKILL");
   // The vendor has the write; the ledger never heard of it.
   expect(vendors.count(leadId)[kind]).toBe(1);
@@ -99,8 +99,8 @@ async function killBetweenWriteAndLedger(options: {
   const second = startWorker(envVars, ["--log", log]);
   try {
     const done = await within(
-      waitForStatus(store, leadId, ["completed", "failed"], 45_000),
-      50_000,
+      waitForStatus(store, leadId, ["completed", "failed"], 120_000),
+      125_000,
       "lead completion after restart",
       second.child,
     );

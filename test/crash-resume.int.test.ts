@@ -19,8 +19,8 @@ import { ingest, logLines, startWorker, within } from "./helpers/workers.ts";
 const QUALIFIED_PATH = ["capture", "enrich", "scoreLead", "routeLead", "summarize", "notifyOwner", "syncCrm"];
 const NURTURE_PATH = ["capture", "enrich", "scoreLead", "routeLead", "nurtureLead", "syncCrm"];
 
-/** Two worker processes per case, eight cases at once: generous, since CI machines may have two cores. */
-const CASE_TIMEOUT_MS = 150_000;
+/** Two worker processes per case, eight cases at once: hang guards, generous for a loaded two-core machine. */
+const CASE_TIMEOUT_MS = 300_000;
 
 const CASES = [
   ...QUALIFIED_PATH.map((node) => ({ node, lead: QUALIFIED_LEAD, path: QUALIFIED_PATH })),
@@ -44,7 +44,7 @@ async function crashAndResume(options: {
   const [leadId = ""] = await ingest(envVars, [sampleLead(options.lead)]);
 
   const first = startWorker(envVars, ["--kill-after", node, "--log", log]);
-  const crashed = await within(first.exited, 45_000, `worker killed after ${node}`, first.child);
+  const crashed = await within(first.exited, 120_000, `worker killed after ${node}`, first.child);
   expect(crashed.signal, crashed.stderr).toBe("SIGKILL");
   // Start events reach the log behind the graph, so the last ones may be missing: a prefix, up to the node.
   const firstRun = startsOf(logLines(log), leadId);
@@ -61,8 +61,8 @@ async function crashAndResume(options: {
     const second = startWorker(envVars, ["--log", log]);
     try {
       const done = await within(
-        waitForStatus(store, leadId, ["completed", "failed"], 45_000),
-        50_000,
+        waitForStatus(store, leadId, ["completed", "failed"], 120_000),
+        125_000,
         "lead completion after restart",
         second.child,
       );
