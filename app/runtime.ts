@@ -54,6 +54,8 @@ export interface QueueTuning extends JobQueueOptions {
   leaseMs?: number;
   /** BullMQ: how often workers look for stalled jobs. */
   stalledIntervalMs?: number;
+  /** BullMQ: stalls a job survives before it is failed. */
+  maxStalledCount?: number;
 }
 
 export interface RuntimeOptions {
@@ -157,6 +159,7 @@ function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
     ...(tuning.backoffMs !== undefined ? { backoffMs: tuning.backoffMs } : {}),
     ...(tuning.leaseMs !== undefined ? { lockDurationMs: tuning.leaseMs } : {}),
     ...(tuning.stalledIntervalMs !== undefined ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
+    ...(tuning.maxStalledCount !== undefined ? { maxStalledCount: tuning.maxStalledCount } : {}),
   });
   // A stand-in in use (no Slack or no HubSpot credentials) keeps its tables per machine, in DATA_DIR/leadgraph.db.
   const standIns =

@@ -31,6 +31,8 @@ export interface BullmqQueueOptions extends JobQueueOptions {
   lockDurationMs?: number;
   /** How often workers look for stalled jobs. Default 30 s. */
   stalledIntervalMs?: number;
+  /** Stalls (a worker stopped renewing the job's lock) a job survives before BullMQ fails it. Default 2. */
+  maxStalledCount?: number;
   /** Producer connection options (intake must fail fast when Redis is away: that is a 503, not a hang). */
   redisOptions?: RedisOptions;
 }
@@ -135,6 +137,7 @@ export class BullmqQueue implements JobQueue {
         concurrency: Math.max(1, Math.trunc(concurrency)),
         lockDuration: this.#options.lockDurationMs ?? 30_000,
         stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
+        maxStalledCount: this.#options.maxStalledCount ?? 2,
       },
     );
     worker.on("error", (err) => this.#logger.warn({ err: err.message }, "worker error"));

@@ -103,8 +103,16 @@ const logger = createLogger({ level: env.LOG_LEVEL });
 const runtime = await createRuntime(env, {
   logger,
   worker: true,
-  // Short leases so a restarted worker takes the killed one's job and ledger claims back quickly.
-  queue: { attempts: 5, backoffMs: 50, pollMs: 20, leaseMs: 1500, stalledIntervalMs: 500 },
+  // Short leases so a restarted worker takes the killed one's job and ledger claims back quickly; on a
+  // loaded machine a live worker can miss a 1.5 s lock renewal, so stalls are not counted against the job.
+  queue: {
+    attempts: 5,
+    backoffMs: 50,
+    pollMs: 20,
+    leaseMs: 1500,
+    stalledIntervalMs: 500,
+    maxStalledCount: 50,
+  },
   ledgerLeaseMs: 1500,
   hooks: { onNodeStart: (leadId, node) => note(`start ${leadId} ${node}`) },
   overrideDeps: noteEffects,
