@@ -21,7 +21,7 @@ const USAGE = `leadgraph <command>
       [--scoring FILE]         codes, pools with nobody active, impossible postal prefixes, unknown industries
       [--prompts DIR]          and sources (with the likely typo)
       [--strict] [--json]      --strict: warnings fail too
-  worker                       run queue workers (Redis profile)
+  worker                       run queue workers in their own process (Redis profile: needs REDIS_URL)
   import <leads.csv>           import a list: each row a lead on the queue's import lane (same store as the service)
       [--dry-run] [--source CHANNEL] [--json]   dry run: report every row's problem, store nothing
   accounts index <file>        embed and upsert past accounts into the vector index
@@ -93,6 +93,15 @@ async function main(argv: string[]): Promise<number> {
   if (command === "config" && sub === "check")
     return configCheckCommand(env, { strict: values.strict, json: values.json });
   if (command === "worker") {
+    if (!env.REDIS_URL) {
+      // An embedded worker in a second process would compete with the service's own worker for the same
+      // SQLite file: refused rather than run quietly.
+      console.error(
+        "leadgraph worker needs REDIS_URL: it runs queue workers for the Redis profile. Without Redis, " +
+          "`npm start` already runs the worker inside the service (on DATA_DIR).",
+      );
+      return 2;
+    }
     const { runWorkers } = await import("./server.ts");
     return runWorkers(env);
   }

@@ -1,39 +1,52 @@
 /**
  * The service: builds the runtime and the app and listens on HOST:PORT. With no environment at all it runs
  * host and worker on the embedded profile; `--no-worker` ingests only (workers run as `leadgraph worker`).
- * SIGTERM/SIGINT: stop intake, let running leads finish (bounded), close every connection.
+ * SIGTERM/SIGINT (close-with-grace): stop intake, let running leads finish (bounded), close every
+ * connection; whatever is not done by SHUTDOWN_TIMEOUT_MS is cut short with exit code 1, and a second
+ * signal exits at once. An uncaught error closes the same way and exits 1. A bad environment prints every
+ * problem and exits 1, with no stack trace.
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import closeWithGrace from "close-with-grace";
 import { createLogger } from "./app/logger.ts";
 import { createRuntime } from "./app/runtime.ts";
 import { type Env, loadEnv } from "./config/env.ts";
 import { buildApp } from "./http/app.ts";
 import { createMetrics } from "./http/metrics.ts";
 
-/** How long shutdown waits for running leads before leaving them to be resumed at the next start. */
-export const SHUTDOWN_DRAIN_MS = 25_000;
+/** What the shutdown keeps for closing connections after running leads had their time. */
+const SHUTDOWN_CLOSE_MS = 3_000;
 
-function onShutdownSignal(handler: (signal: NodeJS.Signals) => Promise<void>): void {
-  let stopping = false;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, (received) => {
-      if (stopping) return;
-      stopping = true;
-      handler(received).then(
-        () => {
-          process.exitCode ??= 0;
-          // Everything is closed; a stray handle (a file watcher, a socket in TIME_WAIT) must not keep us up.
-          setTimeout(() => process.exit(), 2000).unref();
-        },
-        (err: unknown) => {
-          console.error(err);
-          process.exitCode = 1;
-        },
-      );
-    });
-  }
+/** How long shutdown waits for running leads before leaving them to be resumed at the next start. */
+export function drainMs(env: Env): number {
+  return Math.max(0, env.SHUTDOWN_TIMEOUT_MS - SHUTDOWN_CLOSE_MS);
+}
+
+type ServiceLogger = ReturnType<typeof createLogger>;
+
+/** Runs `close` once on SIGTERM/SIGINT (or an uncaught error), then exits; bounded by the deadline. */
+function closeOnSignal(env: Env, logger: ServiceLogger, what: string, close: () => Promise<void>): void {
+  closeWithGrace(
+    {
+      delay: env.SHUTDOWN_TIMEOUT_MS,
+      logger: {
+        error: (message: unknown) =>
+          logger.error({}, typeof message === "string" ? message : "shutdown failed"),
+      },
+      onTimeout: (delay) => logger.error({ delay }, "shutdown deadline passed: exiting with work unfinished"),
+    },
+    async ({ signal, err }) => {
+      if (err)
+        logger.error({ err: { name: err.name, message: err.message, stack: err.stack } }, "uncaught error");
+      logger.info({ signal }, `${what} shutting down`);
+      await close();
+      logger.info({}, "stopped");
+      // close-with-grace exits right after this: the log lines must be out first.
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    },
+  );
 }
 
 export async function startServer(env: Env, options: { worker: boolean }): Promise<void> {
@@ -41,29 +54,21 @@ export async function startServer(env: Env, options: { worker: boolean }): Promi
   const metrics = createMetrics();
   const runtime = await createRuntime(env, { logger, worker: options.worker, metrics });
   const app = await buildApp({ service: runtime.service, env, logger, metrics });
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, "shutting down: intake stops, running leads get time to finish");
+  // Intake stops first (no new leads, in-flight requests finish), then running leads get time to finish.
+  closeOnSignal(env, logger, "service", async () => {
     await app.close();
-    await runtime.close({ timeoutMs: SHUTDOWN_DRAIN_MS });
-    logger.info({}, "stopped");
-    logger.flush();
+    await runtime.close({ timeoutMs: drainMs(env) });
   });
   await app.listen({ host: env.HOST, port: env.PORT });
 }
 
-/** `leadgraph worker`: queue workers only, until SIGTERM/SIGINT. Resolves with the exit code. */
-export async function runWorkers(env: Env): Promise<number> {
+/** `leadgraph worker`: queue workers only, until SIGTERM/SIGINT, which exit the process. */
+export async function runWorkers(env: Env): Promise<never> {
   const logger = createLogger({ level: env.LOG_LEVEL });
   const runtime = await createRuntime(env, { logger, worker: true });
+  closeOnSignal(env, logger, "worker", () => runtime.close({ timeoutMs: drainMs(env) }));
   logger.info({ concurrency: env.WORKER_CONCURRENCY, profile: runtime.profile }, "worker started");
-  return new Promise<number>((resolve) => {
-    onShutdownSignal(async (signal) => {
-      logger.info({ signal }, "worker shutting down");
-      await runtime.close({ timeoutMs: SHUTDOWN_DRAIN_MS });
-      logger.flush();
-      resolve(0);
-    });
-  });
+  return new Promise<never>(() => {});
 }
 
 function isMain(): boolean {
@@ -77,12 +82,18 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { "no-worker": { type: "boolean", default: false } },
-  });
-  startServer(loadEnv(), { worker: !values["no-worker"] }).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  });
+  // Bad arguments and a bad environment throw synchronously: inside the promise chain their message is
+  // printed like any other start-up failure, not as an uncaught exception with a stack trace.
+  Promise.resolve()
+    .then(() => {
+      const { values } = parseArgs({
+        args: process.argv.slice(2),
+        options: { "no-worker": { type: "boolean", default: false } },
+      });
+      return startServer(loadEnv(), { worker: !values["no-worker"] });
+    })
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    });
 }

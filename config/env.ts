@@ -61,6 +61,11 @@ export const envSchema = z.object({
   TRUST_PROXY: optionalString.transform((v): boolean | number | string =>
     v === undefined || v === "false" ? false : v === "true" ? true : /^\d+$/.test(v) ? Number(v) : v,
   ),
+  /**
+   * How long SIGTERM may take before the process exits anyway (code 1); keep it inside the orchestrator's
+   * grace period (Kubernetes: 30 s). Running leads get all of it but the last 3 s.
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(28_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** List-import leads run at once per worker process, beside WORKER_CONCURRENCY live ones. */

@@ -1,6 +1,7 @@
 /**
- * The Fastify app factory: JSON-only intake with a 256 KB limit, one error handler, the LeadService and
- * metrics as plugins, the routes, and the OpenAPI document built from the route schemas.
+ * The Fastify app factory: timeouts and load shedding, JSON and form intake with a 256 KB limit, one error
+ * handler, the LeadService, metrics and per-client rate limits as plugins, the routes, and the OpenAPI
+ * document built from the route schemas.
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -8,9 +9,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
-import { errorSchema, installErrorHandlers, installNotFoundHandler } from "./errors.ts";
+import { clientErrorHandler, errorSchema, installErrorHandlers, installNotFoundHandler } from "./errors.ts";
 import formBody from "./form-body.ts";
 import jsonBody from "./json-body.ts";
+import loadShedding, { type LoadSheddingOptions } from "./load-shedding.ts";
 import metricsPlugin, { type LeadMetrics } from "./metrics.ts";
 import { WEBHOOK_ERRORS, webhookDocs } from "./openapi-sources.ts";
 import rateLimits from "./rate-limit.ts";
@@ -22,6 +24,24 @@ import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
 export const BODY_LIMIT_BYTES = 256 * 1024;
+
+/**
+ * Socket and request timeouts (the demo's hardening): a client that sends its request slowly or not at
+ * all does not hold a socket for ever. Keep-alive outlasts the 60 s idle timeout of common load balancers,
+ * so the balancer, not us, closes idle connections (otherwise it may send on a socket we just closed).
+ */
+export const SERVER_TIMEOUTS = {
+  /** The whole request, headers and body, must arrive within this (else 408). */
+  requestTimeout: 30_000,
+  /** A socket with no traffic at all for this long is closed. */
+  connectionTimeout: 60_000,
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeout: 72_000,
+  /** How often request timeouts are checked (Node's default is 30 s). */
+  connectionsCheckingInterval: 5_000,
+} as const;
+
+export type ServerTimeouts = { [K in keyof typeof SERVER_TIMEOUTS]: number };
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -38,6 +58,9 @@ export interface BuildAppOptions {
   logger: FastifyBaseLogger;
   /** The registry the runtime reports to; a fresh one when absent. */
   metrics?: LeadMetrics;
+  /** Production's timeouts and load-shedding thresholds unless given (tests shorten them). */
+  timeouts?: Partial<ServerTimeouts>;
+  loadShedding?: LoadSheddingOptions;
 }
 
 /** TRUST_PROXY as Fastify takes it: a hop count becomes the function Fastify itself would make of it. */
@@ -48,8 +71,19 @@ function trustProxy(
 }
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const timeouts = { ...SERVER_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     loggerInstance: options.logger,
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
+    // Also to the server's constructor: Fastify sets requestTimeout after it, when Node has already fixed
+    // headersTimeout at 60 s, and Node 24 then never times out a request whose body stalls.
+    http: {
+      requestTimeout: timeouts.requestTimeout,
+      connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
+    },
+    clientErrorHandler,
     bodyLimit: BODY_LIMIT_BYTES,
     // request.ip, by which rate limits count, is the proxy's unless its X-Forwarded-For is trusted.
     trustProxy: trustProxy(options.env.TRUST_PROXY),
@@ -119,6 +153,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Swagger UI at /docs, from the package's own copy of its assets (no CDN).
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
+  // First: an overloaded process answers 503 before doing any work for the request.
+  await app.register(loadShedding, options.loadShedding ?? {});
   await app.register(jsonBody);
   await app.register(formBody);
   await app.register(servicePlugin, { service: options.service, env: options.env });

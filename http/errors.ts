@@ -2,6 +2,8 @@
  * Error bodies and the one error handler: every error answer is `{error, message, field?}`; a sender's
  * mistake is a 4xx naming what was wrong, and a 5xx never shows internals.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
 
 export const ERROR_SCHEMA_ID = "ErrorBody";
@@ -136,4 +138,36 @@ export function installNotFoundHandler(app: FastifyInstance, preHandler: preHand
       .code(404)
       .send({ error: "not_found", message: `no route for ${request.method} ${request.url.split("?")[0]}` });
   });
+}
+
+/** Errors Node raises before a request exists (a request too slow, headers too large, bad HTTP). */
+const CLIENT_ERRORS: Record<string, { status: number; error: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    error: "request_timeout",
+    message: "the request did not arrive in time",
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    error: "headers_too_large",
+    message: "the request headers are too large",
+  },
+};
+
+/** Fastify's clientErrorHandler with our body; it writes to the socket since there is no reply yet. */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const { status, error, message } = CLIENT_ERRORS[err.code ?? ""] ?? {
+    status: 400,
+    error: "bad_request",
+    message: "the request is not valid HTTP",
+  };
+  if (socket.writable) {
+    const body = JSON.stringify({ error, message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

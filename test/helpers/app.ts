@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { createLogger } from "../../app/logger.ts";
 import { createRuntime, type LeadRuntime, type RuntimeOptions } from "../../app/runtime.ts";
 import { type Env, parseEnv } from "../../config/env.ts";
-import { buildApp } from "../../http/app.ts";
+import { type BuildAppOptions, buildApp } from "../../http/app.ts";
 import { createMetrics, type LeadMetrics } from "../../http/metrics.ts";
 import type { GraphDeps } from "../../nodes/deps.ts";
 import type { LeadRecord, LeadStatus, LeadStore } from "../../store/lead-store.ts";
@@ -28,6 +28,7 @@ export async function startService(
   envOverrides: Record<string, string | undefined> = {},
   options: Partial<Omit<RuntimeOptions, "logger">> = {},
   logging: { level: string; destination: NodeJS.WritableStream } | undefined = undefined,
+  host: Pick<BuildAppOptions, "timeouts" | "loadShedding"> = {},
 ): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), "leadgraph-test-"));
   // Not loadEnv: the developer's own environment (a REDIS_URL, tokens) must not leak into tests.
@@ -41,7 +42,7 @@ export async function startService(
     queue: FAST_QUEUE,
     ...options,
   });
-  const app = await buildApp({ service: runtime.service, env, logger, metrics });
+  const app = await buildApp({ service: runtime.service, env, logger, metrics, ...host });
   await app.ready();
   return {
     app,
