@@ -25,8 +25,17 @@ export interface LeadKeyInputs {
   form?: string;
 }
 
+/** What intake already knows for the lead's search facets, before capture runs. */
+export interface IntakeFacets {
+  email: string;
+  emailDomain: string;
+  company?: string;
+  /** The sender's channel field, lower case. */
+  channel?: string;
+}
+
 export type IntakeResult =
-  | { ok: true; source: LeadSource; keyInputs?: LeadKeyInputs }
+  | { ok: true; source: LeadSource; keyInputs?: LeadKeyInputs; facets?: IntakeFacets }
   | { ok: false; field: string; message: string };
 
 /**
@@ -64,7 +73,10 @@ function intakeSchema(forced: LeadSource | undefined) {
     const keyInputs: LeadKeyInputs = { email: email.email };
     if (fields.campaign !== undefined) keyInputs.campaign = truncate(fields.campaign, MAX_TEXT).text;
     if (fields.form !== undefined) keyInputs.form = truncate(fields.form, MAX_TEXT).text;
-    return { source, keyInputs };
+    const facets: IntakeFacets = { email: email.email, emailDomain: email.domain };
+    if (fields.company !== undefined) facets.company = truncate(fields.company, MAX_TEXT).text;
+    if (fields.source !== undefined) facets.channel = truncate(fields.source.toLowerCase(), MAX_TEXT).text;
+    return { source, keyInputs, facets };
   });
 }
 

@@ -11,8 +11,11 @@ import type { Redis } from "ioredis";
 import { routeLabel } from "../domain/labels.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
+import { buildOwnerMessage, type MessageBody } from "../domain/owner-message.ts";
+import type { LeadStateValues } from "../domain/snapshot.ts";
+import { ownerDisplayName } from "../domain/summary.ts";
 import type { LeadSource } from "../domain/types.ts";
-import { previewLead } from "../graph/build.ts";
+import { type LeadGraph, previewLead } from "../graph/build.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import {
@@ -22,18 +25,30 @@ import {
   type ListLeadsOptions,
   MAX_LIST_LIMIT,
 } from "../store/lead-store.ts";
-import type { JobQueue, Lane } from "../store/queue/job-queue.ts";
+import type { JobQueue, Lane, PauseState } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
+import type { LiveEvents, LiveStream, OpenStreamOptions } from "./live-events.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type BatchOutcome, type ItemResult, wholeBatch } from "./sources/batch.ts";
 import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
-export type { LeadPage, LeadRecord, LeadStatus, TimelineEntry } from "../store/lead-store.ts";
+export type { MessageBody } from "../domain/owner-message.ts";
+export { InvalidEventIdError } from "../store/event-log.ts";
+export type {
+  LeadFacets,
+  LeadPage,
+  LeadRecord,
+  LeadStatus,
+  ListLeadsOptions,
+  TimelineEntry,
+} from "../store/lead-store.ts";
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
+export type { PauseState } from "../store/queue/job-queue.ts";
+export type { LiveEvent, LiveStream } from "./live-events.ts";
 export type { BatchOutcome, ItemResult } from "./sources/batch.ts";
 export type { ImportOptions, ImportProblem, ImportReport } from "./sources/csv-import.ts";
 export type { EventResult } from "./sources/hubspot-events.ts";
@@ -117,6 +132,14 @@ export interface LeadService {
   readonly routing: RoutingAdmin;
   /** Jobs waiting, delayed or running. */
   queueDepth(): Promise<number>;
+  /** The owner's message as it was built for them, from the lead's last checkpoint; null when none was sent. */
+  ownerMessage(leadId: string): Promise<MessageBody | null>;
+  /** Holds every worker in every process (intake goes on storing leads); survives restarts. */
+  pause(by?: string): Promise<PauseState>;
+  resume(by?: string): Promise<PauseState>;
+  processing(): Promise<PauseState>;
+  /** Live events from every process; throws InvalidEventIdError for a forged `afterId`. */
+  openEvents(options: OpenStreamOptions): Promise<LiveStream>;
 }
 
 /** How long a duplicate waits for the first delivery of its lead to finish storing it. */
@@ -138,13 +161,16 @@ export interface LeadServiceBackend {
   routing: RoutingAdmin;
   /** The Redis profile's connection, for the host's rate-limit counts. */
   redis?: Redis;
+  events: LiveEvents;
+  /** The compiled graph, for reading a lead's last checkpoint. */
+  graph: LeadGraph;
 }
 
 /** A contact becoming a marketing-qualified lead is the lead; other changes are not. */
 export const DEFAULT_HUBSPOT_EVENT_PROPERTIES = "lifecyclestage=marketingqualifiedlead";
 
 export function createLeadService(backend: LeadServiceBackend): LeadService {
-  const { store, queue, deps, profile } = backend;
+  const { store, queue, deps, profile, events } = backend;
   const baseLog = backend.logger;
   const defaultRules = parseEventRules(DEFAULT_HUBSPOT_EVENT_PROPERTIES) as EventRules;
   const eventRules = backend.hubspotEventRules ?? defaultRules;
@@ -210,13 +236,15 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       return { ok: true, duplicate: true, leadId: claim.leadId, status: lead.status, source: intake.source };
     }
 
+    const receivedAt = new Date().toISOString();
     try {
       await store.createLead({
         leadId,
         source: intake.source,
-        receivedAt: new Date().toISOString(),
+        receivedAt,
         idempotencyKey: key,
         payload: delivery.body,
+        ...(intake.facets ? { facets: intake.facets } : {}),
       });
     } catch (err) {
       log.error({ leadId, err: messageOf(err) }, "storing the lead failed");
@@ -235,6 +263,15 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       log.error({ leadId, err: messageOf(err) }, "enqueue failed");
       throw new ServiceUnavailableError("lead intake is temporarily unavailable; retry later");
     }
+    const { company, channel } = intake.facets ?? {};
+    events.publish({
+      type: "lead.received",
+      leadId,
+      at: receivedAt,
+      source: intake.source,
+      ...(company ? { company } : {}),
+      ...(channel ? { channel } : {}),
+    });
     return { ok: true, duplicate: false, leadId, status: "queued", source: intake.source };
   }
 
@@ -342,5 +379,36 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     },
 
     queueDepth: () => queue.depth(),
+
+    async ownerMessage(leadId) {
+      const snapshot = await backend.graph.getState({ configurable: { thread_id: leadId } });
+      const state = snapshot.values as (Partial<LeadStateValues> & { leadId?: string }) | undefined;
+      if (!state?.lead || !state.route || (state.notifications ?? []).length === 0) return null;
+      const lead = { ...state, leadId, similarAccounts: state.similarAccounts ?? [] };
+      return buildOwnerMessage(lead, ownerDisplayName(lead, deps.routing()), deps.publicUrl);
+    },
+
+    async pause(by) {
+      await queue.pause();
+      const state = await queue.pauseState();
+      events.publish({
+        type: "processing.paused",
+        at: state.since ?? new Date().toISOString(),
+        ...(by ? { by } : {}),
+      });
+      baseLog.warn({ by }, "processing paused: leads are stored and held until resumed");
+      return state;
+    },
+
+    async resume(by) {
+      await queue.resume();
+      events.publish({ type: "processing.resumed", at: new Date().toISOString(), ...(by ? { by } : {}) });
+      baseLog.info({ by }, "processing resumed");
+      return queue.pauseState();
+    },
+
+    processing: () => queue.pauseState(),
+
+    openEvents: (options) => events.open(options),
   };
 }

@@ -26,16 +26,21 @@ import {
 import { isPermanentError } from "../nodes/capture.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import { type ConfigHistory, RedisConfigHistory, SqliteConfigHistory } from "../store/config-history.ts";
+import type { EventLog } from "../store/event-log.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
 import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
+import { RedisEventLog } from "../store/redis-event-log.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
+import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
 import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
+import { createEventForwarder } from "./event-forwarder.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
+import { createLiveEvents, type LiveEvents } from "./live-events.ts";
 import { createRoutingAdmin } from "./routing-admin.ts";
 
 export type Profile = "embedded" | "redis";
@@ -89,6 +94,8 @@ export interface LeadRuntime {
   service: LeadService;
   /** Every lead event the runners of this process emit; returns the unsubscribe function. */
   subscribe(listener: (event: LeadEvent) => void): () => void;
+  /** Live events of every process (the event log behind GET /admin/events). */
+  events: LiveEvents;
   /** True when this process runs queue workers. */
   worker: boolean;
   /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
@@ -106,6 +113,7 @@ interface Backend {
   history: ConfigHistory;
   /** Where the embedded stand-ins (local CRM, outbox) keep their tables, when any is in use. */
   standIns?: DatabaseSync;
+  eventLog: EventLog;
   location: string;
   close(): Promise<void>;
 }
@@ -136,6 +144,7 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
     queue,
     history: new SqliteConfigHistory({ db }),
     standIns: db,
+    eventLog: new SqliteEventLog({ db, keep: env.EVENTS_KEEP }),
     location: path,
     async close() {
       await store.close();
@@ -172,6 +181,7 @@ function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
     queue,
     history: new RedisConfigHistory({ redis }),
     ...(standIns ? { standIns } : {}),
+    eventLog: new RedisEventLog({ redis, keep: env.EVENTS_KEEP }),
     location: new URL(url).host,
     async close() {
       await store.close();
@@ -235,6 +245,18 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   const graphCheckpointer = options.instrumentCheckpointer?.(checkpointer) ?? checkpointer;
   const graph = buildLeadGraph(deps, { checkpointer: graphCheckpointer });
   const listeners = new Set<(event: LeadEvent) => void>();
+  const forwarder = env.EVENTS_WEBHOOK_URL
+    ? createEventForwarder({
+        url: env.EVENTS_WEBHOOK_URL,
+        logger,
+        ...(env.EVENTS_WEBHOOK_SECRET ? { secret: env.EVENTS_WEBHOOK_SECRET } : {}),
+      })
+    : undefined;
+  const events = createLiveEvents({
+    log: backend.eventLog,
+    logger,
+    ...(forwarder ? { onBatch: (batch) => forwarder.forward(batch) } : {}),
+  });
   const runner = createLeadRunner({
     graph,
     store,
@@ -244,6 +266,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
     onEvent(event) {
+      events.publish(event);
       for (const listener of listeners) {
         try {
           listener(event);
@@ -296,6 +319,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    events,
     service: createLeadService({
       profile: backend.profile,
       ...(backend.redis ? { redis: backend.redis } : {}),
@@ -305,11 +329,16 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       logger,
       hubspotEventRules: parseEventRules(env.HUBSPOT_EVENT_PROPERTIES) as EventRules,
       routing: createRoutingAdmin({ config, history: backend.history, store, fixturesDir: env.FIXTURES_DIR }),
+      events,
+      graph,
     }),
     worker: options.worker,
     close(closeOptions = {}) {
       closing ??= (async () => {
         await queue.close(closeOptions);
+        // The last events of the drained leads are written (and forwarded, briefly) before connections close.
+        await events.close();
+        await forwarder?.drain(2000);
         await graphDeps.close();
         await backend.close();
       })();

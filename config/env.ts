@@ -30,6 +30,25 @@ export const envSchema = z.object({
   REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
   /** Comma-separated bearer tokens; admin routes are closed when empty. */
   ADMIN_TOKENS: csv.pipe(z.array(z.string().min(16, "each admin token needs at least 16 characters"))),
+  /** Comma-separated read-only tokens (console and admin API): they see leads and reports, change nothing. */
+  VIEWER_TOKENS: csv.pipe(z.array(z.string().min(16, "each viewer token needs at least 16 characters"))),
+  /** Signs console session cookies; derived from the token lists when unset (sessions then end when they change). */
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, "needs at least 32 characters").optional()),
+  /** How long a console session lasts. */
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(12),
+  /** Lead events kept for live views that reconnect (`Last-Event-ID`); at least 1000. */
+  EVENTS_KEEP: z.coerce.number().int().min(1000).max(1_000_000).default(5000),
+  /** Forward every lead event (batched JSON, signed) to this URL; never blocks a lead. */
+  EVENTS_WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** HMAC-SHA256 key for `X-LeadGraph-Signature` on forwarded events. */
+  EVENTS_WEBHOOK_SECRET: optionalString,
+  /** USD per 1,000 LLM tokens, for the reports' cost figures. */
+  LLM_PROMPT_PRICE_PER_1K: z.coerce.number().min(0).default(0.00015),
+  LLM_COMPLETION_PRICE_PER_1K: z.coerce.number().min(0).default(0.0006),
   WEBHOOK_SECRET: optionalString,
   HUBSPOT_CLIENT_SECRET: optionalString,
   /** Contact property changes (HubSpot app webhook events) that make a lead: `prop=value|value,prop`. */

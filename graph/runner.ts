@@ -14,6 +14,7 @@ import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
 import { isNodeProgress, type LeadEvent, type NodeProgress } from "./events.ts";
+import { leadFacets, resultSummary, rootCauseOf } from "./result.ts";
 import type { LeadInput, LeadState } from "./state.ts";
 
 /** What the runner reports; the HTTP host backs it with prom-client. */
@@ -84,39 +85,6 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The JSON summary stored on a completed lead: what admins and the API show. */
-export function resultSummary(state: LeadState): Record<string, unknown> {
-  const { score, route } = state;
-  return {
-    score: score?.value,
-    tier: score?.tier,
-    ruleScore: score?.ruleScore,
-    reasons: score?.reasons ?? [],
-    llm: score?.llm
-      ? { adjustment: score.llm.adjustment, reasons: score.llm.reasons, model: score.llm.model }
-      : undefined,
-    owner: routeLabel(route),
-    ownerId: route?.ownerId,
-    queue: route?.queue,
-    pool: route?.pool,
-    rule: route?.ruleName,
-    explanation: route?.explanation ?? [],
-    path: state.path,
-    warnings: state.warnings,
-    notifications: state.notifications,
-    crm: state.crm,
-    configVersion: route?.configVersion,
-    scoringVersion: score?.configVersion,
-    // What a what-if replay needs to score and route the lead again (app/what-if.ts); not shown to admins.
-    replay: {
-      lead: state.lead,
-      enrichment: state.enrichment,
-      facts: route?.facts,
-      llm: score?.llm?.adjustment,
-    },
-  };
-}
-
 function inputOf(record: LeadSummary): LeadInput {
   const source = LEAD_SOURCES.find((s) => s === record.source);
   return {
@@ -148,7 +116,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
   const log = options.logger;
 
   async function finish(leadId: string, state: LeadState): Promise<void> {
-    await store.markCompleted(leadId, resultSummary(state));
+    await store.markCompleted(leadId, resultSummary(state), leadFacets(state));
     metrics?.leadCompleted(state.path ?? "none");
     log.info({ leadId, path: state.path, owner: routeLabel(state.route) }, "lead completed");
     if (isPrunableSaver(checkpointer)) {
@@ -286,12 +254,17 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     } catch (err) {
       const failed = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
       const message = messageOf(err);
+      const cause = rootCauseOf(err);
       for (const step of steps.values())
         await record(leadId, { ...step, status: "error", error: step.error ?? message }).catch(
           () => undefined,
         );
       await store
-        .markFailed(leadId, { ...(failed ? { node: failed.node } : {}), message })
+        .markFailed(
+          leadId,
+          { ...(failed ? { node: failed.node } : {}), message, ...(cause ? { cause } : {}) },
+          finalState ? leadFacets(finalState) : undefined,
+        )
         // The queue still sees the run's own error, and its retry records the status again.
         .catch((storeErr: unknown) =>
           log.error({ leadId, err: messageOf(storeErr) }, "could not mark lead failed"),

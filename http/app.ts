@@ -1,6 +1,6 @@
 /**
  * The Fastify app factory: timeouts and load shedding, JSON and form intake with a 256 KB limit, one error
- * handler, the LeadService, metrics and per-client rate limits as plugins, the routes, and the OpenAPI
+ * handler, the LeadService, metrics and per-client rate limits as plugins, the routes, the web console, and the OpenAPI
  * document built from the route schemas.
  */
 import swagger from "@fastify/swagger";
@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
+import consoleAssets from "./console.ts";
 import { clientErrorHandler, errorSchema, installErrorHandlers, installNotFoundHandler } from "./errors.ts";
 import formBody from "./form-body.ts";
 import jsonBody from "./json-body.ts";
@@ -20,6 +21,7 @@ import adminRoutes from "./routes/admin.ts";
 import healthRoutes from "./routes/health.ts";
 import importRoutes from "./routes/imports.ts";
 import routingRoutes from "./routes/routing.ts";
+import sessionRoutes from "./routes/session.ts";
 import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
@@ -131,7 +133,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       tags: [
         { name: "intake", description: "Lead webhooks" },
-        { name: "admin", description: "Lead lookup, retry and routing preview (Bearer token)" },
+        {
+          name: "admin",
+          description:
+            "Leads, retry, processing, live events, reports and routing (Bearer token or console session)",
+        },
+        { name: "console", description: "The web console's sign-in" },
         { name: "operations", description: "Health, readiness, metrics" },
       ],
     },
@@ -168,6 +175,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(adminRoutes, { prefix: "/admin" });
   await app.register(routingRoutes, { prefix: "/admin" });
   await app.register(importRoutes, { prefix: "/admin" });
+  await app.register(sessionRoutes, { prefix: "/console" });
+  await app.register(consoleAssets);
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   return app;

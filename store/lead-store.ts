@@ -3,7 +3,7 @@
  * the side-effect ledger, with one adapter per backend (SQLite embedded, Redis). Also holds what both
  * adapters must agree on byte for byte: the list cursor and the leased `once` protocol.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Counters, RouteMemory } from "../domain/types.ts";
 import type { EffectAttempt, Ledger } from "../tools/ports.ts";
@@ -18,6 +18,8 @@ export interface LeadError {
   /** Graph node that failed, when known. */
   node?: string;
   message: string;
+  /** The innermost error under the message (a vendor's own answer), when it says more. */
+  cause?: string;
   /** ISO timestamp, set by the store. */
   at: string;
 }
@@ -35,6 +37,32 @@ export interface TimelineEntry {
   status: "ok" | "error";
   /** Error message when `status` is "error". */
   error?: string;
+}
+
+/**
+ * What a lead is found, filtered and reported by: set at intake from what the webhook checked (email,
+ * company, channel) and replaced by the runner's fuller view when a run ends. The store indexes them
+ * (`facetTerms`); everything else about a lead stays opaque to it.
+ */
+export interface LeadFacets {
+  /** Normalised email (personal data: views mask it for viewers; indexes hold only its hash). */
+  email?: string;
+  company?: string;
+  /** Registrable company domain. */
+  domain?: string;
+  emailDomain?: string;
+  /** The lead's channel, lower case ("web", "partner", ...). */
+  channel?: string;
+  ownerId?: string;
+  pool?: string;
+  queue?: string;
+  rule?: string;
+  path?: string;
+  tier?: string;
+  /** ISO time the owner or queue was first notified (speed to lead). */
+  notifiedAt?: string;
+  /** LLM calls made for the lead and their tokens. */
+  llm?: { calls: number; promptTokens: number; completionTokens: number };
 }
 
 export interface LeadRecord {
@@ -56,6 +84,8 @@ export interface LeadRecord {
   result?: Record<string, unknown>;
   /** Steps in the order they were appended. */
   timeline: TimelineEntry[];
+  /** Search and report fields (empty for leads stored before they existed). */
+  facets: LeadFacets;
 }
 
 /** A lead record without its timeline. */
@@ -68,10 +98,25 @@ export interface NewLead {
   receivedAt: string;
   idempotencyKey?: string;
   payload: unknown;
+  facets?: LeadFacets;
 }
 
 export interface ListLeadsOptions {
   status?: LeadStatus;
+  /**
+   * Free text: every word must match the lead's email (whole address), domain (company or email), a
+   * word of its company name, or its owner id. Case-insensitive.
+   */
+  q?: string;
+  path?: string;
+  ownerId?: string;
+  /** How the lead arrived (`LeadRecord.source`). */
+  source?: string;
+  channel?: string;
+  /** Received at or after (ISO). */
+  from?: string;
+  /** Received before (ISO). */
+  to?: string;
   /** Page size, 1..500; default 50. */
   limit?: number;
   /** `nextCursor` from the previous page. */
@@ -125,8 +170,9 @@ export interface LeadStore {
    * (as `markRunning`). Returns the lead as it was before, without its timeline; null for an unknown id.
    */
   beginAttempt(leadId: string): Promise<LeadSummary | null>;
-  markCompleted(leadId: string, result: Record<string, unknown>): Promise<void>;
-  markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void>;
+  /** `facets`, when given, replace the stored ones (and the lead's index entries). */
+  markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void>;
+  markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void>;
   appendTimeline(leadId: string, entry: TimelineEntry): Promise<void>;
 
   /** Readiness: true when the backend answers; never throws. */
@@ -227,6 +273,79 @@ export function withDuration(entry: TimelineEntry): TimelineEntry {
 
 export function emptyCounts(): StatusCounts {
   return { queued: 0, running: 0, completed: 0, failed: 0 };
+}
+
+// ---------------------------------------------------------------- Search terms
+
+/** Emails become index keys only as this hash. */
+export function emailTerm(email: string): string {
+  return `e:${createHash("sha256").update(email.trim().toLowerCase()).digest("hex").slice(0, 32)}`;
+}
+
+/** Words of a company name as the index keeps them: lower case letters and digits, two or more. */
+export function companyWords(company: string): string[] {
+  const words = company
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((w) => w.length >= 2);
+  return [...new Set(words)].slice(0, 12);
+}
+
+/** Index terms never hold whitespace (the Redis store keeps them space-separated). */
+function clean(value: string): string {
+  return value.trim().toLowerCase().replace(/\s+/g, "_").slice(0, 200);
+}
+
+/** The index terms of a lead: what `ListLeadsOptions` can find it by. */
+export function facetTerms(facets: LeadFacets, source: string | undefined): string[] {
+  const terms = new Set<string>();
+  if (facets.email) terms.add(emailTerm(facets.email));
+  if (facets.domain) terms.add(`d:${clean(facets.domain)}`);
+  if (facets.emailDomain) terms.add(`d:${clean(facets.emailDomain)}`);
+  for (const word of companyWords(facets.company ?? "")) terms.add(`c:${word}`);
+  if (facets.ownerId) terms.add(`o:${clean(facets.ownerId)}`);
+  if (facets.path) terms.add(`p:${clean(facets.path)}`);
+  if (facets.channel) terms.add(`ch:${clean(facets.channel)}`);
+  if (source) terms.add(`s:${clean(source)}`);
+  return [...terms];
+}
+
+/**
+ * A query as groups of terms: a lead matches when, for every group, it has at least one of its terms.
+ * Empty when the options filter on nothing but status and dates.
+ */
+export function queryTermGroups(options: ListLeadsOptions): string[][] {
+  const groups: string[][] = [];
+  for (const token of (options.q ?? "").trim().split(/\s+/).filter(Boolean).slice(0, 8)) {
+    const lower = token.toLowerCase();
+    if (lower.includes("@")) {
+      groups.push([emailTerm(lower)]);
+      continue;
+    }
+    const alternatives = new Set([`o:${clean(lower)}`]);
+    if (lower.includes(".")) alternatives.add(`d:${clean(lower)}`);
+    const word = lower.replace(/[^\p{L}\p{N}]+/gu, "");
+    if (word.length >= 2) alternatives.add(`c:${word}`);
+    groups.push([...alternatives]);
+  }
+  if (options.ownerId) groups.push([`o:${clean(options.ownerId)}`]);
+  if (options.path) groups.push([`p:${clean(options.path)}`]);
+  if (options.channel) groups.push([`ch:${clean(options.channel)}`]);
+  if (options.source) groups.push([`s:${clean(options.source)}`]);
+  return groups;
+}
+
+/** `from`/`to` as epoch ms bounds (inclusive lower, exclusive upper); RangeError on a bad timestamp. */
+export function dateBounds(options: ListLeadsOptions): { fromMs?: number; toMs?: number } {
+  const parse = (text: string, name: string) => {
+    const ms = Date.parse(text);
+    if (!Number.isFinite(ms)) throw new RangeError(`${name} is not a timestamp: ${text}`);
+    return ms;
+  };
+  return {
+    ...(options.from ? { fromMs: parse(options.from, "from") } : {}),
+    ...(options.to ? { toMs: parse(options.to, "to") } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- Leased ledger

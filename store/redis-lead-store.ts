@@ -1,17 +1,20 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   compareIds,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  dateBounds,
   decodeCursor,
   emptyCounts,
   encodeCursor,
+  facetTerms,
   type IdempotencyClaim,
   LEAD_STATUSES,
   type LeadError,
   LeadExistsError,
+  type LeadFacets,
   LeadNotFoundError,
   type LeadPage,
   type LeadRecord,
@@ -25,6 +28,7 @@ import {
   ledgerKeyParts,
   listLimit,
   type NewLead,
+  queryTermGroups,
   receivedAtMs,
   type StatusCounts,
   type TimelineEntry,
@@ -89,13 +93,15 @@ function unpackJson(stored: Buffer): unknown {
   return JSON.parse(json.toString("utf8"));
 }
 
-// KEYS: lead hash, queued index, timeline list. ARGV: leadId, receivedAt ms, field/value pairs. The timeline
-// starts with an empty entry, so appending can be one RPUSHX that fails for an unknown lead.
+// KEYS: lead hash, queued index, timeline list, then the lead's term indexes. ARGV: leadId, receivedAt ms,
+// field/value pairs. The timeline starts with an empty entry, so appending can be one RPUSHX that fails for
+// an unknown lead.
 const CREATE_LEAD = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('RPUSH', KEYS[3], '')
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[1]) end
 return 1
 `);
 
@@ -116,14 +122,24 @@ local function moveTo(leadId, from, to, ms)
 end
 `;
 
-// ARGV: leadId, new status, attempts increment, field/value pairs. A completed lead drops its last error
-// (the failed steps stay in its timeline).
+// ARGV: leadId, new status, attempts increment, facets JSON ('' keeps them), space-separated terms, term
+// key prefix, field/value pairs. New facets replace the lead's terms: the old ones come from its 'terms'
+// field (their keys are built here, under the same prefix and so the same hash tag as KEYS).
+// A completed lead drops its last error (the failed steps stay in its timeline).
 const SET_STATUS = new LuaScript(`${MOVE_TO}
-local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts')
+local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts', 'terms')
 if not lead[2] then return 0 end
 moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
 local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 7))
+if ARGV[4] ~= '' then
+  local old, new = {}, {}
+  for t in string.gmatch(lead[4] or '', '%S+') do old[t] = true end
+  for t in string.gmatch(ARGV[5], '%S+') do new[t] = true end
+  for t in pairs(old) do if not new[t] then redis.call('ZREM', ARGV[6] .. t, ARGV[1]) end end
+  for t in pairs(new) do if not old[t] then redis.call('ZADD', ARGV[6] .. t, lead[2], ARGV[1]) end end
+  redis.call('HSET', KEYS[1], 'facets', ARGV[4], 'terms', ARGV[5])
+end
 if ARGV[2] == 'completed' then redis.call('HDEL', KEYS[1], 'lastError') end
 return 1
 `);
@@ -293,9 +309,18 @@ export class RedisLeadStore implements LeadStore {
     ];
     if (lead.source !== undefined) fields.push("source", lead.source);
     if (lead.idempotencyKey !== undefined) fields.push("idempotencyKey", lead.idempotencyKey);
+    // The 'terms' field lists the terms that follow the facets; the source term stays for the lead's life.
+    const terms = facetTerms(lead.facets ?? {}, undefined);
+    fields.push("facets", JSON.stringify(lead.facets ?? {}), "terms", terms.join(" "));
+    const sourceTerms = lead.source === undefined ? [] : facetTerms({}, lead.source);
     const created = await CREATE_LEAD.run(
       this.#redis,
-      [this.#key("lead", lead.leadId), this.#index("queued"), this.#key("timeline", lead.leadId)],
+      [
+        this.#key("lead", lead.leadId),
+        this.#index("queued"),
+        this.#key("timeline", lead.leadId),
+        ...[...terms, ...sourceTerms].map((term) => this.#termKey(term)),
+      ],
       [lead.leadId, ms, ...fields],
     );
     if (created !== 1) throw new LeadExistsError(lead.leadId);
@@ -336,22 +361,50 @@ export class RedisLeadStore implements LeadStore {
 
   async listLeads(options: ListLeadsOptions = {}): Promise<LeadPage> {
     const limit = listLimit(options.limit);
-    // Every lead is in exactly one status index, so all leads are their union.
-    const indexes = options.status === undefined ? this.#statusIndexes() : [this.#index(options.status)];
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    // One transaction, so a lead changing status in between is seen in one index, not two or none.
+    const { fromMs, toMs } = dateBounds(options);
+    const groups = queryTermGroups(options);
+    // One transaction, so a lead changing status in between is seen in one index, not two or none; a
+    // search first intersects its term indexes (and the status index) into a key the same transaction drops.
     const scan = this.#redis.multi();
+    const temporary: string[] = [];
+    let indexes: string[];
+    if (groups.length === 0) {
+      // Every lead is in exactly one status index, so all leads are their union.
+      indexes = options.status === undefined ? this.#statusIndexes() : [this.#index(options.status)];
+    } else {
+      const sets = groups.map((group) => {
+        if (group.length === 1) return this.#termKey(group[0] as string);
+        const union = this.#key("tmp", randomUUID());
+        temporary.push(union);
+        scan.zunionstore(union, group.length, ...group.map((t) => this.#termKey(t)), "AGGREGATE", "MAX");
+        return union;
+      });
+      if (options.status !== undefined) sets.push(this.#index(options.status));
+      const hits = this.#key("tmp", randomUUID());
+      temporary.push(hits);
+      scan.zinterstore(hits, sets.length, ...sets, "AGGREGATE", "MAX");
+      indexes = [hits];
+    }
+    // Scores are receivedAt ms; `to` is exclusive, a cursor's own ms is read whole and tie-broken below.
+    const top = toMs === undefined ? Number.POSITIVE_INFINITY : toMs - 1;
+    const bottom = fromMs === undefined ? "-inf" : String(fromMs);
     for (const index of indexes) {
       // One extra id tells whether there is a next page.
-      if (!after) scan.zrevrange(index, 0, limit, "WITHSCORES");
-      else {
-        scan
-          .zrevrangebyscore(index, after.ms, after.ms, "WITHSCORES")
-          .zrevrangebyscore(index, `(${after.ms}`, "-inf", "WITHSCORES", "LIMIT", 0, limit + 1);
+      if (after && after.ms <= top) {
+        if (fromMs === undefined || after.ms >= fromMs)
+          scan.zrevrangebyscore(index, after.ms, after.ms, "WITHSCORES");
+        scan.zrevrangebyscore(index, `(${after.ms}`, bottom, "WITHSCORES", "LIMIT", 0, limit + 1);
+      } else {
+        const high = top === Number.POSITIVE_INFINITY ? "+inf" : String(top);
+        scan.zrevrangebyscore(index, high, bottom, "WITHSCORES", "LIMIT", 0, limit + 1);
       }
     }
+    if (temporary.length > 0) scan.del(...temporary);
+    const replies = execResults(await scan.exec());
+    const ranges = replies.filter((reply): reply is string[] => Array.isArray(reply));
     // Equal scores are ordered by member bytes, which Lua compares by locale; the tie-break happens here.
-    const ids = (execResults(await scan.exec()) as string[][])
+    const ids = ranges
       .flatMap(pairs)
       .filter(
         ({ id, ms }) => !after || ms < after.ms || (ms === after.ms && compareIds(id, after.leadId) < 0),
@@ -409,13 +462,13 @@ export class RedisLeadStore implements LeadStore {
     return lead;
   }
 
-  async markCompleted(leadId: string, result: Record<string, unknown>): Promise<void> {
-    await this.#setStatus(leadId, "completed", 0, ["result", packJson(result)]);
+  async markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
+    await this.#setStatus(leadId, "completed", 0, ["result", packJson(result)], facets);
   }
 
-  async markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void> {
+  async markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void> {
     const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
-    await this.#setStatus(leadId, "failed", 0, ["lastError", packJson(lastError)]);
+    await this.#setStatus(leadId, "failed", 0, ["lastError", packJson(lastError)], facets);
   }
 
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
@@ -465,16 +518,25 @@ export class RedisLeadStore implements LeadStore {
     return LEAD_STATUSES.map((status) => this.#index(status));
   }
 
+  /** A search term's index: a sorted set of lead ids scored by receivedAt ms. */
+  #termKey(term: string): string {
+    return `${this.#prefix}:ix:${term}`;
+  }
+
   async #setStatus(
     leadId: string,
     status: LeadStatus,
     attempts: number,
     fields: Array<string | Buffer>,
+    facets?: LeadFacets,
   ): Promise<void> {
+    const facetArgs = facets
+      ? [JSON.stringify(facets), facetTerms(facets, undefined).join(" "), this.#termKey("")]
+      : ["", "", ""];
     const updated = await SET_STATUS.run(
       this.#redis,
       [this.#key("lead", leadId), ...this.#statusIndexes()],
-      [leadId, status, attempts, "updatedAt", this.#clock().toISOString(), ...fields],
+      [leadId, status, attempts, ...facetArgs, "updatedAt", this.#clock().toISOString(), ...fields],
     );
     if (updated !== 1) throw new LeadNotFoundError(leadId);
   }
@@ -555,6 +617,7 @@ function toRecord(hash: Record<string, Buffer>, timeline: string[]): LeadRecord 
     payload: hash.payload === undefined ? null : unpackJson(hash.payload),
     // The empty first entry only marks the list as the lead's.
     timeline: timeline.filter((entry) => entry !== "").map((entry) => JSON.parse(entry) as TimelineEntry),
+    facets: hash.facets === undefined ? {} : (JSON.parse(hash.facets.toString("utf8")) as LeadFacets),
   };
   const source = text("source");
   if (source !== undefined) record.source = source;

@@ -4,13 +4,16 @@ import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqli
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  dateBounds,
   decodeCursor,
   emptyCounts,
   encodeCursor,
+  facetTerms,
   type IdempotencyClaim,
   LEAD_STATUSES,
   type LeadError,
   LeadExistsError,
+  type LeadFacets,
   LeadNotFoundError,
   type LeadPage,
   type LeadRecord,
@@ -23,6 +26,7 @@ import {
   type ListLeadsOptions,
   listLimit,
   type NewLead,
+  queryTermGroups,
   receivedAtMs,
   type StatusCounts,
   type TimelineEntry,
@@ -53,10 +57,19 @@ CREATE TABLE IF NOT EXISTS leads (
   last_error TEXT,
   idempotency_key TEXT,
   payload TEXT NOT NULL,
-  result TEXT
+  result TEXT,
+  facets TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS leads_newest ON leads (received_at_ms DESC, lead_id DESC);
 CREATE INDEX IF NOT EXISTS leads_status_newest ON leads (status, received_at_ms DESC, lead_id DESC);
+CREATE TABLE IF NOT EXISTS lead_terms (
+  term TEXT NOT NULL,
+  lead_id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (term, lead_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lead_terms_newest ON lead_terms (term, received_at_ms DESC, lead_id DESC);
+CREATE INDEX IF NOT EXISTS lead_terms_lead ON lead_terms (lead_id);
 CREATE TABLE IF NOT EXISTS timeline (
   seq INTEGER PRIMARY KEY,
   lead_id TEXT NOT NULL,
@@ -87,7 +100,18 @@ CREATE TABLE IF NOT EXISTS ledger (
 `;
 
 const LEAD_COLUMNS =
-  "lead_id, status, source, received_at, received_at_ms, updated_at, attempts, last_error, idempotency_key, payload, result";
+  "lead_id, status, source, received_at, received_at_ms, updated_at, attempts, last_error, idempotency_key, payload, result, facets";
+
+/** Databases made before a column existed get it here. */
+function migrate(db: DatabaseSync): void {
+  const columns = new Set(
+    db
+      .prepare("PRAGMA table_info(leads)")
+      .all()
+      .map((row) => String(row.name)),
+  );
+  if (!columns.has("facets")) db.exec("ALTER TABLE leads ADD COLUMN facets TEXT");
+}
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -102,6 +126,7 @@ export class SqliteLeadStore implements LeadStore {
   readonly #ownsDb: boolean;
   readonly #clock: () => Date;
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(options: SqliteLeadStoreOptions) {
     if (options.db) {
@@ -120,6 +145,7 @@ export class SqliteLeadStore implements LeadStore {
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec("PRAGMA synchronous = NORMAL");
     this.#db.exec(SCHEMA);
+    migrate(this.#db);
     this.#sql = prepare(this.#db);
     // Expired rows are otherwise only replaced when their key comes back; daily-cap keys never do.
     this.#sql.purgeIdempotency.run(this.#now());
@@ -148,16 +174,21 @@ export class SqliteLeadStore implements LeadStore {
 
   async createLead(lead: NewLead): Promise<void> {
     const ms = receivedAtMs(lead.receivedAt);
-    const { changes } = this.#sql.insertLead.run(
-      lead.leadId,
-      lead.source ?? null,
-      lead.receivedAt,
-      ms,
-      this.#clock().toISOString(),
-      lead.idempotencyKey ?? null,
-      JSON.stringify(lead.payload ?? null),
-    );
-    if (changes === 0) throw new LeadExistsError(lead.leadId);
+    const facets = lead.facets ?? {};
+    this.#transaction(() => {
+      const { changes } = this.#sql.insertLead.run(
+        lead.leadId,
+        lead.source ?? null,
+        lead.receivedAt,
+        ms,
+        this.#clock().toISOString(),
+        lead.idempotencyKey ?? null,
+        JSON.stringify(lead.payload ?? null),
+        JSON.stringify(facets),
+      );
+      if (changes === 0) throw new LeadExistsError(lead.leadId);
+      for (const term of facetTerms(facets, lead.source)) this.#sql.insertTerm.run(term, lead.leadId, ms);
+    });
   }
 
   async claimIdempotencyKey(
@@ -192,17 +223,34 @@ export class SqliteLeadStore implements LeadStore {
   async listLeads(options: ListLeadsOptions = {}): Promise<LeadPage> {
     const limit = listLimit(options.limit);
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    const { status } = options;
-    let rows: Row[];
-    if (status === undefined) {
-      rows = after
-        ? this.#sql.listAfter.all(after.ms, after.ms, after.leadId, limit + 1)
-        : this.#sql.listFirst.all(limit + 1);
-    } else {
-      rows = after
-        ? this.#sql.listStatusAfter.all(status, after.ms, after.ms, after.leadId, limit + 1)
-        : this.#sql.listStatusFirst.all(status, limit + 1);
+    const { fromMs, toMs } = dateBounds(options);
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (options.status !== undefined) {
+      where.push("status = ?");
+      params.push(options.status);
     }
+    if (fromMs !== undefined) {
+      where.push("received_at_ms >= ?");
+      params.push(fromMs);
+    }
+    if (toMs !== undefined) {
+      where.push("received_at_ms < ?");
+      params.push(toMs);
+    }
+    if (after) {
+      where.push("(received_at_ms < ? OR (received_at_ms = ? AND lead_id < ?))");
+      params.push(after.ms, after.ms, after.leadId);
+    }
+    for (const group of queryTermGroups(options)) {
+      where.push(
+        `lead_id IN (SELECT lead_id FROM lead_terms WHERE term IN (${group.map(() => "?").join(", ")}))`,
+      );
+      params.push(...group);
+    }
+    const sql = `SELECT ${LEAD_COLUMNS} FROM leads ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY received_at_ms DESC, lead_id DESC LIMIT ?`;
+    const rows = this.#statement(sql).all(...params, limit + 1);
     const page = rows.slice(0, limit);
     const timelines = new Map<string, TimelineEntry[]>();
     if (page.length > 0) {
@@ -247,13 +295,19 @@ export class SqliteLeadStore implements LeadStore {
     });
   }
 
-  async markCompleted(leadId: string, result: Record<string, unknown>): Promise<void> {
-    this.#setStatus(leadId, "completed", { result: JSON.stringify(result) });
+  async markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
+    this.#transaction(() => {
+      this.#setStatus(leadId, "completed", { result: JSON.stringify(result) });
+      if (facets) this.#setFacets(leadId, facets);
+    });
   }
 
-  async markFailed(leadId: string, error: Omit<LeadError, "at">): Promise<void> {
+  async markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void> {
     const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
-    this.#setStatus(leadId, "failed", { lastError: JSON.stringify(lastError) });
+    this.#transaction(() => {
+      this.#setStatus(leadId, "failed", { lastError: JSON.stringify(lastError) });
+      if (facets) this.#setFacets(leadId, facets);
+    });
   }
 
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
@@ -291,6 +345,28 @@ export class SqliteLeadStore implements LeadStore {
       leadId,
     );
     if (changes === 0) throw new LeadNotFoundError(leadId);
+  }
+
+  /** Replaces the lead's facets and its index terms (inside the caller's transaction). */
+  #setFacets(leadId: string, facets: LeadFacets): void {
+    const row = this.#sql.leadIndexRow.get(leadId);
+    if (!row) throw new LeadNotFoundError(leadId);
+    this.#sql.setFacets.run(JSON.stringify(facets), leadId);
+    this.#sql.deleteTerms.run(leadId);
+    const ms = Number(row.received_at_ms);
+    const source = row.source == null ? undefined : String(row.source);
+    for (const term of facetTerms(facets, source)) this.#sql.insertTerm.run(term, leadId, ms);
+  }
+
+  /** Search queries vary in shape; each shape is prepared once. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size > 200) this.#statements.clear();
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #increment(key: string, ttlSeconds?: number): number {
@@ -360,19 +436,18 @@ export class SqliteLeadStore implements LeadStore {
 
 function prepare(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
-  const listFrom = (where: string) =>
-    p(`SELECT ${LEAD_COLUMNS} FROM leads ${where} ORDER BY received_at_ms DESC, lead_id DESC LIMIT ?`);
-  const afterCursor = "(received_at_ms < ? OR (received_at_ms = ? AND lead_id < ?))";
   return {
     insertLead: p(
-      `INSERT INTO leads (lead_id, status, source, received_at, received_at_ms, updated_at, attempts, idempotency_key, payload)
-       VALUES (?, 'queued', ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (lead_id) DO NOTHING`,
+      `INSERT INTO leads (lead_id, status, source, received_at, received_at_ms, updated_at, attempts, idempotency_key, payload, facets)
+       VALUES (?, 'queued', ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (lead_id) DO NOTHING`,
     ),
+    insertTerm: p(
+      "INSERT INTO lead_terms (term, lead_id, received_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    ),
+    deleteTerms: p("DELETE FROM lead_terms WHERE lead_id = ?"),
+    leadIndexRow: p("SELECT source, received_at_ms FROM leads WHERE lead_id = ?"),
+    setFacets: p("UPDATE leads SET facets = ? WHERE lead_id = ?"),
     getLead: p(`SELECT ${LEAD_COLUMNS} FROM leads WHERE lead_id = ?`),
-    listFirst: listFrom(""),
-    listAfter: listFrom(`WHERE ${afterCursor}`),
-    listStatusFirst: listFrom("WHERE status = ?"),
-    listStatusAfter: listFrom(`WHERE status = ? AND ${afterCursor}`),
     countByStatus: p("SELECT status, COUNT(*) AS n FROM leads GROUP BY status"),
     // A completed lead drops its last error: the failed steps stay in its timeline.
     setStatus: p(
@@ -459,6 +534,7 @@ function toRecord(row: Row, timeline: TimelineEntry[]): LeadRecord {
     attempts: Number(row.attempts),
     payload: JSON.parse(String(row.payload)),
     timeline,
+    facets: row.facets == null ? {} : (JSON.parse(String(row.facets)) as LeadFacets),
   };
   if (row.source != null) record.source = String(row.source);
   if (row.last_error != null) record.lastError = JSON.parse(String(row.last_error)) as LeadError;

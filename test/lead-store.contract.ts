@@ -680,6 +680,92 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
       });
     });
 
+    describe("search and filters", () => {
+      async function seed(store: LeadStore) {
+        const at = (min: number) => new Date(BASE_MS + min * 60_000).toISOString();
+        const acme = newLead({
+          receivedAt: at(1),
+          facets: { email: "jane@acme.com", company: "Acme Corp", emailDomain: "acme.com", channel: "web" },
+        });
+        const globex = newLead({
+          receivedAt: at(2),
+          source: "hubspot-workflow",
+          facets: {
+            email: "hank@globex.io",
+            company: "Globex",
+            emailDomain: "globex.io",
+            channel: "partner",
+          },
+        });
+        const acmeEu = newLead({
+          receivedAt: at(3),
+          facets: {
+            email: "jo@acme.eu",
+            company: "ACME Europe GmbH",
+            emailDomain: "acme.eu",
+            channel: "web",
+          },
+        });
+        for (const lead of [acme, globex, acmeEu]) await store.createLead(lead);
+        return { acme, globex, acmeEu, at };
+      }
+      const ids = (page: { leads: LeadRecord[] }) => page.leads.map((l) => l.leadId);
+
+      it("finds leads by company word, email, domain and owner, newest first", async () => {
+        const { store } = await open();
+        const { acme, globex, acmeEu } = await seed(store);
+        expect(ids(await store.listLeads({ q: "acme" }))).toEqual([acmeEu.leadId, acme.leadId]);
+        expect(ids(await store.listLeads({ q: "ACME europe" }))).toEqual([acmeEu.leadId]);
+        expect(ids(await store.listLeads({ q: "Jane@Acme.com" }))).toEqual([acme.leadId]);
+        expect(ids(await store.listLeads({ q: "globex.io" }))).toEqual([globex.leadId]);
+        expect(ids(await store.listLeads({ q: "initech" }))).toEqual([]);
+        expect((await mustGet(store, acme.leadId)).facets).toMatchObject({ company: "Acme Corp" });
+
+        // A run's facets replace intake's: the owner and path become searchable, stale terms go.
+        await store.markCompleted(
+          acme.leadId,
+          { owner: "noah.williams" },
+          {
+            email: "jane@acme.com",
+            company: "Acme Corporation",
+            domain: "acme.com",
+            ownerId: "noah.williams",
+            path: "qualified",
+          },
+        );
+        expect(ids(await store.listLeads({ q: "noah.williams" }))).toEqual([acme.leadId]);
+        expect(ids(await store.listLeads({ q: "corp" }))).toEqual([]);
+        expect(ids(await store.listLeads({ q: "corporation" }))).toEqual([acme.leadId]);
+        expect(ids(await store.listLeads({ ownerId: "noah.williams", status: "completed" }))).toEqual([
+          acme.leadId,
+        ]);
+        expect(ids(await store.listLeads({ ownerId: "noah.williams", status: "queued" }))).toEqual([]);
+        expect((await mustGet(store, acme.leadId)).facets.ownerId).toBe("noah.williams");
+        // Facets survive a status change that does not carry any.
+        await store.markQueued(acme.leadId);
+        expect(ids(await store.listLeads({ path: "qualified" }))).toEqual([acme.leadId]);
+      });
+
+      it("filters by path, source, channel and dates, and pages through a search", async () => {
+        const { store } = await open();
+        const { acme, globex, acmeEu, at } = await seed(store);
+        await store.markFailed(globex.leadId, { message: "boom" }, { ...globex.facets, path: "review" });
+        expect(ids(await store.listLeads({ path: "review" }))).toEqual([globex.leadId]);
+        expect(ids(await store.listLeads({ source: "hubspot-workflow" }))).toEqual([globex.leadId]);
+        expect(ids(await store.listLeads({ channel: "web" }))).toEqual([acmeEu.leadId, acme.leadId]);
+        expect(ids(await store.listLeads({ from: at(2), to: at(3) }))).toEqual([globex.leadId]);
+        expect(ids(await store.listLeads({ q: "acme", from: at(2) }))).toEqual([acmeEu.leadId]);
+        expect(ids(await store.listLeads({ status: "failed", to: at(3) }))).toEqual([globex.leadId]);
+
+        const first = await store.listLeads({ q: "acme", limit: 1 });
+        expect(ids(first)).toEqual([acmeEu.leadId]);
+        expect(first.nextCursor).toBeDefined();
+        const second = await store.listLeads({ q: "acme", limit: 1, cursor: first.nextCursor });
+        expect(ids(second)).toEqual([acme.leadId]);
+        expect(second.nextCursor).toBeUndefined();
+      });
+    });
+
     describe("readiness", () => {
       it("pings true while open and false once closed", async () => {
         const { store } = await open();

@@ -1,6 +1,7 @@
 /**
- * Admin API (Bearer token): look up a lead and why it failed, list leads by status, retry one or all
- * failed leads (a retry resumes from the lead's checkpoint), and preview routing without side effects.
+ * Admin API (bearer token or console session; http/admin-auth.ts): look up a lead and why it failed,
+ * search and filter leads, retry one or all failed leads (a retry resumes from the lead's checkpoint), and
+ * preview routing without side effects. Processing, live events, reports and routing live beside it.
  */
 import type { FastifyInstance } from "fastify";
 import {
@@ -12,7 +13,10 @@ import {
   ServiceUnavailableError,
 } from "../../app/lead-service.ts";
 import type { LeadSource } from "../../domain/types.ts";
+import type { Role } from "../admin-auth.ts";
 import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
+import eventsRoutes from "./events.ts";
+import processingRoutes from "./processing.ts";
 
 const timelineEntrySchema = {
   type: "object",
@@ -35,8 +39,21 @@ const leadSummaryProperties = {
   attempts: { type: "integer" },
   lastError: {
     type: "object",
-    properties: { node: { type: "string" }, message: { type: "string" }, at: { type: "string" } },
+    properties: {
+      node: { type: "string" },
+      message: { type: "string" },
+      cause: { type: "string", description: "The innermost error under the message (the vendor's answer)." },
+      at: { type: "string" },
+    },
   },
+  company: { type: "string" },
+  domain: { type: "string" },
+  email: { type: "string", description: "Masked (j***@acme.com) for viewers." },
+  channel: { type: "string" },
+  ownerId: { type: "string" },
+  path: { type: "string" },
+  tier: { type: "string" },
+  notifiedAt: { type: "string" },
   result: {
     type: "object",
     additionalProperties: true,
@@ -48,7 +65,19 @@ const leadSummaryProperties = {
 const leadSummarySchema = { type: "object", properties: leadSummaryProperties } as const;
 const leadDetailSchema = {
   type: "object",
-  properties: { ...leadSummaryProperties, timeline: { type: "array", items: timelineEntrySchema } },
+  properties: {
+    ...leadSummaryProperties,
+    timeline: { type: "array", items: timelineEntrySchema },
+    message: {
+      type: "object",
+      description:
+        "The owner's Slack message (Block Kit) as it was built for them; absent when none was sent.",
+      properties: {
+        text: { type: "string" },
+        blocks: { type: "array", items: { type: "object", additionalProperties: true } },
+      },
+    },
+  },
 } as const;
 
 const queuedSchema = {
@@ -62,11 +91,18 @@ const idParams = {
   properties: { id: { type: "string", minLength: 1, maxLength: 200 } },
 } as const;
 
+/** `jane.doe@acme.com` → `j***@acme.com`: enough to tell leads apart, not enough to write to them. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return at <= 0 ? "***" : `${email.slice(0, 1)}***${email.slice(at)}`;
+}
+
 /**
- * The admin view of a lead: no raw payload and no replay inputs (they hold personal data the admin API does
- * not need to repeat).
+ * The admin view of a lead: no raw payload (it holds personal data the admin API does not need to repeat);
+ * no replay inputs; the email only to admins, masked for viewers.
  */
-function leadView(lead: LeadRecord, withTimeline: boolean) {
+function leadView(lead: LeadRecord, withTimeline: boolean, role: Role | undefined) {
+  const f = lead.facets;
   const { replay: _replay, ...result } = lead.result ?? {};
   return {
     leadId: lead.leadId,
@@ -76,6 +112,14 @@ function leadView(lead: LeadRecord, withTimeline: boolean) {
     updatedAt: lead.updatedAt,
     attempts: lead.attempts,
     lastError: lead.lastError,
+    company: f.company,
+    domain: f.domain ?? f.emailDomain,
+    email: f.email === undefined ? undefined : role === "admin" ? f.email : maskEmail(f.email),
+    channel: f.channel,
+    ownerId: f.ownerId,
+    path: f.path,
+    tier: f.tier,
+    notifiedAt: f.notifiedAt,
     ...(lead.result ? { result } : {}),
     ...(withTimeline ? { timeline: lead.timeline } : {}),
   };
@@ -105,21 +149,45 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
         return reply
           .code(404)
           .send({ error: "lead_not_found", message: "no lead with this id", field: "id" });
-      return leadView(lead, true);
+      const message = await leads.ownerMessage(lead.leadId).catch((err: unknown) => {
+        request.log.warn({ leadId: lead.leadId, err: String(err) }, "owner message not rebuilt");
+        return null;
+      });
+      return { ...leadView(lead, true, request.principal?.role), ...(message ? { message } : {}) };
     },
   );
 
-  app.get<{ Querystring: { status?: LeadStatus; limit?: number; cursor?: string } }>(
+  app.get<{ Querystring: LeadQuery }>(
     "/leads",
     {
       schema: {
-        summary: "Leads, newest first, optionally by status; paginated with `nextCursor`",
+        summary:
+          "Leads, newest first: search (`q`: email, domain, company word or owner) and filters; paginated with `nextCursor`",
         tags: ["admin"],
         security,
         querystring: {
           type: "object",
           properties: {
+            q: {
+              type: "string",
+              maxLength: 200,
+              description: "Words that must all match (email, domain, company word, owner id).",
+            },
             status: { type: "string", enum: LEAD_STATUSES },
+            path: { type: "string", enum: ["qualified", "review", "nurture"] },
+            owner: { type: "string", maxLength: 100 },
+            source: {
+              type: "string",
+              maxLength: 100,
+              description: "How the lead arrived, e.g. generic or hubspot-workflow.",
+            },
+            channel: {
+              type: "string",
+              maxLength: 100,
+              description: "The lead's channel, e.g. web or partner.",
+            },
+            from: { type: "string", format: "date-time", description: "Received at or after." },
+            to: { type: "string", format: "date-time", description: "Received before." },
             limit: { type: "integer", minimum: 1, maximum: MAX_LIST_LIMIT, default: 50 },
             cursor: { type: "string", maxLength: 500 },
           },
@@ -138,15 +206,22 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (request) => {
-      const { status, limit, cursor } = request.query;
+      const { status, limit, cursor, q, path, owner, source, channel, from, to } = request.query;
       try {
         const page = await leads.listLeads({
           ...(status ? { status } : {}),
           ...(limit !== undefined ? { limit } : {}),
           ...(cursor ? { cursor } : {}),
+          ...(q?.trim() ? { q } : {}),
+          ...(path ? { path } : {}),
+          ...(owner ? { ownerId: owner } : {}),
+          ...(source ? { source } : {}),
+          ...(channel ? { channel } : {}),
+          ...(from ? { from } : {}),
+          ...(to ? { to } : {}),
         });
         return {
-          leads: page.leads.map((lead) => leadView(lead, false)),
+          leads: page.leads.map((lead) => leadView(lead, false, request.principal?.role)),
           ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
         };
       } catch (err) {
@@ -227,6 +302,8 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Querystring: { source?: "generic" | "hubspot"; llm?: boolean }; Body: unknown }>(
     "/routing/preview",
     {
+      // A dry run: viewers may use the console's simulator.
+      config: { readOnly: true },
       schema: {
         summary:
           "Which owner a lead would get, and why (dry run: no counter moves, nothing is sent or stored, no LLM call unless `llm=true`)",
@@ -286,4 +363,53 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
       return view;
     },
   );
+
+  app.post<{ Params: { id: string } }>(
+    "/leads/:id/preview",
+    {
+      config: { readOnly: true },
+      schema: {
+        summary: "The routing preview of a stored lead, as it would route now (dry run)",
+        tags: ["admin"],
+        security,
+        params: idParams,
+        response: {
+          200: { type: "object", additionalProperties: true },
+          404: errorRef,
+          422: errorRef,
+          ...authErrors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const lead = await leads.getLead(request.params.id);
+      if (!lead)
+        return reply
+          .code(404)
+          .send({ error: "lead_not_found", message: "no lead with this id", field: "id" });
+      const source = (["generic", "hubspot-workflow", "hubspot-contact"] as const).find(
+        (s) => s === lead.source,
+      );
+      const preview = await leads.preview(lead.payload, source);
+      if (!preview.ok) throw new HttpError(422, "invalid_lead", preview.message, preview.field);
+      const { ok: _ok, ...view } = preview;
+      return view;
+    },
+  );
+
+  await app.register(processingRoutes);
+  await app.register(eventsRoutes);
+}
+
+interface LeadQuery {
+  q?: string;
+  status?: LeadStatus;
+  path?: string;
+  owner?: string;
+  source?: string;
+  channel?: string;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
 }

@@ -15,6 +15,7 @@ import {
   type JobHandler,
   type JobQueue,
   type JobQueueOptions,
+  type PauseState,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -160,6 +161,29 @@ export class BullmqQueue implements JobQueue {
       this.#bulkQueue.getJobCountByTypes(...types),
     ]);
     return live + bulk;
+  }
+
+  /** BullMQ's own global pause of both lanes: every worker on this Redis stops taking jobs; kept in Redis. */
+  async pause(): Promise<void> {
+    await this.#producer.set(this.#pausedAtKey(), new Date().toISOString(), "NX");
+    await this.#queue.pause();
+    await this.#bulkQueue.pause();
+  }
+
+  async resume(): Promise<void> {
+    await this.#queue.resume();
+    await this.#bulkQueue.resume();
+    await this.#producer.del(this.#pausedAtKey());
+  }
+
+  async pauseState(): Promise<PauseState> {
+    if (!(await this.#queue.isPaused())) return { paused: false };
+    const since = await this.#producer.get(this.#pausedAtKey());
+    return since ? { paused: true, since } : { paused: true };
+  }
+
+  #pausedAtKey(): string {
+    return `${this.#options.prefix ?? "lg:bull"}:${this.#queue.name}:lg-paused-at`;
   }
 
   async close(options: CloseOptions = {}): Promise<void> {

@@ -17,6 +17,7 @@ import {
   type JobQueue,
   type JobQueueOptions,
   type Lane,
+  type PauseState,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -47,6 +48,10 @@ CREATE TABLE IF NOT EXISTS jobs (
   priority INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, run_at_ms);
+CREATE TABLE IF NOT EXISTS queue_state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
 `;
 
 /** Lane → priority column (0 live, 1 bulk); the column came after the table, so older files get it added. */
@@ -79,6 +84,7 @@ function prepare(db: DatabaseSync) {
     claim: p(
       `UPDATE jobs SET state = 'active', owner = ?1, lease_until_ms = ?2, updated_at_ms = ?3
        WHERE lead_id = (SELECT lead_id FROM jobs WHERE state = 'waiting' AND priority = ?4 AND run_at_ms <= ?3
+                          AND NOT EXISTS (SELECT 1 FROM queue_state WHERE key = 'paused')
                         ORDER BY run_at_ms, created_at_ms LIMIT 1)
          AND state = 'waiting'
        RETURNING lead_id, attempts_made, max_attempts`,
@@ -101,6 +107,10 @@ function prepare(db: DatabaseSync) {
        WHERE lead_id = ?2 AND state = 'active' AND owner = ?3`,
     ),
     depth: p("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('waiting', 'active')"),
+    // Every claim reads this row, so a pause written by any process holds every worker on the file.
+    pause: p("INSERT INTO queue_state (key, value) VALUES ('paused', ?) ON CONFLICT (key) DO NOTHING"),
+    resume: p("DELETE FROM queue_state WHERE key = 'paused'"),
+    paused: p("SELECT value FROM queue_state WHERE key = 'paused'"),
   };
 }
 
@@ -175,6 +185,20 @@ export class EmbeddedQueue implements JobQueue {
 
   async depth(): Promise<number> {
     return Number(this.#sql.depth.get()?.n ?? 0);
+  }
+
+  async pause(): Promise<void> {
+    this.#sql.pause.run(new Date(this.#now()).toISOString());
+  }
+
+  async resume(): Promise<void> {
+    this.#sql.resume.run();
+    this.#wake();
+  }
+
+  async pauseState(): Promise<PauseState> {
+    const row = this.#sql.paused.get();
+    return row ? { paused: true, since: String(row.value) } : { paused: false };
   }
 
   async close(options: CloseOptions = {}): Promise<void> {

@@ -52,10 +52,23 @@ export interface JobQueue {
   /** Jobs waiting, delayed or running. */
   depth(): Promise<number>;
   /**
+   * Holds processing in every process that shares the queue: running jobs finish, no job starts, new jobs
+   * still queue up. Stored with the jobs, so it survives restarts. Idempotent, as is `resume`.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  pauseState(): Promise<PauseState>;
+  /**
    * Stops taking jobs and waits up to `timeoutMs` (default: no bound) for the running ones to finish. A job
    * cut short stays claimed until its lease runs out or its process is seen dead, then runs again.
    */
   close(options?: CloseOptions): Promise<void>;
+}
+
+export interface PauseState {
+  paused: boolean;
+  /** ISO timestamp of the pause, when paused. */
+  since?: string;
 }
 
 export interface CloseOptions {
