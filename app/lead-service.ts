@@ -31,6 +31,7 @@ import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import type { LiveEvents, LiveStream, OpenStreamOptions } from "./live-events.ts";
 import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
+import { computeReports, lastDays, type Prices, type Reports, readReportLeads } from "./reports.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type BatchOutcome, type ItemResult, wholeBatch } from "./sources/batch.ts";
 import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
@@ -49,6 +50,7 @@ export type {
 export { InvalidCursorError, LEAD_STATUSES, MAX_LIST_LIMIT } from "../store/lead-store.ts";
 export type { PauseState } from "../store/queue/job-queue.ts";
 export type { LiveEvent, LiveStream } from "./live-events.ts";
+export type { ReportSection, Reports } from "./reports.ts";
 export type { BatchOutcome, ItemResult } from "./sources/batch.ts";
 export type { ImportOptions, ImportProblem, ImportReport } from "./sources/csv-import.ts";
 export type { EventResult } from "./sources/hubspot-events.ts";
@@ -140,6 +142,10 @@ export interface LeadService {
   processing(): Promise<PauseState>;
   /** Live events from every process; throws InvalidEventIdError for a forged `afterId`. */
   openEvents(options: OpenStreamOptions): Promise<LiveStream>;
+  /** Reports over the leads received in the last `days` UTC days (today included). */
+  reports(days: number): Promise<Reports>;
+  /** The owner ids of routing.json in force (the bounded label set of per-owner metrics). */
+  ownerIds(): string[];
 }
 
 /** How long a duplicate waits for the first delivery of its lead to finish storing it. */
@@ -164,6 +170,8 @@ export interface LeadServiceBackend {
   events: LiveEvents;
   /** The compiled graph, for reading a lead's last checkpoint. */
   graph: LeadGraph;
+  /** LLM prices for the reports' cost figures. */
+  prices: Prices;
 }
 
 /** A contact becoming a marketing-qualified lead is the lead; other changes are not. */
@@ -410,5 +418,13 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     processing: () => queue.pauseState(),
 
     openEvents: (options) => events.open(options),
+
+    async reports(days) {
+      const { from, to } = lastDays(days);
+      const { leads, truncated } = await readReportLeads(store, from, to);
+      return computeReports(leads, { from, to, routing: deps.routing(), prices: backend.prices, truncated });
+    },
+
+    ownerIds: () => deps.routing().owners.map((o) => o.id),
   };
 }

@@ -102,10 +102,12 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
     return writing;
   }
 
-  // One waiter per process; a generation number tells each view whether anything came since it last read.
+  // One follower per process while any view is open; a generation number tells each view whether anything
+  // came since it last read.
   let generation = 0;
   const waiters = new Set<() => void>();
   let following = false;
+  let openStreams = 0;
 
   async function follow(): Promise<void> {
     following = true;
@@ -113,7 +115,7 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
       let seen = await log.lastId();
       // Wakes views that registered while no follower ran: they read again and find what came meanwhile.
       wake();
-      while (waiters.size > 0 && !closed) {
+      while (openStreams > 0 && !closed) {
         await log.waitAfter(seen, 5000);
         const last = await log.lastId();
         if (last !== seen) {
@@ -127,7 +129,7 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
     } finally {
       following = false;
     }
-    if (waiters.size > 0 && !closed) void follow();
+    if (openStreams > 0 && !closed) void follow();
   }
 
   function wake(): void {
@@ -145,7 +147,6 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
       };
       const timeout = setTimeout(done, timeoutMs);
       waiters.add(done);
-      if (!following) void follow();
     });
   }
 
@@ -178,6 +179,8 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
       }
       let open = true;
       let cancel: (() => void) | undefined;
+      openStreams += 1;
+      if (!following) void follow();
       return {
         initial,
         gap,
@@ -198,6 +201,7 @@ export function createLiveEvents(options: LiveEventsOptions): LiveEvents {
           return page;
         },
         close() {
+          if (open) openStreams -= 1;
           open = false;
           cancel?.();
         },

@@ -331,6 +331,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       routing: createRoutingAdmin({ config, history: backend.history, store, fixturesDir: env.FIXTURES_DIR }),
       events,
       graph,
+      prices: { prompt: env.LLM_PROMPT_PRICE_PER_1K, completion: env.LLM_COMPLETION_PRICE_PER_1K },
     }),
     worker: options.worker,
     close(closeOptions = {}) {

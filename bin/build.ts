@@ -28,7 +28,9 @@ const ASSETS = [
 
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
+execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], {
+  stdio: "inherit",
+});
 // tsc keeps `.ts` in the relative imports of declaration files (TypeScript accepts them there); editors and
 // other tools expect the `.js` the compiled code uses, so the declarations get the same specifiers.
 const RELATIVE_TS = /(\bfrom\s*|\bimport\s*\(\s*)(["'])(\.{1,2}\/[^"']*)\.ts\2/g;
@@ -38,4 +40,8 @@ for (const file of readdirSync(dist, { recursive: true, encoding: "utf8" })) {
   writeFileSync(path, readFileSync(path, "utf8").replace(RELATIVE_TS, "$1$2$3.js$2"));
 }
 for (const file of ASSETS) cpSync(join(root, file), join(dist, file));
+// The web console's built assets (committed), which http/console.ts serves from beside the code.
+cpSync(join(root, "console/dist"), join(dist, "console/dist"), {
+  recursive: true,
+});
 console.log(`built ${dist}`);

@@ -22,6 +22,10 @@ export interface RunnerMetrics {
   nodeFinished(node: string, seconds: number, status: "ok" | "error"): void;
   leadCompleted(path: string): void;
   leadFailed(path: string, node: string | undefined): void;
+  /** A lead got its route: an owner (undefined for a queue) and a path. */
+  leadRouted?(ownerId: string | undefined, path: string): void;
+  /** The owner (or queue) was told, `seconds` after the webhook received the lead (speed to lead). */
+  leadNotified?(ownerId: string | undefined, seconds: number): void;
 }
 
 /** Observers of a run, called in order and awaited; a throwing observer fails the run. */
@@ -172,7 +176,11 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
   }
 
   async function* stream(leadId: string): AsyncGenerator<LeadEvent, RunOutcome> {
+    let receivedAtMs = Number.NaN;
     const emit = (event: LeadEvent): LeadEvent => {
+      if (event.type === "lead.routed") metrics?.leadRouted?.(event.ownerId, event.path ?? "none");
+      else if (event.type === "lead.notified" && Number.isFinite(receivedAtMs))
+        metrics?.leadNotified?.(event.ownerId, Math.max(0, Date.parse(event.at) - receivedAtMs) / 1000);
       onEvent?.(event);
       return event;
     };
@@ -180,6 +188,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     // Marks the lead running (one more attempt) and reads it, in one step; a completed lead is left alone.
     const lead = await store.beginAttempt(leadId);
     if (!lead) throw new LeadMissingError(leadId);
+    receivedAtMs = Date.parse(lead.receivedAt);
     if (lead.status === "completed") {
       log.info({ leadId }, "lead already completed; nothing to do");
       yield emit({ type: "lead.completed", leadId, at: now(), path: undefined, alreadyCompleted: true });

@@ -17,6 +17,8 @@ export interface LeadMetrics extends RuntimeMetrics {
   deliveryIgnored(source: string, reason: string): void;
   /** Where `GET /metrics` reads the queue depth. */
   watchQueue(depth: () => Promise<number>): void;
+  /** The owner ids per-owner series may carry (routing.json's); any other id counts as "other". */
+  watchOwners(owners: () => readonly string[]): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadMetrics {
@@ -80,6 +82,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
     registers,
   });
+  const speedToLead = new Histogram({
+    name: "leadgraph_speed_to_lead_seconds",
+    help: "Webhook received to owner (or queue) notified, end to end, by owner.",
+    labelNames: ["owner"] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+    registers,
+  });
+  const routedTo = new Counter({
+    name: "leadgraph_owner_leads_total",
+    help: "Leads routed, by owner (routing.json's ids; 'queue' when a queue got the lead, 'other' otherwise) and path.",
+    labelNames: ["owner", "path"] as const,
+    registers,
+  });
+  let owners: () => readonly string[] = () => [];
+  // Label values come only from routing.json, so the series stay bounded however many ids the leads carry.
+  const ownerLabel = (ownerId: string | undefined) =>
+    ownerId === undefined ? "queue" : owners().includes(ownerId) ? ownerId : "other";
   let queueDepth: (() => Promise<number>) | undefined;
   new Gauge({
     name: "leadgraph_queue_depth",
@@ -107,8 +126,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
       llmTokens.inc({ purpose: usage.purpose, kind: "completion" }, usage.completionTokens);
       llmLatency.observe({ purpose: usage.purpose }, usage.latencyMs / 1000);
     },
+    leadRouted: (ownerId, path) => routedTo.inc({ owner: ownerLabel(ownerId), path }),
+    leadNotified: (ownerId, seconds) => speedToLead.observe({ owner: ownerLabel(ownerId) }, seconds),
     watchQueue: (depth) => {
       queueDepth = depth;
+    },
+    watchOwners: (list) => {
+      owners = list;
     },
   };
 }
@@ -122,6 +146,7 @@ declare module "fastify" {
 async function metricsPlugin(app: FastifyInstance, options: { metrics?: LeadMetrics }): Promise<void> {
   const metrics = options.metrics ?? createMetrics();
   metrics.watchQueue(() => app.leads.queueDepth());
+  metrics.watchOwners(() => app.leads.ownerIds());
   app.decorate("metrics", metrics);
   app.get(
     "/metrics",

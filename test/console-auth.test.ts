@@ -171,4 +171,22 @@ describe("console sessions, roles and CSRF", () => {
     expect(detail.message.text).toContain("Bramblewick");
     expect(detail.message.blocks[0]).toMatchObject({ type: "header" });
   });
+
+  it("reports by JSON for bearer scripts, and counts speed to lead and leads per owner in Prometheus", async () => {
+    const auth = { authorization: `Bearer ${VIEWER}` };
+    const all = (await service.app.inject({ url: "/admin/reports?days=1", headers: auth })).json();
+    expect(all.leads).toBeGreaterThanOrEqual(1);
+    expect(all.speedToLead.overall.notified).toBeGreaterThanOrEqual(1);
+    expect(all.owners.byOwner).toContainEqual(expect.objectContaining({ ownerId: "noah.williams" }));
+    const section = await service.app.inject({ url: "/admin/reports/speed-to-lead?days=7", headers: auth });
+    expect(section.json()).toMatchObject({ report: { overall: { p50Ms: expect.any(Number) } } });
+    expect((await service.app.inject({ url: "/admin/reports/bogus", headers: auth })).statusCode).toBe(400);
+    expect((await service.app.inject({ url: "/admin/reports?days=365", headers: auth })).json().field).toBe(
+      "days",
+    );
+
+    const metrics = (await service.app.inject({ url: "/metrics" })).body;
+    expect(metrics).toMatch(/leadgraph_speed_to_lead_seconds_count\{owner="noah.williams"\} [1-9]/);
+    expect(metrics).toMatch(/leadgraph_owner_leads_total\{owner="noah.williams",path="qualified"\} [1-9]/);
+  });
 });

@@ -17,6 +17,7 @@ import type { Role } from "../admin-auth.ts";
 import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
 import eventsRoutes from "./events.ts";
 import processingRoutes from "./processing.ts";
+import reportsRoutes from "./reports.ts";
 
 const timelineEntrySchema = {
   type: "object",
@@ -399,6 +400,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
 
   await app.register(processingRoutes);
   await app.register(eventsRoutes);
+  await app.register(reportsRoutes);
 }
 
 interface LeadQuery {

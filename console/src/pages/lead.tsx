@@ -1,0 +1,272 @@
+/**
+ * One lead: what happened and why. The timeline with durations, the score and its reasons, the route
+ * explanation rule by rule, the owner's message as they saw it, the error with its root cause, and for
+ * admins retry and the owner actions (shown once the server offers POST /admin/leads/:id/actions).
+ */
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { api, errorText, type LeadView, type Session } from "../api.ts";
+import { BlockKit, ErrorNote, Link, Loading, StatusBadge } from "../components.tsx";
+import { duration, time } from "../format.ts";
+
+/** The owner actions the server offers, read from its OpenAPI document (none until the endpoint exists). */
+let actionsOffered: Promise<string[]> | undefined;
+function ownerActions(): Promise<string[]> {
+  actionsOffered ??= fetch("/openapi.json")
+    .then((r) => r.json())
+    .then((doc: { paths?: Record<string, { post?: { requestBody?: unknown } }> }) => {
+      const post = doc.paths?.["/admin/leads/{id}/actions"]?.post;
+      if (!post) return [];
+      const schema = (post.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined)
+        ?.content?.["application/json"]?.schema as
+        | { properties?: { action?: { enum?: string[] } } }
+        | undefined;
+      return schema?.properties?.action?.enum ?? [];
+    })
+    .catch(() => []);
+  return actionsOffered;
+}
+
+export function LeadPage(props: { session: Session; leadId: string }) {
+  const [lead, setLead] = useState<LeadView | null>(null);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState("");
+  const [actions, setActions] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const admin = props.session.role === "admin";
+
+  const load = useCallback(() => {
+    api<LeadView>(`/admin/leads/${encodeURIComponent(props.leadId)}`).then(setLead, (err) =>
+      setError(errorText(err)),
+    );
+  }, [props.leadId]);
+  useEffect(() => {
+    setLead(null);
+    setError("");
+    load();
+    void ownerActions().then(setActions);
+  }, [load]);
+  // While the lead is moving, follow it.
+  useEffect(() => {
+    if (!lead || (lead.status !== "queued" && lead.status !== "running")) return;
+    const timer = setTimeout(load, 1500);
+    return () => clearTimeout(timer);
+  }, [lead, load]);
+
+  const act = async (path: string, body: unknown, done: string) => {
+    setBusy(true);
+    setNotice("");
+    setError("");
+    try {
+      await api(path, { method: "POST", body });
+      setNotice(done);
+      load();
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!lead) return error ? <ErrorNote message={error} /> : <Loading what="the lead" />;
+  const result = lead.result ?? {};
+  const base = `/admin/leads/${encodeURIComponent(lead.leadId)}`;
+  return (
+    <article class="lead">
+      <p>
+        <Link href="/console/leads">← Leads</Link>
+      </p>
+      <h1>
+        {lead.company ?? lead.domain ?? "Lead"} <StatusBadge status={lead.status} />
+      </h1>
+      <dl class="facts">
+        <div>
+          <dt>Email</dt>
+          <dd>{lead.email ?? "—"}</dd>
+        </div>
+        <div>
+          <dt>Domain</dt>
+          <dd>{lead.domain ?? "—"}</dd>
+        </div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{result.owner ?? lead.ownerId ?? "—"}</dd>
+        </div>
+        <div>
+          <dt>Path</dt>
+          <dd>{lead.path ?? result.path ?? "—"}</dd>
+        </div>
+        <div>
+          <dt>Received</dt>
+          <dd>{time(lead.receivedAt)}</dd>
+        </div>
+        <div>
+          <dt>Owner notified</dt>
+          <dd>
+            {lead.notifiedAt
+              ? `${time(lead.notifiedAt)} (${duration(Date.parse(lead.notifiedAt) - Date.parse(lead.receivedAt))} after the webhook)`
+              : "—"}
+          </dd>
+        </div>
+        <div>
+          <dt>Attempts</dt>
+          <dd>{lead.attempts}</dd>
+        </div>
+        <div>
+          <dt>Lead id</dt>
+          <dd>
+            <code>{lead.leadId}</code>
+          </dd>
+        </div>
+      </dl>
+      {notice ? (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      ) : null}
+      {error ? <ErrorNote message={error} /> : null}
+
+      {lead.lastError ? (
+        <section class={lead.status === "failed" ? "failure" : "failure past"} aria-labelledby="h-error">
+          <h2 id="h-error">
+            {lead.status === "failed" ? "Why it failed" : "Last failure (since recovered)"}
+          </h2>
+          <p>
+            {lead.lastError.node ? (
+              <>
+                In <code>{lead.lastError.node}</code> at {time(lead.lastError.at)}:{" "}
+              </>
+            ) : null}
+            {lead.lastError.message}
+          </p>
+          {lead.lastError.cause ? (
+            <p>
+              Root cause: <strong>{lead.lastError.cause}</strong>
+            </p>
+          ) : null}
+          {lead.status === "failed" ? (
+            admin ? (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  act(`${base}/retry`, undefined, "Retry queued: the lead resumes at the step that failed.")
+                }
+              >
+                Retry from {lead.lastError.node ?? "the failed step"}
+              </button>
+            ) : (
+              <p class="muted">Only an admin can retry this lead.</p>
+            )
+          ) : null}
+        </section>
+      ) : null}
+
+      {admin && actions.length > 0 ? (
+        <section aria-labelledby="h-actions">
+          <h2 id="h-actions">Owner actions</h2>
+          <p class="button-row">
+            {actions.map((action) => (
+              <button
+                key={action}
+                type="button"
+                disabled={busy}
+                onClick={() => act(`${base}/actions`, { action }, `Action “${action}” sent.`)}
+              >
+                {action}
+              </button>
+            ))}
+          </p>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="h-score">
+        <h2 id="h-score">Score</h2>
+        {result.score !== undefined ? (
+          <>
+            <p>
+              <strong>{result.score}</strong> ({result.tier}); rules alone gave {result.ruleScore}
+              {result.llm ? `, the LLM (${result.llm.model}) moved it by ${result.llm.adjustment}` : ""}.
+            </p>
+            <ul class="reasons">
+              {(result.reasons ?? []).map((r, i) => (
+                <li key={i}>
+                  <span class={r.points >= 0 ? "plus" : "minus"}>
+                    {r.points >= 0 ? `+${r.points}` : r.points}
+                  </span>{" "}
+                  {r.text}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p class="muted">Not scored yet.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="h-route">
+        <h2 id="h-route">Why this owner</h2>
+        {(result.explanation ?? []).length > 0 ? (
+          <ol class="explanation">
+            {(result.explanation ?? []).map((line, i) => (
+              <li key={i}>{line}</li>
+            ))}
+          </ol>
+        ) : (
+          <p class="muted">Not routed yet.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="h-timeline">
+        <h2 id="h-timeline">Timeline</h2>
+        {(lead.timeline ?? []).length === 0 ? (
+          <p class="muted">No step has run yet.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Step</th>
+                <th scope="col">Started</th>
+                <th scope="col">Took</th>
+                <th scope="col">Outcome</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(lead.timeline ?? []).map((step, i) => (
+                <tr key={i}>
+                  <td>
+                    <code>{step.node}</code>
+                  </td>
+                  <td>{time(step.startedAt)}</td>
+                  <td>{duration(step.durationMs)}</td>
+                  <td>{step.status === "ok" ? "ok" : <span class="minus">{step.error ?? "error"}</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      {(result.warnings ?? []).length > 0 ? (
+        <section aria-labelledby="h-warnings">
+          <h2 id="h-warnings">Warnings</h2>
+          <ul>
+            {(result.warnings ?? []).map((w, i) => (
+              <li key={i}>
+                <code>{w.node}</code> {w.message}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="h-message">
+        <h2 id="h-message">The owner's message</h2>
+        {lead.message ? (
+          <BlockKit blocks={lead.message.blocks} />
+        ) : (
+          <p class="muted">No message was sent for this lead.</p>
+        )}
+      </section>
+    </article>
+  );
+}
