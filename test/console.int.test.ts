@@ -76,6 +76,7 @@ describe("the console in a browser", () => {
           ...deps,
           notifier: {
             name: deps.notifier.name,
+            findPosted: (...args) => deps.notifier.findPosted(...args),
             async send(message, previous) {
               if ([...failing].some((company) => message.text.includes(company)))
                 throw new Error("slack: message could not be posted", {
