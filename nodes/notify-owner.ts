@@ -1,9 +1,11 @@
 import { buildOwnerMessage, messageTarget } from "../domain/owner-message.ts";
+import { buildReturningMessage } from "../domain/returning-message.ts";
 import { ownerDisplayName } from "../domain/summary.ts";
 import type { NotificationRecord } from "../domain/types.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
 import { writeOnce } from "./effects.ts";
+import { returningThread } from "./returning-thread.ts";
 
 type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl">;
 
@@ -17,11 +19,15 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
     const routing = deps.routing();
     const ownerName = ownerDisplayName(state, routing);
     const key = `${state.leadId}:notify`;
+    // A person the owner already has gets a short note in the thread of their earlier lead.
+    const thread = await returningThread(deps.ledger, state);
     const message: OwnerMessage = {
       leadId: state.leadId,
       effectKey: key,
       ...messageTarget(state, routing),
-      ...buildOwnerMessage(state, ownerName, deps.publicUrl),
+      ...(thread
+        ? { ...buildReturningMessage(state), thread }
+        : buildOwnerMessage(state, ownerName, deps.publicUrl)),
     };
     const previous = await deps.ledger.get<PostedMessage>(key);
     const posted = previous

@@ -63,6 +63,7 @@ const failure = (code: string, what: string, err: unknown): Issue => ({
  */
 async function lookUpPerson(
   deps: Pick<GraphDeps, "crm" | "routeMemory">,
+  leadId: string,
   email: string | undefined,
   windowDays: number,
   now: Date,
@@ -90,7 +91,9 @@ async function lookUpPerson(
       failure("route_memory_failed", "returning-lead memory unavailable; returning unknown", recalled.reason),
     );
   else if (deps.routeMemory) {
-    const previous = withinWindow(recalled.value, windowDays, now);
+    // A lead routed again (a retry) finds itself in the memory: that is not a returning person.
+    const recalledOther = recalled.value?.leadId === leadId ? undefined : recalled.value;
+    const previous = withinWindow(recalledOther, windowDays, now);
     found.returning = previous !== undefined;
     if (previous) found.previous = previous;
   }
@@ -110,7 +113,7 @@ export function createRouteLeadNode(
     const email = state.lead?.email;
     const [account, person] = await Promise.all([
       lookUpAccount(deps.crm, state.lead?.companyDomain),
-      lookUpPerson(deps, email, routing.returning.windowDays, now),
+      lookUpPerson(deps, state.leadId, email, routing.returning.windowDays, now),
     ]);
     const warnings = [...(account.warning ? [account.warning] : []), ...person.warnings];
     for (const w of warnings) deps.logger.warn({ leadId: state.leadId, code: w.code }, w.message);

@@ -198,3 +198,13 @@ describe("sticky ownership", () => {
     expect(await counters.get("cap:jonas.weber:2026-10-05")).toBe(0);
   });
 });
+
+describe("a lead routed again", () => {
+  it("does not count its own earlier routing as a returning person", async () => {
+    const { node } = setup();
+    await node(leadState("lead-9", "jane@acme.example"));
+    const again = await node(leadState("lead-9", "jane@acme.example"));
+    expect(again.route).toMatchObject({ ruleName: "dach", ownerId: "jonas.weber" });
+    expect(again.route?.previous).toBeUndefined();
+  });
+});

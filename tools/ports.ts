@@ -132,6 +132,8 @@ export interface OwnerMessage extends MessageTarget, MessageBody {
   leadId: string;
   /** The ledger key of this post; the message carries it (Slack message metadata) so `findPosted` can find it. */
   effectKey?: string;
+  /** Posts as a reply in this message's thread (a reminder) instead of a new conversation. */
+  thread?: PostedMessage;
 }
 
 export interface PostedMessage {

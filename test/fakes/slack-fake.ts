@@ -25,6 +25,8 @@ export interface SlackPostedMessage {
   /** Message metadata as posted (`event_type`, `event_payload`). */
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
   edits: number;
+  /** Set on a reply: the ts of the message whose thread it is in. */
+  thread_ts?: string;
 }
 
 export type SlackFault =
@@ -170,6 +172,7 @@ export class SlackFake {
           blocks: parseBlocks(body.blocks),
           ...(metadata ? { metadata } : {}),
           edits: 0,
+          ...(typeof body.thread_ts === "string" ? { thread_ts: body.thread_ts } : {}),
         };
         this.messages.push(message);
         return ok(res, { ok: true, channel, ts, message: { type: "message", text: message.text, ts } });
@@ -191,8 +194,9 @@ export class SlackFake {
         const limit = Math.min(Number(body.limit ?? 100), 999);
         const start = Number(body.cursor ?? 0);
         const withMetadata = String(body.include_all_metadata) === "true";
+        // Like Slack's, history lists a thread's first message only, not its replies.
         const inChannel = this.messages
-          .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+          .filter((m) => m.channel === channel && Number(m.ts) > oldest && m.thread_ts === undefined)
           .sort((a, b) => Number(b.ts) - Number(a.ts));
         const page = inChannel.slice(start, start + limit).map((m) => ({
           type: "message",
@@ -201,6 +205,32 @@ export class SlackFake {
           ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
         }));
         const more = start + limit < inChannel.length;
+        return ok(res, {
+          ok: true,
+          messages: page,
+          has_more: more,
+          response_metadata: { next_cursor: more ? String(start + limit) : "" },
+        });
+      }
+      case "conversations.replies": {
+        // The thread's first message, then its replies, oldest first.
+        const root = this.messages.find((m) => m.channel === body.channel && m.ts === body.ts);
+        if (!root) return ok(res, { ok: false, error: "thread_not_found" });
+        const oldest = Number(body.oldest ?? 0);
+        const limit = Math.min(Number(body.limit ?? 100), 999);
+        const start = Number(body.cursor ?? 0);
+        const withMetadata = String(body.include_all_metadata) === "true";
+        const thread = [root, ...this.messages.filter((m) => m.thread_ts === root.ts)].filter(
+          (m) => m === root || Number(m.ts) > oldest,
+        );
+        const page = thread.slice(start, start + limit).map((m) => ({
+          type: "message",
+          ts: m.ts,
+          text: m.text,
+          ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+          ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+        }));
+        const more = start + limit < thread.length;
         return ok(res, {
           ok: true,
           messages: page,

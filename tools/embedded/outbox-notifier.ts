@@ -20,6 +20,8 @@ export interface OutboxRecord {
   effectKey?: string;
   ownerId?: string;
   channel: string;
+  /** A reply: the message whose thread it is in. */
+  thread?: string;
   text: string;
   blocks: Block[];
   /** Updates since it was posted. */
@@ -37,6 +39,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   effect_key TEXT UNIQUE,
   owner_id TEXT,
   channel TEXT NOT NULL,
+  thread TEXT,
   text TEXT NOT NULL,
   blocks TEXT NOT NULL,
   edits INTEGER NOT NULL DEFAULT 0,
@@ -48,7 +51,19 @@ CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
 `;
 
 const COLUMNS =
-  "message_id, lead_id, effect_key, owner_id, channel, text, blocks, edits, created_at, updated_at";
+  "message_id, lead_id, effect_key, owner_id, channel, thread, text, blocks, edits, created_at, updated_at";
+
+/** Adds the `thread` column to an outbox table created before replies existed. */
+function addThreadColumn(db: DatabaseSync): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('outbox')").all();
+  if (columns.some((c) => c.name === "thread")) return;
+  try {
+    db.exec("ALTER TABLE outbox ADD COLUMN thread TEXT");
+  } catch (err) {
+    // Another process sharing the database added it first.
+    if (!String(err).includes("duplicate column")) throw err;
+  }
+}
 
 /**
  * The embedded notifier: each owner message becomes a row of the `outbox` table (the record an admin or a
@@ -65,10 +80,11 @@ export class OutboxNotifier implements Notifier {
   constructor(options: OutboxNotifierOptions = {}) {
     const db = options.db ?? new DatabaseSync(":memory:");
     db.exec(SCHEMA);
+    addThreadColumn(db);
     this.#sql = {
       insert: db.prepare(
-        `INSERT INTO outbox (message_id, lead_id, effect_key, owner_id, channel, text, blocks, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT (effect_key) DO NOTHING`,
+        `INSERT INTO outbox (message_id, lead_id, effect_key, owner_id, channel, thread, text, blocks, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?9, ?6, ?7, ?8, ?8) ON CONFLICT (effect_key) DO NOTHING`,
       ),
       update: db.prepare(
         "UPDATE outbox SET text = ?, blocks = ?, edits = edits + 1, updated_at = ? WHERE message_id = ?",
@@ -89,7 +105,10 @@ export class OutboxNotifier implements Notifier {
       this.#sql.update.run(message.text, JSON.stringify(message.blocks), at, previous.messageId);
     } else {
       posted = {
-        channel: message.channel ?? (message.ownerId ? `owner:${message.ownerId}` : "outbox"),
+        channel:
+          message.thread?.channel ??
+          message.channel ??
+          (message.ownerId ? `owner:${message.ownerId}` : "outbox"),
         messageId: randomUUID(),
       };
       // The owner's email is not kept: ownerId names the owner, and the outbox holds no more personal data than the text needs.
@@ -102,6 +121,7 @@ export class OutboxNotifier implements Notifier {
         message.text,
         JSON.stringify(message.blocks),
         at,
+        message.thread?.messageId ?? null,
       );
       if (Number(changes) === 0 && message.effectKey) {
         const first = this.#byKey(message.effectKey);
@@ -154,5 +174,6 @@ function toRecord(row: Record<string, SQLOutputValue>): OutboxRecord {
   };
   if (row.effect_key != null) record.effectKey = String(row.effect_key);
   if (row.owner_id != null) record.ownerId = String(row.owner_id);
+  if (row.thread != null) record.thread = String(row.thread);
   return record;
 }

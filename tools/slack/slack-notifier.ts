@@ -150,7 +150,8 @@ export class SlackNotifier implements Notifier {
       );
       return { channel: updated.channel ?? previous.channel, messageId: updated.ts ?? previous.messageId };
     }
-    const channel = await this.#channelFor(message);
+    // A reply goes into the thread of the message it answers (a reminder), wherever that was posted.
+    const channel = message.thread?.channel ?? (await this.#channelFor(message));
     const posted = await this.#post("chat.postMessage", () =>
       this.#client.chat.postMessage({
         channel,
@@ -166,6 +167,7 @@ export class SlackNotifier implements Notifier {
               },
             }
           : {}),
+        ...(message.thread ? { thread_ts: message.thread.messageId } : {}),
       }),
     );
     if (!posted.ts) throw new TypeError("slack: chat.postMessage answered without a ts");
@@ -176,24 +178,29 @@ export class SlackNotifier implements Notifier {
    * Pages back through the target channel's history since `after` (conversations.history with
    * include_all_metadata; needs the history scope of the channel type: im:history for DMs, channels:history
    * or groups:history for queue channels) for the message carrying `message.effectKey` in its metadata.
+   * A reply is looked for among its thread's replies (conversations.replies), which history does not list.
    */
   async findPosted(message: OwnerMessage, after: Date): Promise<PostedMessage | null> {
     const effect = message.effectKey;
     if (!effect) return null;
-    const channel = await this.#channelFor(message);
+    const thread = message.thread;
+    const channel = thread?.channel ?? (await this.#channelFor(message));
     const oldest = (after.getTime() / 1000).toFixed(6);
     let cursor: string | undefined;
     for (let page = 0; page < HISTORY_PAGES; page++) {
       const from = cursor;
-      const history = await this.#idempotent("conversations.history", () =>
-        this.#client.conversations.history({
-          channel,
-          oldest,
-          limit: HISTORY_PAGE_SIZE,
-          include_all_metadata: true,
-          ...(from ? { cursor: from } : {}),
-        }),
-      );
+      const request = {
+        channel,
+        oldest,
+        limit: HISTORY_PAGE_SIZE,
+        include_all_metadata: true,
+        ...(from ? { cursor: from } : {}),
+      };
+      const history = thread
+        ? await this.#idempotent("conversations.replies", () =>
+            this.#client.conversations.replies({ ...request, ts: thread.messageId }),
+          )
+        : await this.#idempotent("conversations.history", () => this.#client.conversations.history(request));
       for (const m of history.messages ?? []) {
         const payload = m.metadata?.event_payload as { leadId?: unknown; effect?: unknown } | undefined;
         if (m.ts && m.metadata?.event_type === MESSAGE_EVENT_TYPE && payload?.effect === effect)
