@@ -15,7 +15,7 @@ import { createRuntime, type LeadRuntime } from "../app/runtime.ts";
 import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
-import { QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
+import { QUALIFIED_LEAD, sampleLead, TEST_LOAD_SHEDDING, waitForStatus } from "./helpers/app.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { connectSse, type SseEvent } from "./helpers/sse.ts";
 import { startWorkerProcess, type WorkerProcess } from "./helpers/worker-process.ts";
@@ -88,7 +88,13 @@ describe.each(PROFILES)("live events and pause across processes: $name profile",
     const logger = createLogger({ level: "silent" });
     const metrics = createMetrics({ defaultMetrics: false });
     runtime = await createRuntime(env, { logger, worker: false, metrics });
-    app = await buildApp({ service: runtime.service, env, logger, metrics });
+    app = await buildApp({
+      service: runtime.service,
+      env,
+      logger,
+      metrics,
+      loadShedding: TEST_LOAD_SHEDDING,
+    });
     base = await app.listen({ host: "127.0.0.1", port: 0 });
   });
 

@@ -24,6 +24,12 @@ export interface TestService {
 /** Fast queue settings so retries and polls do not slow tests down. */
 export const FAST_QUEUE = { attempts: 1, backoffMs: 10, pollMs: 20 } as const;
 
+/**
+ * Load shedding for tests: a two-core machine running several suites at once stalls event loops for seconds,
+ * and the production bound (1 s) then answers ordinary test requests 503. Tests of load shedding pass their own.
+ */
+export const TEST_LOAD_SHEDDING = { maxEventLoopDelay: 30_000 } as const;
+
 export async function startService(
   envOverrides: Record<string, string | undefined> = {},
   options: Partial<Omit<RuntimeOptions, "logger">> = {},
@@ -42,7 +48,14 @@ export async function startService(
     queue: FAST_QUEUE,
     ...options,
   });
-  const app = await buildApp({ service: runtime.service, env, logger, metrics, ...host });
+  const app = await buildApp({
+    service: runtime.service,
+    env,
+    logger,
+    metrics,
+    ...host,
+    loadShedding: host.loadShedding ?? TEST_LOAD_SHEDDING,
+  });
   await app.ready();
   return {
     app,
