@@ -25,7 +25,7 @@ import {
   type ListLeadsOptions,
   MAX_LIST_LIMIT,
 } from "../store/lead-store.ts";
-import type { JobQueue, Lane, PauseState } from "../store/queue/job-queue.ts";
+import { isLive, type JobQueue, type Lane, type PauseState } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
@@ -86,7 +86,10 @@ export type AcceptResult =
 export type RetryResult =
   | { ok: true; leadId: string; node?: string }
   | { ok: false; reason: "not_found" }
-  | { ok: false; reason: "not_failed"; status: LeadStatus };
+  /** Completed: nothing to retry. */
+  | { ok: false; reason: "not_failed"; status: LeadStatus }
+  /** Queued or running with a live job: it runs (or is running) without help. */
+  | { ok: false; reason: "in_progress"; status: LeadStatus };
 
 export type PreviewResult =
   | {
@@ -122,7 +125,10 @@ export interface LeadService {
   getLead(leadId: string): Promise<LeadRecord | null>;
   /** Newest first; throws InvalidCursorError for a cursor this store did not hand out. */
   listLeads(options: ListLeadsOptions): Promise<LeadPage>;
-  /** A failed lead back on the queue; its run resumes at the node that failed. */
+  /**
+   * A failed, retrying or stranded (queued or running without a live job) lead back on the queue at once;
+   * its run resumes at the node that failed.
+   */
   retry(leadId: string): Promise<RetryResult>;
   /** Every failed lead back on the queue, up to `limit`; returns their ids. */
   retryFailed(limit: number): Promise<string[]>;
@@ -283,7 +289,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     return { ok: true, duplicate: false, leadId, status: "queued", source: intake.source };
   }
 
-  /** Failed → queued, and its job back in the queue. */
+  /** Back to queued, and its job back in the queue (a backoff it was waiting out is cut short). */
   async function requeue(lead: LeadRecord): Promise<void> {
     await store.markQueued(lead.leadId);
     try {
@@ -317,7 +323,14 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     async retry(leadId) {
       const lead = await store.getLead(leadId);
       if (!lead) return { ok: false, reason: "not_found" };
-      if (lead.status !== "failed") return { ok: false, reason: "not_failed", status: lead.status };
+      if (lead.status === "completed") return { ok: false, reason: "not_failed", status: lead.status };
+      if (lead.status === "queued" || lead.status === "running") {
+        const job = await queue.inspect(leadId).catch((err: unknown) => {
+          baseLog.error({ leadId, err: messageOf(err) }, "queue unreachable");
+          throw new ServiceUnavailableError("the queue is unreachable; retry later");
+        });
+        if (job && isLive(job.state)) return { ok: false, reason: "in_progress", status: lead.status };
+      }
       await requeue(lead);
       baseLog.info({ leadId, node: lead.lastError?.node }, "lead retry queued");
       return { ok: true, leadId, ...(lead.lastError?.node ? { node: lead.lastError.node } : {}) };

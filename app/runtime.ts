@@ -41,6 +41,7 @@ import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { createEventForwarder } from "./event-forwarder.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
 import { createLiveEvents, type LiveEvents } from "./live-events.ts";
+import { createReconciler, type Reconciler } from "./reconciler.ts";
 import { createRoutingAdmin } from "./routing-admin.ts";
 
 export type Profile = "embedded" | "redis";
@@ -69,6 +70,8 @@ export interface RuntimeOptions {
   worker: boolean;
   metrics?: RuntimeMetrics;
   queue?: QueueTuning;
+  /** Between the reconciler's passes over unfinished leads (worker processes). Default RECONCILE_INTERVAL_SECONDS. */
+  reconcileIntervalMs?: number;
   /** How long a ledger claim outlives a worker that died holding it. Default 30 s. */
   ledgerLeaseMs?: number;
   /** Checkpoints kept per finished lead. Default 1. */
@@ -98,6 +101,8 @@ export interface LeadRuntime {
   events: LiveEvents;
   /** True when this process runs queue workers. */
   worker: boolean;
+  /** Requeues or fails stranded leads; runs by itself in worker processes. */
+  reconciler: Reconciler;
   /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -192,25 +197,6 @@ function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
   };
 }
 
-/**
- * Leads stored as queued whose job may never have been written (the process died between the two):
- * enqueueing is idempotent per lead, so re-asserting every queued lead's job is safe.
- */
-async function sweepQueued(store: LeadStore, queue: JobQueue, logger: Logger): Promise<number> {
-  let cursor: string | undefined;
-  let count = 0;
-  do {
-    const page = await store.listLeads({ status: "queued", limit: 500, ...(cursor ? { cursor } : {}) });
-    for (const lead of page.leads) {
-      await queue.enqueue(lead.leadId, { reassert: true });
-      count += 1;
-    }
-    cursor = page.nextCursor;
-  } while (cursor);
-  if (count > 0) logger.info({ leads: count }, "re-enqueued queued leads at start");
-  return count;
-}
-
 export async function createRuntime(env: Env, options: RuntimeOptions): Promise<LeadRuntime> {
   const { logger, metrics } = options;
   const backend = env.REDIS_URL ? redisBackend(env, env.REDIS_URL, options) : embeddedBackend(env, options);
@@ -287,12 +273,20 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   logger.info({ profile: backend.profile, worker: options.worker }, "runtime profile");
   for (const { port, adapter } of adapters) logger.info({ port, adapter }, `port ${port}: ${adapter}`);
 
+  const reconciler = createReconciler({
+    store,
+    queue,
+    logger,
+    intervalMs: options.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_SECONDS * 1000,
+  });
   if (options.worker) {
-    await sweepQueued(store, queue, logger);
     queue.start(
-      async (leadId) => {
+      async (leadId, job) => {
         try {
-          return await runner.run(leadId);
+          return await runner.run(
+            leadId,
+            job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs },
+          );
         } catch (err) {
           // The runner recorded the failure on the lead. One no rerun can fix (an unusable payload, a
           // contact the CRM does not have) ends the job instead of burning its attempts; an admin retry
@@ -303,6 +297,8 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       },
       { concurrency: env.WORKER_CONCURRENCY, bulkConcurrency: env.IMPORT_CONCURRENCY },
     );
+    // At start: leads a stopped process left queued (stored, never enqueued) or running; then periodically.
+    await reconciler.start();
   }
 
   let closing: Promise<void> | undefined;
@@ -334,8 +330,10 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       prices: { prompt: env.LLM_PROMPT_PRICE_PER_1K, completion: env.LLM_COMPLETION_PRICE_PER_1K },
     }),
     worker: options.worker,
+    reconciler,
     close(closeOptions = {}) {
       closing ??= (async () => {
+        await reconciler.stop();
         await queue.close(closeOptions);
         // The last events of the drained leads are written (and forwarded, briefly) before connections close.
         await events.close();

@@ -89,6 +89,8 @@ export const envSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
   /** List-import leads run at once per worker process, beside WORKER_CONCURRENCY live ones. */
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  /** How often each worker looks for stranded leads (queued, running or retrying without a live job). */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   /** Largest CSV body POST /admin/imports takes. */
   IMPORT_MAX_BYTES: z.coerce
     .number()

@@ -92,6 +92,7 @@ export type LeadEvent =
   | (EventBase & { type: "lead.notified"; channel: string; ownerId?: string })
   | (EventBase & { type: "lead.warning"; warning: Issue })
   | (EventBase & { type: "lead.completed"; path: LeadPath | undefined; alreadyCompleted?: boolean })
-  | (EventBase & { type: "lead.failed"; node?: string; error: string });
+  /** `nextAttemptAt`: the queue runs the lead again then (the lead is `retrying`); absent: it is `failed`. */
+  | (EventBase & { type: "lead.failed"; node?: string; error: string; nextAttemptAt?: string });
 
 export type LeadEventType = LeadEvent["type"];

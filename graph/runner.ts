@@ -9,6 +9,7 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { routeLabel } from "../domain/labels.ts";
 import { LEAD_SOURCES } from "../domain/types.ts";
+import { isPermanentError } from "../nodes/capture.ts";
 import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
@@ -52,14 +53,22 @@ export interface LeadRunnerOptions {
 
 export type RunOutcome = "completed" | "already-completed";
 
+export interface RunOptions {
+  /**
+   * The queue runs the lead again this long after a failure of this run: the lead is then `retrying` with
+   * its next attempt time, not `failed` (unless the error is one no rerun fixes). Absent: the last run.
+   */
+  retryDelayMs?: number;
+}
+
 export interface LeadRunner {
   /** Runs or resumes the lead; rethrows the failure after recording it on the lead. */
-  run(leadId: string): Promise<RunOutcome>;
+  run(leadId: string, options?: RunOptions): Promise<RunOutcome>;
   /**
    * The same run, as its events: node started/finished with durations, the route, warnings, then completed
    * or failed. The iterator's return value is the outcome; a failure is yielded, then thrown.
    */
-  stream(leadId: string): AsyncGenerator<LeadEvent, RunOutcome>;
+  stream(leadId: string, options?: RunOptions): AsyncGenerator<LeadEvent, RunOutcome>;
 }
 
 /** A failure inside one graph node, with the node's id. */
@@ -175,7 +184,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     return events;
   }
 
-  async function* stream(leadId: string): AsyncGenerator<LeadEvent, RunOutcome> {
+  async function* stream(leadId: string, options: RunOptions = {}): AsyncGenerator<LeadEvent, RunOutcome> {
     let receivedAtMs = Number.NaN;
     const emit = (event: LeadEvent): LeadEvent => {
       if (event.type === "lead.routed") metrics?.leadRouted?.(event.ownerId, event.path ?? "none");
@@ -260,6 +269,10 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
           }
         }
       }
+      if (!finalState) throw new Error(`lead ${leadId}: the graph produced no checkpoint`);
+      // Inside the try: a store that cannot take the completion fails the run like any other error, so the
+      // lead is never left `running` by it.
+      await finish(leadId, finalState);
     } catch (err) {
       const failed = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
       const message = messageOf(err);
@@ -268,13 +281,18 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         await record(leadId, { ...step, status: "error", error: step.error ?? message }).catch(
           () => undefined,
         );
-      await store
-        .markFailed(
-          leadId,
-          { ...(failed ? { node: failed.node } : {}), message, ...(cause ? { cause } : {}) },
-          finalState ? leadFacets(finalState) : undefined,
-        )
-        // The queue still sees the run's own error, and its retry records the status again.
+      const error = { ...(failed ? { node: failed.node } : {}), message, ...(cause ? { cause } : {}) };
+      const facets = finalState ? leadFacets(finalState) : undefined;
+      const nextAttemptAt =
+        options.retryDelayMs === undefined || isPermanentError(err)
+          ? undefined
+          : new Date(clock().getTime() + options.retryDelayMs).toISOString();
+      await (nextAttemptAt
+        ? store.markRetrying(leadId, error, nextAttemptAt, facets)
+        : store.markFailed(leadId, error, facets)
+      )
+        // The queue still sees the run's own error, and its retry records the status again (or the
+        // reconciler does, app/reconciler.ts).
         .catch((storeErr: unknown) =>
           log.error({ leadId, err: messageOf(storeErr) }, "could not mark lead failed"),
         );
@@ -286,11 +304,10 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         at: now(),
         error: message,
         ...(failed ? { node: failed.node } : {}),
+        ...(nextAttemptAt ? { nextAttemptAt } : {}),
       });
       throw new LeadRunError(leadId, failed?.node, err);
     }
-    if (!finalState) throw new Error(`lead ${leadId}: the graph produced no checkpoint`);
-    await finish(leadId, finalState);
     yield emit({ type: "lead.completed", leadId, at: now(), path: finalState.path });
     return "completed";
   }
@@ -321,8 +338,8 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     return { type: "node.failed", leadId, node, at, durationMs, error: step.error };
   }
 
-  async function run(leadId: string): Promise<RunOutcome> {
-    const events = stream(leadId);
+  async function run(leadId: string, options: RunOptions = {}): Promise<RunOutcome> {
+    const events = stream(leadId, options);
     for (;;) {
       const next = await events.next();
       if (next.done) return next.value;

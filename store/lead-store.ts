@@ -10,7 +10,11 @@ import type { EffectAttempt, Ledger } from "../tools/ports.ts";
 
 // ---------------------------------------------------------------- Records
 
-export const LEAD_STATUSES = ["queued", "running", "completed", "failed"] as const;
+/**
+ * queued: waiting for its first run (or put back by an admin retry); running: a worker has it; retrying: its
+ * last run failed and the queue runs it again at `nextAttemptAt`; completed; failed: no more automatic runs.
+ */
+export const LEAD_STATUSES = ["queued", "running", "retrying", "completed", "failed"] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
 
 /** Why the lead's last attempt failed; cleared when the lead completes (its timeline keeps the failed steps). */
@@ -77,6 +81,8 @@ export interface LeadRecord {
   /** Runs started (first run and retries). */
   attempts: number;
   lastError?: LeadError;
+  /** ISO time of the queue's next run of a `retrying` lead; absent in every other status. */
+  nextAttemptAt?: string;
   idempotencyKey?: string;
   /** The payload exactly as received (JSON). */
   payload: unknown;
@@ -160,7 +166,9 @@ export interface LeadStore {
   countByStatus(): Promise<StatusCounts>;
 
   // The status setters below throw `LeadNotFoundError` for an unknown id. They do not police transitions:
-  // the runner owns the lifecycle (queued -> running -> completed | failed; failed -> queued on retry).
+  // the runner owns the lifecycle (queued -> running -> completed | retrying | failed; retrying -> running;
+  // failed, retrying or a stranded running/queued -> queued on an admin retry). Every change but to
+  // `retrying` clears `nextAttemptAt`; completion clears `lastError`.
   /** Back to `queued` (admin retry). */
   markQueued(leadId: string): Promise<void>;
   /** `running`, and one more attempt. */
@@ -173,6 +181,13 @@ export interface LeadStore {
   /** `facets`, when given, replace the stored ones (and the lead's index entries). */
   markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void>;
   markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void>;
+  /** `retrying`: the run failed with `error` and the queue runs it again at `nextAttemptAt` (ISO). */
+  markRetrying(
+    leadId: string,
+    error: Omit<LeadError, "at">,
+    nextAttemptAt: string,
+    facets?: LeadFacets,
+  ): Promise<void>;
   appendTimeline(leadId: string, entry: TimelineEntry): Promise<void>;
 
   /** Readiness: true when the backend answers; never throws. */
@@ -272,7 +287,7 @@ export function withDuration(entry: TimelineEntry): TimelineEntry {
 }
 
 export function emptyCounts(): StatusCounts {
-  return { queued: 0, running: 0, completed: 0, failed: 0 };
+  return { queued: 0, running: 0, retrying: 0, completed: 0, failed: 0 };
 }
 
 // ---------------------------------------------------------------- Search terms

@@ -125,9 +125,10 @@ end
 // ARGV: leadId, new status, attempts increment, facets JSON ('' keeps them), space-separated terms, term
 // key prefix, field/value pairs. New facets replace the lead's terms: the old ones come from its 'terms'
 // field (their keys are built here, under the same prefix and so the same hash tag as KEYS).
-// A completed lead drops its last error (the failed steps stay in its timeline).
+// A completed lead drops its last error (the failed steps stay in its timeline); only a retrying lead keeps a
+// next attempt time.
 const SET_STATUS = new LuaScript(`${MOVE_TO}
-local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts', 'terms')
+local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts', 'terms', 'nextAttemptAt', 'lastError')
 if not lead[2] then return 0 end
 moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
 local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
@@ -140,7 +141,8 @@ if ARGV[4] ~= '' then
   for t in pairs(new) do if not old[t] then redis.call('ZADD', ARGV[6] .. t, lead[2], ARGV[1]) end end
   redis.call('HSET', KEYS[1], 'facets', ARGV[4], 'terms', ARGV[5])
 end
-if ARGV[2] == 'completed' then redis.call('HDEL', KEYS[1], 'lastError') end
+if ARGV[2] == 'completed' and (lead[5] or lead[6]) then redis.call('HDEL', KEYS[1], 'lastError', 'nextAttemptAt')
+elseif ARGV[2] ~= 'retrying' and ARGV[2] ~= 'completed' and lead[5] then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
 return 1
 `);
 
@@ -154,6 +156,7 @@ if lead.status == 'completed' then return hash end
 moveTo(ARGV[1], lead.status, 'running', lead.receivedAtMs)
 local attempts = tonumber(lead.attempts or '0') + 1
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', attempts, 'updatedAt', ARGV[2])
+if lead.nextAttemptAt then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
 return hash
 `);
 
@@ -471,6 +474,22 @@ export class RedisLeadStore implements LeadStore {
     await this.#setStatus(leadId, "failed", 0, ["lastError", packJson(lastError)], facets);
   }
 
+  async markRetrying(
+    leadId: string,
+    error: Omit<LeadError, "at">,
+    nextAttemptAt: string,
+    facets?: LeadFacets,
+  ): Promise<void> {
+    const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
+    await this.#setStatus(
+      leadId,
+      "retrying",
+      0,
+      ["lastError", packJson(lastError), "nextAttemptAt", nextAttemptAt],
+      facets,
+    );
+  }
+
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
     const json = JSON.stringify(withDuration(entry));
     if ((await this.#redis.rpushx(this.#key("timeline", leadId), json)) > 0) return;
@@ -625,5 +644,7 @@ function toRecord(hash: Record<string, Buffer>, timeline: string[]): LeadRecord 
   const idempotencyKey = text("idempotencyKey");
   if (idempotencyKey !== undefined) record.idempotencyKey = idempotencyKey;
   if (hash.result !== undefined) record.result = unpackJson(hash.result) as Record<string, unknown>;
+  const nextAttemptAt = text("nextAttemptAt");
+  if (nextAttemptAt !== undefined) record.nextAttemptAt = nextAttemptAt;
   return record;
 }

@@ -45,8 +45,8 @@ export interface SqliteLeadStoreOptions {
   clock?: () => Date;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS leads (
+const LEADS_TABLE = (name: string) => `
+CREATE TABLE IF NOT EXISTS ${name} (
   lead_id TEXT PRIMARY KEY,
   status TEXT NOT NULL CHECK (status IN (${LEAD_STATUSES.map((s) => `'${s}'`).join(", ")})),
   source TEXT,
@@ -58,8 +58,11 @@ CREATE TABLE IF NOT EXISTS leads (
   idempotency_key TEXT,
   payload TEXT NOT NULL,
   result TEXT,
-  facets TEXT
-) STRICT;
+  facets TEXT,
+  next_attempt_at TEXT
+) STRICT;`;
+
+const SCHEMA = `${LEADS_TABLE("leads")}
 CREATE INDEX IF NOT EXISTS leads_newest ON leads (received_at_ms DESC, lead_id DESC);
 CREATE INDEX IF NOT EXISTS leads_status_newest ON leads (status, received_at_ms DESC, lead_id DESC);
 CREATE TABLE IF NOT EXISTS lead_terms (
@@ -100,7 +103,7 @@ CREATE TABLE IF NOT EXISTS ledger (
 `;
 
 const LEAD_COLUMNS =
-  "lead_id, status, source, received_at, received_at_ms, updated_at, attempts, last_error, idempotency_key, payload, result, facets";
+  "lead_id, status, source, received_at, received_at_ms, updated_at, attempts, last_error, idempotency_key, payload, result, facets, next_attempt_at";
 
 /** Databases made before a column existed get it here. */
 function migrate(db: DatabaseSync): void {
@@ -111,6 +114,40 @@ function migrate(db: DatabaseSync): void {
       .map((row) => String(row.name)),
   );
   if (!columns.has("facets")) db.exec("ALTER TABLE leads ADD COLUMN facets TEXT");
+}
+
+/**
+ * A `leads` table from before the `retrying` status: SQLite cannot change a CHECK constraint in place, so the
+ * table is copied into one with the current constraint and columns, in one transaction (another process
+ * opening the file at the same time waits, then finds it done).
+ */
+function migrateLeads(db: DatabaseSync): void {
+  const current = () =>
+    db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'leads'").get()?.sql;
+  const sql = current();
+  if (sql == null || String(sql).includes("'retrying'")) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    if (!String(current()).includes("'retrying'")) {
+      db.exec(LEADS_TABLE("leads_new"));
+      const names = (table: string) =>
+        db
+          .prepare(`PRAGMA table_info(${table})`)
+          .all()
+          .map((row) => String(row.name));
+      const kept = new Set(names("leads_new"));
+      const columns = names("leads")
+        .filter((name) => kept.has(name))
+        .join(", ");
+      db.exec(`INSERT INTO leads_new (${columns}) SELECT ${columns} FROM leads`);
+      db.exec("DROP TABLE leads");
+      db.exec("ALTER TABLE leads_new RENAME TO leads");
+    }
+    db.exec("COMMIT");
+  } catch (err) {
+    db.exec("ROLLBACK");
+    throw err;
+  }
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -144,6 +181,7 @@ export class SqliteLeadStore implements LeadStore {
     // WAL lets readers (admin API) run beside the worker's writes; ":memory:" silently stays in "memory" mode.
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.exec("PRAGMA synchronous = NORMAL");
+    migrateLeads(this.#db);
     this.#db.exec(SCHEMA);
     migrate(this.#db);
     this.#sql = prepare(this.#db);
@@ -310,6 +348,19 @@ export class SqliteLeadStore implements LeadStore {
     });
   }
 
+  async markRetrying(
+    leadId: string,
+    error: Omit<LeadError, "at">,
+    nextAttemptAt: string,
+    facets?: LeadFacets,
+  ): Promise<void> {
+    const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
+    this.#transaction(() => {
+      this.#setStatus(leadId, "retrying", { lastError: JSON.stringify(lastError), nextAttemptAt });
+      if (facets) this.#setFacets(leadId, facets);
+    });
+  }
+
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
     const { changes } = this.#sql.appendTimeline.run(leadId, JSON.stringify(withDuration(entry)), leadId);
     if (changes === 0) throw new LeadNotFoundError(leadId);
@@ -334,7 +385,7 @@ export class SqliteLeadStore implements LeadStore {
   #setStatus(
     leadId: string,
     status: LeadStatus,
-    change: { attempts?: number; result?: string; lastError?: string } = {},
+    change: { attempts?: number; result?: string; lastError?: string; nextAttemptAt?: string } = {},
   ): void {
     const { changes } = this.#sql.setStatus.run(
       status,
@@ -343,6 +394,7 @@ export class SqliteLeadStore implements LeadStore {
       change.result ?? null,
       change.lastError ?? null,
       leadId,
+      change.nextAttemptAt ?? null,
     );
     if (changes === 0) throw new LeadNotFoundError(leadId);
   }
@@ -449,11 +501,13 @@ function prepare(db: DatabaseSync) {
     setFacets: p("UPDATE leads SET facets = ? WHERE lead_id = ?"),
     getLead: p(`SELECT ${LEAD_COLUMNS} FROM leads WHERE lead_id = ?`),
     countByStatus: p("SELECT status, COUNT(*) AS n FROM leads GROUP BY status"),
-    // A completed lead drops its last error: the failed steps stay in its timeline.
+    // A completed lead drops its last error (the failed steps stay in its timeline); only a retrying lead
+    // has a next attempt time.
     setStatus: p(
       `UPDATE leads SET status = ?1, updated_at = ?2, attempts = attempts + ?3,
          result = COALESCE(?4, result),
-         last_error = CASE WHEN ?1 = 'completed' THEN NULL ELSE COALESCE(?5, last_error) END
+         last_error = CASE WHEN ?1 = 'completed' THEN NULL ELSE COALESCE(?5, last_error) END,
+         next_attempt_at = ?7
        WHERE lead_id = ?6`,
     ),
     appendTimeline: p(
@@ -540,5 +594,6 @@ function toRecord(row: Row, timeline: TimelineEntry[]): LeadRecord {
   if (row.last_error != null) record.lastError = JSON.parse(String(row.last_error)) as LeadError;
   if (row.idempotency_key != null) record.idempotencyKey = String(row.idempotency_key);
   if (row.result != null) record.result = JSON.parse(String(row.result)) as Record<string, unknown>;
+  if (row.next_attempt_at != null) record.nextAttemptAt = String(row.next_attempt_at);
   return record;
 }

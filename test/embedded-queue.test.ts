@@ -204,6 +204,55 @@ describe("EmbeddedQueue", () => {
     expect(runs.sort()).toEqual(["orphaned-lead", "waiting-lead"]);
   });
 
+  it("counts a run cut short by a dead worker as an attempt, and fails the job when none is left", async () => {
+    const { hostname } = await import("node:os");
+    const dead = `${hostname()}|4194305|dead`;
+    const queue = open({ attempts: 3 });
+    const claimed = db.prepare(
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, owner, lease_until_ms, created_at_ms, updated_at_ms)
+       VALUES (?, 'active', ?, 3, 0, ?, ?, 0, 0)`,
+    );
+    // One whose earlier runs all killed their process, one on its first run.
+    claimed.run("kills-its-worker", 2, dead, Date.now() + 60_000);
+    claimed.run("interrupted-once", 0, dead, Date.now() + 60_000);
+    const runs: Array<{ leadId: string; attempt: number }> = [];
+    queue.start(
+      async (leadId, run) => {
+        runs.push({ leadId, attempt: run.attempt });
+      },
+      { concurrency: 2 },
+    );
+    await until(() => runs.length === 1, "the interrupted job's next run");
+    // Its second attempt, not a fresh first one.
+    expect(runs).toEqual([{ leadId: "interrupted-once", attempt: 2 }]);
+    expect(await queue.inspect("kills-its-worker")).toEqual({
+      state: "failed",
+      attemptsMade: 3,
+      maxAttempts: 3,
+      failedReason: "the worker running it stopped (3 of 3 runs)",
+    });
+  });
+
+  it("tells the handler its attempt and the delay before the next one (none on the last)", async () => {
+    const queue = open({ attempts: 3, backoffMs: 5 });
+    const runs: Array<{ attempt: number; maxAttempts: number; retryDelayMs?: number }> = [];
+    queue.start(
+      async (_leadId, run) => {
+        runs.push(run);
+        throw new Error("down");
+      },
+      { concurrency: 1 },
+    );
+    await queue.enqueue("lead-r");
+    await until(async () => (await queue.inspect("lead-r"))?.state === "failed", "failed for good");
+    expect(runs).toEqual([
+      { attempt: 1, maxAttempts: 3, retryDelayMs: backoffDelay(1, 5) },
+      { attempt: 2, maxAttempts: 3, retryDelayMs: backoffDelay(2, 5) },
+      { attempt: 3, maxAttempts: 3 },
+    ]);
+    expect(await queue.inspect("nope")).toBeNull();
+  });
+
   it("close waits for running jobs and takes no new ones", async () => {
     const queue = open();
     let finished = false;

@@ -131,7 +131,6 @@ describe("RedisLeadStore", () => {
         zrem: 1,
         zadd: 1,
         hset: 1,
-        hdel: 1,
       });
     } finally {
       await store.close();

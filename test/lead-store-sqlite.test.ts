@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
@@ -64,9 +64,47 @@ describe("SqliteLeadStore", () => {
       expect(await reopened.claimIdempotencyKey("k-1", "l-2")).toEqual({ claimed: false, leadId: "l-1" });
       expect(await reopened.counters.get("rr:pool")).toBe(2);
       expect(await reopened.ledger.once("l-1:slack", async () => "ts-2")).toBe("ts-1");
-      expect(await reopened.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+      expect(await reopened.countByStatus()).toEqual({
+        queued: 0,
+        running: 0,
+        retrying: 0,
+        completed: 1,
+        failed: 0,
+      });
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("moves a leads table from before the retrying status into the current one, rows intact", async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE leads (
+      lead_id TEXT PRIMARY KEY,
+      status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed')),
+      source TEXT, received_at TEXT NOT NULL, received_at_ms INTEGER NOT NULL, updated_at TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, idempotency_key TEXT, payload TEXT NOT NULL, result TEXT
+    ) STRICT`);
+    old
+      .prepare(
+        `INSERT INTO leads (lead_id, status, received_at, received_at_ms, updated_at, attempts, payload)
+         VALUES ('old-1', 'failed', '2025-03-01T09:00:00.000Z', 1740819600000, '2025-03-01T09:00:01.000Z', 2, '{}')`,
+      )
+      .run();
+    old.close();
+
+    const store = new SqliteLeadStore({ path });
+    try {
+      expect(await store.getLead("old-1")).toMatchObject({ status: "failed", attempts: 2, payload: {} });
+      await store.markRetrying("old-1", { message: "x" }, "2025-03-01T09:05:00.000Z");
+      expect(await store.getLead("old-1")).toMatchObject({ status: "retrying" });
+      // A second process opening the file finds it done.
+      const again = new SqliteLeadStore({ path });
+      expect(await again.countByStatus()).toMatchObject({ retrying: 1 });
+      await again.close();
+    } finally {
+      await store.close();
     }
   });
 

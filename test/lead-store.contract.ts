@@ -193,10 +193,63 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         const done = await store.beginAttempt(input.leadId);
         expect(done).toMatchObject({ status: "completed", attempts: 3, result: { path: "qualified" } });
         expect(await mustGet(store, input.leadId)).toMatchObject({ status: "completed", attempts: 3 });
-        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 0,
+          running: 0,
+          retrying: 0,
+          completed: 1,
+          failed: 0,
+        });
 
         expect(await store.beginAttempt("nope")).toBeNull();
-        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 1, failed: 0 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 0,
+          running: 0,
+          retrying: 0,
+          completed: 1,
+          failed: 0,
+        });
+      });
+
+      it("marks a lead retrying with its next attempt time, which only the retrying status keeps", async () => {
+        const { store, twin } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        await store.markRunning(input.leadId);
+        const next = "2025-03-01T09:01:00.000Z";
+        await store.markRetrying(input.leadId, { node: "syncCrm", message: "hubspot: HTTP 503" }, next);
+        const retrying = await mustGet(await twin(), input.leadId);
+        expect(retrying).toMatchObject({
+          status: "retrying",
+          attempts: 1,
+          nextAttemptAt: next,
+          lastError: { node: "syncCrm", message: "hubspot: HTTP 503" },
+        });
+        expect((await store.listLeads({ status: "retrying" })).leads.map((l) => l.leadId)).toEqual([
+          input.leadId,
+        ]);
+        expect(await store.countByStatus()).toMatchObject({ retrying: 1, running: 0 });
+
+        // The next run: running again, the error of the last run still shown, no next attempt time.
+        expect(await store.beginAttempt(input.leadId)).toMatchObject({
+          status: "retrying",
+          nextAttemptAt: next,
+        });
+        const running = await mustGet(store, input.leadId);
+        expect(running).toMatchObject({ status: "running", attempts: 2, lastError: { node: "syncCrm" } });
+        expect("nextAttemptAt" in running).toBe(false);
+
+        for (const leave of [
+          () => store.markFailed(input.leadId, { message: "hubspot: HTTP 503" }),
+          () => store.markQueued(input.leadId),
+          () => store.markCompleted(input.leadId, { path: "qualified" }),
+        ]) {
+          await store.markRetrying(input.leadId, { message: "hubspot: HTTP 503" }, next);
+          await leave();
+          const lead = await mustGet(store, input.leadId);
+          expect("nextAttemptAt" in lead).toBe(false);
+        }
+        expect(await store.countByStatus()).toMatchObject({ retrying: 0, completed: 1 });
       });
 
       it("rejects a second lead with the same id", async () => {
@@ -223,6 +276,9 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         await expect(store.markCompleted("nope", {})).rejects.toMatchObject(notFound);
         await expect(store.markFailed("nope", { message: "x" })).rejects.toMatchObject(notFound);
         await expect(
+          store.markRetrying("nope", { message: "x" }, new Date().toISOString()),
+        ).rejects.toMatchObject(notFound);
+        await expect(
           store.appendTimeline("nope", {
             node: "capture",
             startedAt: new Date().toISOString(),
@@ -231,7 +287,13 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         ).rejects.toMatchObject(notFound);
         // Refused changes leave no trace in listings or counts.
         expect((await store.listLeads()).leads).toEqual([]);
-        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 0,
+          running: 0,
+          retrying: 0,
+          completed: 0,
+          failed: 0,
+        });
       });
     });
 
@@ -361,7 +423,13 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
 
       it("lists by status, follows status changes, and counts by status", async () => {
         const { store } = await open();
-        expect(await store.countByStatus()).toEqual({ queued: 0, running: 0, completed: 0, failed: 0 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 0,
+          running: 0,
+          retrying: 0,
+          completed: 0,
+          failed: 0,
+        });
         const leads = Array.from({ length: 9 }, (_, i) =>
           newLead({ receivedAt: new Date(BASE_MS + i * 1000).toISOString() }),
         );
@@ -371,7 +439,13 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         for (const i of [0, 2, 4]) await store.markFailed(id(i), { message: "crm down" });
         for (const i of [1, 3]) await store.markCompleted(id(i), { score: 50 });
 
-        expect(await store.countByStatus()).toEqual({ queued: 3, running: 1, completed: 2, failed: 3 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 3,
+          running: 1,
+          retrying: 0,
+          completed: 2,
+          failed: 3,
+        });
         expect((await collectPages(store, { status: "failed", limit: 2 })).ids).toEqual([
           id(4),
           id(2),
@@ -394,7 +468,13 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           id(6),
           id(2),
         ]);
-        expect(await store.countByStatus()).toEqual({ queued: 4, running: 1, completed: 2, failed: 2 });
+        expect(await store.countByStatus()).toEqual({
+          queued: 4,
+          running: 1,
+          retrying: 0,
+          completed: 2,
+          failed: 2,
+        });
         expect((await collectPages(store, { limit: 4 })).ids).toHaveLength(9);
       });
 

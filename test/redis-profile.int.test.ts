@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphDeps } from "../nodes/deps.ts";
@@ -243,4 +244,63 @@ describe("Redis profile, intake only with `leadgraph worker` processes", () => {
     worker.kill("SIGTERM");
     expect(await exited).toBe(0);
   }, 90_000);
+});
+
+describe("Redis profile, a job BullMQ fails for stalling", () => {
+  let service: TestService;
+  const url = () => `${redis.url}/3`;
+
+  beforeAll(async () => {
+    service = await startService({ REDIS_URL: url() }, { worker: false });
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it("is failed by BullMQ without the runner hearing of it; the reconciler fails the lead with its reason", async () => {
+    const accepted = await service.runtime.service.accept({
+      body: { ...sampleLead(QUALIFIED_LEAD), email: "stalled@bramblewick.com" },
+    });
+    if (!accepted.ok) throw new Error(accepted.message);
+    const { leadId } = accepted;
+    const bull = (service.runtime.queue as unknown as BullmqQueue).bullQueue;
+    // A worker that starts the lead and then goes silent (a process frozen or killed): it never renews its
+    // lock. Past maxStalledCount (0 here) BullMQ marks the job to fail, and the next worker to take it (this
+    // one's second slot) fails it without running it: no runner ever hears of it.
+    const connection = new Redis(url(), { maxRetriesPerRequest: null });
+    const frozen = new Worker(
+      bull.name,
+      async () => {
+        await service.runtime.store.beginAttempt(leadId);
+        await new Promise(() => {});
+      },
+      {
+        connection,
+        concurrency: 2,
+        prefix: bull.opts.prefix,
+        lockDuration: 300,
+        lockRenewTime: 600_000,
+        stalledInterval: 200,
+        maxStalledCount: 0,
+      },
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await bull.getJobState(leadId)) !== "failed" && Date.now() < deadline) await sleep(50);
+      expect(await bull.getJobState(leadId)).toBe("failed");
+      expect((await service.runtime.store.getLead(leadId))?.status).toBe("running");
+
+      const report = await service.runtime.reconciler.reconcile();
+      expect(report.failed).toEqual([leadId]);
+      const lead = await service.runtime.store.getLead(leadId);
+      expect(lead).toMatchObject({
+        status: "failed",
+        lastError: { message: expect.stringContaining("stalled") },
+      });
+      expect(await service.runtime.queue.inspect(leadId)).toMatchObject({ state: "failed" });
+    } finally {
+      await frozen.close(true);
+      connection.disconnect();
+    }
+  });
 });

@@ -40,12 +40,17 @@ const leadSummaryProperties = {
   attempts: { type: "integer" },
   lastError: {
     type: "object",
+    description: "Why the last run failed (failed and retrying leads; cleared when the lead completes).",
     properties: {
       node: { type: "string" },
       message: { type: "string" },
       cause: { type: "string", description: "The innermost error under the message (the vendor's answer)." },
       at: { type: "string" },
     },
+  },
+  nextAttemptAt: {
+    type: "string",
+    description: "A retrying lead: when the queue runs it again (ISO time).",
   },
   company: { type: "string" },
   domain: { type: "string" },
@@ -113,6 +118,7 @@ function leadView(lead: LeadRecord, withTimeline: boolean, role: Role | undefine
     updatedAt: lead.updatedAt,
     attempts: lead.attempts,
     lastError: lead.lastError,
+    ...(lead.nextAttemptAt ? { nextAttemptAt: lead.nextAttemptAt } : {}),
     company: f.company,
     domain: f.domain ?? f.emailDomain,
     email: f.email === undefined ? undefined : role === "admin" ? f.email : maskEmail(f.email),
@@ -247,7 +253,8 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
     "/leads/:id/retry",
     {
       schema: {
-        summary: "Retry a failed lead from the node that failed",
+        summary:
+          "Retry a failed or retrying lead now, or one stranded queued/running without a live job, from the node that failed",
         tags: ["admin"],
         security,
         params: idParams,
@@ -260,10 +267,15 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
         return reply
           .code(404)
           .send({ error: "lead_not_found", message: "no lead with this id", field: "id" });
+      if (!result.ok && result.reason === "in_progress")
+        return reply.code(409).send({
+          error: "in_progress",
+          message: `lead is ${result.status} and its job is live; it needs no retry`,
+        });
       if (!result.ok)
         return reply.code(409).send({
           error: "not_failed",
-          message: `lead is ${result.status}; only failed leads can be retried`,
+          message: `lead is ${result.status}; only failed, retrying or stranded leads can be retried`,
         });
       request.leadId = result.leadId;
       return reply.code(202).send({ leadId: result.leadId, status: "queued" });

@@ -8,13 +8,16 @@ import { Job, Queue, Worker } from "bullmq";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "../../tools/ports.ts";
 import {
+  backoffDelay,
   type CloseOptions,
   DEFAULT_ATTEMPTS,
   DEFAULT_BACKOFF_MS,
   type EnqueueOptions,
   type JobHandler,
+  type JobInfo,
   type JobQueue,
   type JobQueueOptions,
+  type JobState,
   type PauseState,
   type StartOptions,
   settleWithin,
@@ -98,10 +101,39 @@ export class BullmqQueue implements JobQueue {
     await (bulk ? this.#bulkQueue : this.#queue).add("lead", { leadId }, { jobId: leadId });
   }
 
-  async requeue(leadId: string): Promise<void> {
-    const job =
+  /** The lead's job in either lane. */
+  async #find(leadId: string): Promise<Job<LeadJobData> | undefined> {
+    return (
       (await Job.fromId<LeadJobData>(this.#queue, leadId)) ??
-      (await Job.fromId<LeadJobData>(this.#bulkQueue, leadId));
+      (await Job.fromId<LeadJobData>(this.#bulkQueue, leadId))
+    );
+  }
+
+  async inspect(leadId: string): Promise<JobInfo | null> {
+    const job = await this.#find(leadId);
+    if (!job) return null;
+    const state = await job.getState();
+    const known: Record<string, JobState> = {
+      waiting: "waiting",
+      prioritized: "waiting",
+      "waiting-children": "waiting",
+      delayed: "delayed",
+      active: "active",
+      failed: "failed",
+      completed: "completed",
+    };
+    const mapped = known[state];
+    if (!mapped) return null;
+    return {
+      state: mapped,
+      attemptsMade: job.attemptsMade,
+      maxAttempts: job.opts.attempts ?? 1,
+      ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+    };
+  }
+
+  async requeue(leadId: string): Promise<void> {
+    const job = await this.#find(leadId);
     if (!job) {
       await this.enqueue(leadId);
       return;
@@ -130,7 +162,15 @@ export class BullmqQueue implements JobQueue {
     const worker = new Worker<LeadJobData>(
       queue.name,
       async (job) => {
-        await handler(job.data.leadId);
+        const attempt = job.attemptsMade + 1;
+        const maxAttempts = job.opts.attempts ?? 1;
+        // BullMQ's exponential backoff waits delay * 2^(attempt - 1) after a failed attempt, as backoffDelay does.
+        const backoffMs = this.#options.backoffMs ?? DEFAULT_BACKOFF_MS;
+        await handler(job.data.leadId, {
+          attempt,
+          maxAttempts,
+          ...(attempt < maxAttempts ? { retryDelayMs: backoffDelay(attempt, backoffMs) } : {}),
+        });
       },
       {
         connection,

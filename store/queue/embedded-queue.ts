@@ -14,8 +14,10 @@ import {
   DEFAULT_BACKOFF_MS,
   type EnqueueOptions,
   type JobHandler,
+  type JobInfo,
   type JobQueue,
   type JobQueueOptions,
+  type JobState,
   type Lane,
   type PauseState,
   type StartOptions,
@@ -102,9 +104,19 @@ function prepare(db: DatabaseSync) {
     ),
     renew: p("UPDATE jobs SET lease_until_ms = ? WHERE owner = ? AND state = 'active'"),
     active: p("SELECT lead_id, owner, lease_until_ms FROM jobs WHERE state = 'active'"),
+    // A run cut short by a dead worker counts as an attempt: a lead that kills its process each time it
+    // runs ends failed instead of looping forever.
     release: p(
-      `UPDATE jobs SET state = 'waiting', owner = NULL, lease_until_ms = NULL, updated_at_ms = ?1
-       WHERE lead_id = ?2 AND state = 'active' AND owner = ?3`,
+      `UPDATE jobs SET attempts_made = attempts_made + 1, owner = NULL, lease_until_ms = NULL, updated_at_ms = ?1,
+         state = CASE WHEN attempts_made + 1 >= max_attempts THEN 'failed' ELSE 'waiting' END,
+         last_error = CASE WHEN attempts_made + 1 >= max_attempts
+           THEN 'the worker running it stopped (' || (attempts_made + 1) || ' of ' || max_attempts || ' runs)'
+           ELSE last_error END
+       WHERE lead_id = ?2 AND state = 'active' AND owner = ?3
+       RETURNING state, attempts_made`,
+    ),
+    inspect: p(
+      "SELECT state, run_at_ms, attempts_made, max_attempts, last_error FROM jobs WHERE lead_id = ?",
     ),
     depth: p("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('waiting', 'active')"),
     // Every claim reads this row, so a pause written by any process holds every worker on the file.
@@ -216,16 +228,41 @@ export class EmbeddedQueue implements JobQueue {
       );
   }
 
-  /** Jobs held by a dead process (same host) or whose lease ran out go back to waiting. */
+  async inspect(leadId: string): Promise<JobInfo | null> {
+    const row = this.#sql.inspect.get(leadId);
+    if (!row) return null;
+    const waiting = row.state === "waiting";
+    const info: JobInfo = {
+      state: waiting
+        ? Number(row.run_at_ms) > this.#now()
+          ? "delayed"
+          : "waiting"
+        : (row.state as JobState),
+      attemptsMade: Number(row.attempts_made),
+      maxAttempts: Number(row.max_attempts),
+    };
+    if (row.last_error != null) info.failedReason = String(row.last_error);
+    return info;
+  }
+
+  /**
+   * Jobs held by a dead process (same host) or whose lease ran out go back to waiting, one attempt spent
+   * (failed once none is left).
+   */
   #reclaim(): void {
     const now = this.#now();
     for (const row of this.#sql.active.all()) {
       const owner = String(row.owner ?? "");
       const expired = row.lease_until_ms === null || Number(row.lease_until_ms) < now;
       if (expired || ownerIsDead(owner)) {
-        const { changes } = this.#sql.release.run(now, String(row.lead_id), owner);
-        if (changes > 0)
-          this.#logger.warn({ leadId: String(row.lead_id) }, "job taken back from a stopped worker");
+        const leadId = String(row.lead_id);
+        const taken = this.#sql.release.get(now, leadId, owner);
+        if (taken?.state === "failed")
+          this.#logger.error(
+            { leadId, attempts: Number(taken.attempts_made) },
+            "job failed for good: its workers kept stopping",
+          );
+        else if (taken) this.#logger.warn({ leadId }, "job taken back from a stopped worker");
       }
     }
   }
@@ -289,8 +326,13 @@ export class EmbeddedQueue implements JobQueue {
     const { leadId } = job;
     let failure: unknown;
     let ok = false;
+    const attempt = job.attemptsMade + 1;
     try {
-      await handler(leadId);
+      await handler(leadId, {
+        attempt,
+        maxAttempts: job.maxAttempts,
+        ...(attempt < job.maxAttempts ? { retryDelayMs: backoffDelay(attempt, this.#backoffMs) } : {}),
+      });
       ok = true;
     } catch (err) {
       failure = err;

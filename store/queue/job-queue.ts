@@ -3,8 +3,34 @@
  * same lead twice never makes two jobs. BullMQ in the Redis profile, SQLite-backed in the embedded one.
  */
 
+/** What the queue tells the handler about the run it starts. */
+export interface JobRun {
+  /** 1 for the first run of the job; a run cut short by a worker that died counts too. */
+  attempt: number;
+  maxAttempts: number;
+  /** How long the queue waits before the next run if this one fails; absent when this run is the last. */
+  retryDelayMs?: number;
+}
+
 /** Runs one lead; throwing fails the attempt (retried with backoff until attempts run out). */
-export type JobHandler = (leadId: string) => Promise<unknown>;
+export type JobHandler = (leadId: string, run: JobRun) => Promise<unknown>;
+
+/** Where a lead's job is: waiting (to run now), delayed (a retry's backoff), active, or ended. */
+export type JobState = "waiting" | "delayed" | "active" | "failed" | "completed";
+
+export interface JobInfo {
+  state: JobState;
+  /** Runs that ended in failure, or were cut short by a dead worker. */
+  attemptsMade: number;
+  maxAttempts: number;
+  /** The last failure (a `failed` job's reason). */
+  failedReason?: string;
+}
+
+/** A job that some worker will still run (or is running). */
+export function isLive(state: JobState): boolean {
+  return state === "waiting" || state === "delayed" || state === "active";
+}
 
 export interface JobQueueOptions {
   /** Tries per job, first run included. Default 3. */
@@ -47,6 +73,8 @@ export interface JobQueue {
    * still waiting for its backoff runs now; a running one is left alone.
    */
   requeue(leadId: string): Promise<void>;
+  /** The lead's job, in either lane; null when it has none (never had one, or it finished and was removed). */
+  inspect(leadId: string): Promise<JobInfo | null>;
   /** Starts taking jobs in this process. */
   start(handler: JobHandler, options: StartOptions): void;
   /** Jobs waiting, delayed or running. */
