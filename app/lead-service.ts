@@ -293,7 +293,8 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
   async function requeue(lead: LeadRecord): Promise<void> {
     await store.markQueued(lead.leadId);
     try {
-      await queue.requeue(lead.leadId);
+      // The run an admin asks for probes a vendor whose circuit is open, instead of failing fast on it.
+      await queue.requeue(lead.leadId, { probe: true });
     } catch (err) {
       // Back to failed rather than queued without a job, so the admin can retry again.
       await store

@@ -36,6 +36,7 @@ import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
+import { withVendorProbe } from "../tools/resilience.ts";
 import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
 import { DATABASE_FILE, openDatabase } from "./database.ts";
 import { createEventForwarder } from "./event-forwarder.ts";
@@ -282,11 +283,11 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   if (options.worker) {
     queue.start(
       async (leadId, job) => {
+        const run = () =>
+          runner.run(leadId, job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs });
         try {
-          return await runner.run(
-            leadId,
-            job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs },
-          );
+          // An admin retry probes vendors whose circuit is open rather than failing fast on them.
+          return await (job.probe ? withVendorProbe(run) : run());
         } catch (err) {
           // The runner recorded the failure on the lead. One no rerun can fix (an unusable payload, a
           // contact the CRM does not have) ends the job instead of burning its attempts; an admin retry

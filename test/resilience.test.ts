@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_BACKOFF_MS, backoffDelay as queueBackoffDelay } from "../store/queue/job-queue.ts";
 import {
   backoffDelay,
   classifyHttpStatus,
@@ -8,6 +9,7 @@ import {
   VendorCaller,
   VendorError,
   type VendorPolicy,
+  withVendorProbe,
 } from "../tools/resilience.ts";
 
 function policy(overrides: Partial<VendorPolicy> = {}): VendorPolicy {
@@ -76,6 +78,75 @@ describe("VendorCaller", () => {
     expect(err).toMatchObject({ code: "circuit_open" });
     expect(calls).toBe(before);
     caller.shutdown();
+  });
+
+  it("an open circuit reports the failure that opened it, not itself", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    const failing = async () => Promise.reject(httpError(503));
+    for (let i = 0; i < 4; i++) await caller.call("chat.postMessage", failing).catch(() => undefined);
+    const err = (await caller.call("users.lookupByEmail", failing).catch((e: unknown) => e)) as VendorError;
+    expect(err).toMatchObject({ code: "circuit_open", retryable: true });
+    expect(err.message).toMatch(
+      /^acme: chat\.postMessage: http 503 \(circuit open since .*: users\.lookupByEmail not called\)$/,
+    );
+    caller.shutdown();
+  });
+
+  it("inside withVendorProbe an open circuit is tried once; success closes it", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    let calls = 0;
+    for (let i = 0; i < 4; i++)
+      await caller.call("op", async () => Promise.reject(httpError(500))).catch(() => undefined);
+    expect(caller.circuitOpen).toBe(true);
+    const ok = async () => {
+      calls++;
+      return "ok";
+    };
+    // Outside a probe: fails fast, the vendor is not called.
+    await expect(caller.call("op", ok)).rejects.toMatchObject({ code: "circuit_open" });
+    expect(calls).toBe(0);
+    expect(await withVendorProbe(() => caller.call("op", ok))).toBe("ok");
+    expect(calls).toBe(1);
+    expect(caller.circuitOpen).toBe(false);
+    expect(await caller.call("op", ok)).toBe("ok");
+    caller.shutdown();
+  });
+
+  it("a probe that fails keeps the circuit open and reports the vendor's own error", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    for (let i = 0; i < 4; i++)
+      await caller.call("op", async () => Promise.reject(httpError(500))).catch(() => undefined);
+    const err = await withVendorProbe(() =>
+      caller.call("op", async () => Promise.reject(httpError(502))),
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "http", status: 502 });
+    expect(caller.circuitOpen).toBe(true);
+    caller.shutdown();
+  });
+
+  it("probes through an open circuit go one at a time", async () => {
+    const caller = new VendorCaller(policy({ retries: 0 }));
+    for (let i = 0; i < 4; i++)
+      await caller.call("op", async () => Promise.reject(httpError(500))).catch(() => undefined);
+    let inFlight = 0;
+    let peak = 0;
+    const slow = async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight--;
+      throw httpError(503);
+    };
+    const probes = Array.from({ length: 3 }, () =>
+      withVendorProbe(() => caller.call("op", slow)).catch(() => undefined),
+    );
+    await Promise.all(probes);
+    expect(peak).toBe(1);
+    caller.shutdown();
+  });
+
+  it("the queue's first automatic retry comes after an open circuit would let calls through again", () => {
+    expect(queueBackoffDelay(1, DEFAULT_BACKOFF_MS)).toBeGreaterThan(defaultPolicy.breaker.resetTimeoutMs);
   });
 
   it("client errors do not open the circuit", async () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import CircuitBreaker from "opossum";
 
@@ -158,6 +159,17 @@ class AttemptError extends Error {
   }
 }
 
+const probing = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `fn` as an admin retry: a vendor call made inside it whose circuit is open tries the vendor (one such
+ * call at a time per vendor, as a half-open circuit would) instead of failing fast. Its success closes the
+ * circuit; its failure keeps it open and is reported as the vendor's own error.
+ */
+export function withVendorProbe<T>(fn: () => Promise<T>): Promise<T> {
+  return probing.run(true, fn);
+}
+
 /**
  * One per vendor: every call gets a timeout, bounded retries with backoff honouring
  * Retry-After, and a shared circuit breaker so a vendor outage fails fast.
@@ -165,31 +177,38 @@ class AttemptError extends Error {
 export class VendorCaller {
   readonly policy: VendorPolicy;
   readonly #breaker: CircuitBreaker<[(signal: AbortSignal) => Promise<unknown>], unknown>;
+  readonly #attempt: (fn: (signal: AbortSignal) => Promise<unknown>) => Promise<unknown>;
+  /** The last failure that counted against the circuit: what an open circuit reports instead of itself. */
+  #lastFailure: string | undefined;
+  #openedAt: Date | undefined;
+  /** Probes through an open circuit go one at a time. */
+  #probes: Promise<unknown> = Promise.resolve();
 
   constructor(policy: VendorPolicy) {
     this.policy = policy;
-    this.#breaker = new CircuitBreaker(
-      async (attempt: (signal: AbortSignal) => Promise<unknown>) => {
-        const signal = AbortSignal.timeout(policy.timeoutMs);
-        try {
-          // Race as well as pass the signal: an SDK that ignores it must not hang the worker.
-          return await Promise.race([attempt(signal), rejectOnAbort(signal)]);
-        } catch (err) {
-          const classification = signal.aborted
-            ? { retryable: true, tripsCircuit: true, code: "timeout" as const }
-            : policy.classify(err);
-          throw new AttemptError(classification, err);
-        }
-      },
-      {
-        // The attempt enforces its own timeout through the AbortSignal.
-        timeout: false,
-        volumeThreshold: policy.breaker.volumeThreshold,
-        errorThresholdPercentage: policy.breaker.errorThresholdPercentage,
-        resetTimeout: policy.breaker.resetTimeoutMs,
-        errorFilter: (err: unknown) => err instanceof AttemptError && !err.classification.tripsCircuit,
-      },
-    );
+    this.#attempt = async (attempt: (signal: AbortSignal) => Promise<unknown>) => {
+      const signal = AbortSignal.timeout(policy.timeoutMs);
+      try {
+        // Race as well as pass the signal: an SDK that ignores it must not hang the worker.
+        return await Promise.race([attempt(signal), rejectOnAbort(signal)]);
+      } catch (err) {
+        const classification = signal.aborted
+          ? { retryable: true, tripsCircuit: true, code: "timeout" as const }
+          : policy.classify(err);
+        throw new AttemptError(classification, err);
+      }
+    };
+    this.#breaker = new CircuitBreaker(this.#attempt, {
+      // The attempt enforces its own timeout through the AbortSignal.
+      timeout: false,
+      volumeThreshold: policy.breaker.volumeThreshold,
+      errorThresholdPercentage: policy.breaker.errorThresholdPercentage,
+      resetTimeout: policy.breaker.resetTimeoutMs,
+      errorFilter: (err: unknown) => err instanceof AttemptError && !err.classification.tripsCircuit,
+    });
+    this.#breaker.on("open", () => {
+      this.#openedAt = new Date();
+    });
   }
 
   get circuitOpen(): boolean {
@@ -206,16 +225,25 @@ export class VendorCaller {
     const idempotent = options.idempotent ?? true;
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.#breaker.fire(fn)) as T;
+        return (await this.#fire(fn)) as T;
       } catch (err) {
         if (!(err instanceof AttemptError)) {
-          // opossum rejects with its own error when the circuit is open.
-          throw new VendorError(vendor, "circuit_open", `${operation}: circuit open, failing fast`, {
-            retryable: true,
-            cause: err,
-          });
+          // opossum rejects with its own error when the circuit is open. The lead keeps the root cause: the
+          // failure that opened the circuit, not "circuit open".
+          const since = this.#openedAt ? ` since ${this.#openedAt.toISOString()}` : "";
+          const cause = this.#lastFailure ?? `${operation}: failing`;
+          throw new VendorError(
+            vendor,
+            "circuit_open",
+            `${cause} (circuit open${since}: ${operation} not called)`,
+            {
+              retryable: true,
+              cause: err,
+            },
+          );
         }
         const c = err.classification;
+        if (c.tripsCircuit) this.#lastFailure = `${operation}: ${err.message}`;
         const retryable =
           c.retryable && (idempotent || c.code === "rate_limited" || isPreSendError(err.original));
         if (!retryable || attempt >= this.policy.retries) {
@@ -228,6 +256,26 @@ export class VendorCaller {
         await sleep(backoffDelay(attempt, this.policy, c.retryAfterMs));
       }
     }
+  }
+
+  /** Through the breaker; inside `withVendorProbe`, an open circuit is tried once rather than failing fast. */
+  #fire(fn: (signal: AbortSignal) => Promise<unknown>): Promise<unknown> {
+    if (!this.#breaker.opened || probing.getStore() !== true) return this.#breaker.fire(fn);
+    const turn = this.#probes.then(async () => {
+      // An earlier probe closed it: an ordinary call.
+      if (!this.#breaker.opened) return this.#breaker.fire(fn);
+      try {
+        const value = await this.#attempt(fn);
+        this.#breaker.close();
+        return value;
+      } catch (err) {
+        // Still down: the circuit stays open (its reset timer starts again) and the caller gets the real error.
+        if (err instanceof AttemptError && err.classification.tripsCircuit) this.#breaker.open();
+        throw err;
+      }
+    });
+    this.#probes = turn.catch(() => undefined);
+    return turn;
   }
 
   shutdown(): void {

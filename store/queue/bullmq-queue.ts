@@ -19,6 +19,7 @@ import {
   type JobQueueOptions,
   type JobState,
   type PauseState,
+  type RequeueOptions,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -43,6 +44,8 @@ export interface BullmqQueueOptions extends JobQueueOptions {
 
 interface LeadJobData {
   leadId: string;
+  /** The next run was asked for by an admin retry (JobRun.probe); cleared once that run ends. */
+  probe?: true;
 }
 
 export class BullmqQueue implements JobQueue {
@@ -132,19 +135,21 @@ export class BullmqQueue implements JobQueue {
     };
   }
 
-  async requeue(leadId: string): Promise<void> {
+  async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {
+    const data: LeadJobData = options.probe ? { leadId, probe: true } : { leadId };
     const job = await this.#find(leadId);
     if (!job) {
-      await this.enqueue(leadId);
+      await this.#queue.add("lead", data, { jobId: leadId });
       return;
     }
     const state = await job.getState();
+    if (state !== "active" && options.probe) await job.updateData(data);
     if (state === "failed" || state === "completed") {
       await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true });
     } else if (state === "delayed") {
       await job.promote();
     } else if (state === "unknown") {
-      await this.enqueue(leadId);
+      await this.#queue.add("lead", data, { jobId: leadId });
     }
   }
 
@@ -166,11 +171,18 @@ export class BullmqQueue implements JobQueue {
         const maxAttempts = job.opts.attempts ?? 1;
         // BullMQ's exponential backoff waits delay * 2^(attempt - 1) after a failed attempt, as backoffDelay does.
         const backoffMs = this.#options.backoffMs ?? DEFAULT_BACKOFF_MS;
-        await handler(job.data.leadId, {
-          attempt,
-          maxAttempts,
-          ...(attempt < maxAttempts ? { retryDelayMs: backoffDelay(attempt, backoffMs) } : {}),
-        });
+        const probe = job.data.probe === true;
+        try {
+          await handler(job.data.leadId, {
+            attempt,
+            maxAttempts,
+            ...(attempt < maxAttempts ? { retryDelayMs: backoffDelay(attempt, backoffMs) } : {}),
+            probe,
+          });
+        } finally {
+          // Only the run the admin asked for probes; the queue's own retries of it do not.
+          if (probe) await job.updateData({ leadId: job.data.leadId }).catch(() => undefined);
+        }
       },
       {
         connection,

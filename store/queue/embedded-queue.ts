@@ -20,6 +20,7 @@ import {
   type JobState,
   type Lane,
   type PauseState,
+  type RequeueOptions,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -64,6 +65,9 @@ function migrate(db: DatabaseSync): void {
   const columns = db.prepare("PRAGMA table_info(jobs)").all() as Array<{ name: string }>;
   if (!columns.some((c) => c.name === "priority"))
     db.exec("ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0");
+  // 1: the next run was asked for by an admin retry (JobRun.probe).
+  if (!columns.some((c) => c.name === "probe"))
+    db.exec("ALTER TABLE jobs ADD COLUMN probe INTEGER NOT NULL DEFAULT 0");
   db.exec("CREATE INDEX IF NOT EXISTS jobs_lane_due ON jobs (state, priority, run_at_ms)");
 }
 
@@ -76,11 +80,11 @@ function prepare(db: DatabaseSync) {
     ),
     // A running job is left alone: its worker records the outcome.
     requeue: p(
-      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms)
-       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3)
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, probe)
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3, ?4)
        ON CONFLICT (lead_id) DO UPDATE SET
          attempts_made = CASE WHEN jobs.state = 'failed' THEN 0 ELSE jobs.attempts_made END,
-         state = 'waiting', run_at_ms = ?3, last_error = NULL, updated_at_ms = ?3
+         state = 'waiting', run_at_ms = ?3, last_error = NULL, updated_at_ms = ?3, probe = ?4
        WHERE jobs.state != 'active'`,
     ),
     claim: p(
@@ -89,17 +93,17 @@ function prepare(db: DatabaseSync) {
                           AND NOT EXISTS (SELECT 1 FROM queue_state WHERE key = 'paused')
                         ORDER BY run_at_ms, created_at_ms LIMIT 1)
          AND state = 'waiting'
-       RETURNING lead_id, attempts_made, max_attempts`,
+       RETURNING lead_id, attempts_made, max_attempts, probe`,
     ),
     complete: p("DELETE FROM jobs WHERE lead_id = ? AND owner = ?"),
     retryLater: p(
       `UPDATE jobs SET state = 'waiting', attempts_made = ?1, run_at_ms = ?2, owner = NULL, lease_until_ms = NULL,
-         last_error = ?3, updated_at_ms = ?4
+         last_error = ?3, updated_at_ms = ?4, probe = 0
        WHERE lead_id = ?5 AND owner = ?6`,
     ),
     fail: p(
       `UPDATE jobs SET state = 'failed', attempts_made = ?1, owner = NULL, lease_until_ms = NULL, last_error = ?2,
-         updated_at_ms = ?3
+         updated_at_ms = ?3, probe = 0
        WHERE lead_id = ?4 AND owner = ?5`,
     ),
     renew: p("UPDATE jobs SET lease_until_ms = ? WHERE owner = ? AND state = 'active'"),
@@ -124,6 +128,13 @@ function prepare(db: DatabaseSync) {
     resume: p("DELETE FROM queue_state WHERE key = 'paused'"),
     paused: p("SELECT value FROM queue_state WHERE key = 'paused'"),
   };
+}
+
+interface ClaimedJob {
+  leadId: string;
+  attemptsMade: number;
+  maxAttempts: number;
+  probe: boolean;
 }
 
 /** True when `owner` names a process on this host that no longer exists. */
@@ -178,8 +189,8 @@ export class EmbeddedQueue implements JobQueue {
     this.#wake();
   }
 
-  async requeue(leadId: string): Promise<void> {
-    this.#sql.requeue.run(leadId, this.#attempts, this.#now());
+  async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {
+    this.#sql.requeue.run(leadId, this.#attempts, this.#now(), options.probe ? 1 : 0);
     this.#wake();
   }
 
@@ -295,7 +306,7 @@ export class EmbeddedQueue implements JobQueue {
 
   #fill(handler: JobHandler, lane: Lane, running: Set<Promise<void>>, slots: number): void {
     while (!this.#closed && running.size < slots) {
-      let job: { leadId: string; attemptsMade: number; maxAttempts: number } | undefined;
+      let job: ClaimedJob | undefined;
       try {
         const now = this.#now();
         const row = this.#sql.claim.get(this.#owner, now + this.#leaseMs, now, PRIORITY[lane]);
@@ -304,6 +315,7 @@ export class EmbeddedQueue implements JobQueue {
             leadId: String(row.lead_id),
             attemptsMade: Number(row.attempts_made),
             maxAttempts: Number(row.max_attempts),
+            probe: Number(row.probe) === 1,
           };
       } catch (err) {
         // SQLITE_BUSY under another process's write lock: the next poll tries again.
@@ -319,10 +331,7 @@ export class EmbeddedQueue implements JobQueue {
     }
   }
 
-  async #execute(
-    handler: JobHandler,
-    job: { leadId: string; attemptsMade: number; maxAttempts: number },
-  ): Promise<void> {
+  async #execute(handler: JobHandler, job: ClaimedJob): Promise<void> {
     const { leadId } = job;
     let failure: unknown;
     let ok = false;
@@ -332,6 +341,7 @@ export class EmbeddedQueue implements JobQueue {
         attempt,
         maxAttempts: job.maxAttempts,
         ...(attempt < job.maxAttempts ? { retryDelayMs: backoffDelay(attempt, this.#backoffMs) } : {}),
+        probe: job.probe,
       });
       ok = true;
     } catch (err) {

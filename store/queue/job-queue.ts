@@ -10,6 +10,16 @@ export interface JobRun {
   maxAttempts: number;
   /** How long the queue waits before the next run if this one fails; absent when this run is the last. */
   retryDelayMs?: number;
+  /**
+   * The run an admin retry asked for: vendor calls try a vendor whose circuit is open instead of failing fast
+   * (`withVendorProbe`). The queue's own later retries of the job do not.
+   */
+  probe: boolean;
+}
+
+export interface RequeueOptions {
+  /** An admin retry: the next run probes vendors whose circuit is open (`JobRun.probe`). */
+  probe?: boolean;
 }
 
 /** Runs one lead; throwing fails the attempt (retried with backoff until attempts run out). */
@@ -33,9 +43,9 @@ export function isLive(state: JobState): boolean {
 }
 
 export interface JobQueueOptions {
-  /** Tries per job, first run included. Default 3. */
+  /** Tries per job, first run included. Default 5. */
   attempts?: number;
-  /** First retry delay; doubles on every further attempt. Default 1000 ms. */
+  /** First retry delay; doubles on every further attempt. Default 35 s. */
   backoffMs?: number;
 }
 
@@ -72,7 +82,7 @@ export interface JobQueue {
    * Admin retry: a job that failed for good (or finished) goes back to waiting with fresh attempts; a job
    * still waiting for its backoff runs now; a running one is left alone.
    */
-  requeue(leadId: string): Promise<void>;
+  requeue(leadId: string, options?: RequeueOptions): Promise<void>;
   /** The lead's job, in either lane; null when it has none (never had one, or it finished and was removed). */
   inspect(leadId: string): Promise<JobInfo | null>;
   /** Starts taking jobs in this process. */
@@ -103,8 +113,13 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_ATTEMPTS = 3;
-export const DEFAULT_BACKOFF_MS = 1000;
+/**
+ * Five runs 35 s, 70 s, 140 s and 280 s apart (about 9 minutes): the first retry already comes after a
+ * vendor's open circuit lets calls through again (tools/resilience.ts, 30 s), so automatic retries meet a
+ * vendor that had time to recover instead of burning their attempts on "circuit open" in seconds.
+ */
+export const DEFAULT_ATTEMPTS = 5;
+export const DEFAULT_BACKOFF_MS = 35_000;
 
 /** Delay before attempt `attempt + 1`, after `attempt` failures: backoff, 2 x backoff, 4 x backoff, ... */
 export function backoffDelay(attempt: number, backoffMs: number): number {
