@@ -235,7 +235,7 @@ describe("EmbeddedQueue", () => {
 
   it("tells the handler its attempt and the delay before the next one (none on the last)", async () => {
     const queue = open({ attempts: 3, backoffMs: 5 });
-    const runs: Array<{ attempt: number; maxAttempts: number; retryDelayMs?: number }> = [];
+    const runs: Array<{ attempt: number; maxAttempts: number; retryDelayMs?: number; probe: boolean }> = [];
     queue.start(
       async (_leadId, run) => {
         runs.push(run);
@@ -246,10 +246,15 @@ describe("EmbeddedQueue", () => {
     await queue.enqueue("lead-r");
     await until(async () => (await queue.inspect("lead-r"))?.state === "failed", "failed for good");
     expect(runs).toEqual([
-      { attempt: 1, maxAttempts: 3, retryDelayMs: backoffDelay(1, 5) },
-      { attempt: 2, maxAttempts: 3, retryDelayMs: backoffDelay(2, 5) },
-      { attempt: 3, maxAttempts: 3 },
+      { attempt: 1, maxAttempts: 3, retryDelayMs: backoffDelay(1, 5), probe: false },
+      { attempt: 2, maxAttempts: 3, retryDelayMs: backoffDelay(2, 5), probe: false },
+      { attempt: 3, maxAttempts: 3, probe: false },
     ]);
+    // An admin retry's run probes; the queue's own retries of it do not.
+    runs.length = 0;
+    await queue.requeue("lead-r", { probe: true });
+    await until(async () => runs.length === 3, "three more runs");
+    expect(runs.map((r) => r.probe)).toEqual([true, false, false]);
     expect(await queue.inspect("nope")).toBeNull();
   });
 
