@@ -8,6 +8,10 @@
  * One deliberate difference since: a real run's route keeps the rules it stopped at and counts the rules
  * whose conditions did not hold instead of listing them; the dry run still lists every rule.
  * `foldUnmatched` derives that from the pinned full explanation, so the file itself stays as it was.
+ *
+ * Deliberate changes of the shipped routing.json since (issue 10): the sticky-ownership rules (two more
+ * "no" lines in every explanation that passes rule 1), and owners' working hours, which on this Saturday add
+ * the "outside their hours" lines and send three EMEA pool leads to the member whose hours start first.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";

@@ -627,6 +627,7 @@ describe("the shipped routing.json", () => {
       'rule 10 "nyc-metro": no — postal code 94105 starts with none of [100, 101, 102, 103, 104, 112]',
       'rule 11 "na-west": yes — country US in [US]; state CA in [AK, AZ, CA, CO, HI, ID, MT, NM, NV, OR, UT, WA, WY]',
       "assigned to owner ethan.brooks",
+      "owner ethan.brooks is outside their hours (America/Los_Angeles Mon 05:00): the lead waits for their hours to start America/Los_Angeles Mon 08:00 (2026-06-15T15:00:00.000Z)",
     ]);
   });
 
@@ -647,7 +648,7 @@ describe("the shipped routing.json", () => {
   it("passes over an away DACH owner to the EMEA pool", async () => {
     const cfg = shipped((json) => {
       json.owners.find((o: { id: string }) => o.id === "jonas.weber").away = [
-        { from: "2026-12-20", to: "2027-01-03" },
+        { from: "2026-12-20", to: "2027-01-08" },
       ];
     });
     const facts: RoutingFacts = {
@@ -659,11 +660,11 @@ describe("the shipped routing.json", () => {
     };
     const decision = await routeLead(facts, cfg, {
       counters: new MemoryCounters(),
-      now: new Date("2027-01-02T10:00:00Z"),
+      now: new Date("2027-01-05T10:00:00Z"),
     });
     expect(decision).toMatchObject({ ruleName: "rest-of-emea", pool: "emea", ownerId: "camille.martin" });
     expect(decision.explanation).toContain(
-      "owner jonas.weber is away 2026-12-20..2027-01-03 — rule passed over",
+      "owner jonas.weber is away 2026-12-20..2027-01-08 — rule passed over",
     );
   });
 
