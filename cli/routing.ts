@@ -35,6 +35,8 @@ export async function routingTestCommand(
         id: m.case.id,
         expectedOwner: m.case.expectedOwner,
         actualOwner: m.actualOwner,
+        expectedAvailableFrom: m.case.expectedAvailableFrom,
+        actualAvailableFrom: m.state?.route?.availableFrom,
         expectedTier: m.case.expectedTier,
         actualTier: m.actualTier,
         score: m.state?.score?.value,
@@ -58,6 +60,9 @@ export async function routingTestCommand(
     for (const m of report.misses) {
       console.log(`MISS ${m.case.id}${m.case.description ? ` (${m.case.description})` : ""}`);
       if (!m.ownerOk) console.log(`  owner: expected ${m.case.expectedOwner}, got ${m.actualOwner}`);
+      const from = m.state?.route?.availableFrom;
+      if (m.case.expectedAvailableFrom !== undefined && m.case.expectedAvailableFrom !== from)
+        console.log(`  available from: expected ${m.case.expectedAvailableFrom}, got ${from ?? "now"}`);
       if (!m.tierOk) console.log(`  tier: expected ${m.case.expectedTier}, got ${m.actualTier}`);
       if (m.error) console.log(`  error: ${m.error}`);
       const score = m.state?.score;

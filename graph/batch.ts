@@ -2,13 +2,29 @@ import { randomUUID } from "node:crypto";
 import type { LeadGraph } from "./build.ts";
 import type { LeadState } from "./state.ts";
 
-/** A labelled case from fixtures/leads_sample.json, or a bare payload. */
+/** A labelled case from fixtures/leads_*.json, or a bare payload. */
 export interface LeadCase {
   id: string;
   payload: unknown;
+  /** An owner id, `pool:<id>` (or the pool member's own id, to pin who), or `queue:<id>`. */
   expectedOwner?: string;
   expectedTier?: string;
+  /** ISO time the route must say the owner's hours start (a lead given outside them). */
+  expectedAvailableFrom?: string;
   description?: string;
+  /** ISO time the case is routed at: working hours, away dates and daily caps are read then. */
+  at?: string;
+  /** What the CRM and the store already know when the case is routed (see graph/labelled-cases.ts). */
+  given?: CaseGiven;
+}
+
+export interface CaseGiven {
+  /** The lead's email is a CRM contact owned by this CRM owner id. */
+  crmContactOwner?: string;
+  /** The same person was routed before: to this owner, at this ISO time (as lead `leadId`). */
+  routedBefore?: { owner: string; at: string; leadId?: string };
+  /** Leads already counted per owner and local date (YYYY-MM-DD): `{ "maya.patel": { "2026-10-05": 40 } }`. */
+  assigned?: Record<string, Record<string, number>>;
 }
 
 export type CaseOutcome =
