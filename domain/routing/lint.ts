@@ -72,11 +72,13 @@ export function covers(outer: Conditions, inner: Conditions): boolean {
   return Object.entries(outer).every(([key, value]) => value === undefined || keyCovered(key, outer, inner));
 }
 
-/** Can `owner` be out for a lead (inactive, away, capped, outside working hours)? */
+/**
+ * Can `owner` be out for a lead (inactive, away, capped)? Working hours never pass a rule over: a named owner
+ * keeps the lead, and a pool gives it to the member who starts soonest.
+ */
 function mayBeUnavailable(owner: Owner | undefined): boolean {
   if (!owner || owner.active === false) return true;
-  const o = owner as Record<string, unknown>;
-  return (owner.away?.length ?? 0) > 0 || owner.dailyCap !== undefined || o.hours !== undefined;
+  return (owner.away?.length ?? 0) > 0 || owner.dailyCap !== undefined;
 }
 
 /** The assignment always has someone to take a lead, so no lead it matches ever reaches a later rule. */
