@@ -5,7 +5,12 @@
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from "fastify";
 import type { LeadService } from "../app/lead-service.ts";
 import type { Env } from "../config/env.ts";
 import adminAuth from "./admin-auth.ts";
@@ -86,6 +91,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       connectionsCheckingInterval: timeouts.connectionsCheckingInterval,
     },
     clientErrorHandler,
+    // A malformed URL or an over-long id, found by the router before any handler: our body, not Fastify's.
+    frameworkErrors: (error, _request, reply) => {
+      void (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .send({ error: error.statusCode === 414 ? "uri_too_long" : "bad_url", message: error.message });
+    },
     bodyLimit: BODY_LIMIT_BYTES,
     // request.ip, by which rate limits count, is the proxy's unless its X-Forwarded-For is trusted.
     trustProxy: trustProxy(options.env.TRUST_PROXY),

@@ -284,6 +284,22 @@ describe("SlackNotifier against a loopback Slack", () => {
     expect(err).toMatchObject({ name: "VendorError", code: "network", retryable: true });
   });
 
+  it("names the host and the socket error of a network failure, never the token", async () => {
+    const port = await closedPort();
+    const refused = testCaller({ retries: 0 });
+    const offline = new SlackNotifier({
+      token: "xoxb-secret-never-shown",
+      slackApiUrl: `http://127.0.0.1:${port}/api/`,
+      caller: refused,
+    });
+    const err = await offline.send(message({ channel: "#leads" })).catch((e: unknown) => e);
+    refused.shutdown();
+    // Before, the message read only "A request error occurred: fetch failed".
+    expect((err as Error).message).toContain(`(127.0.0.1:${port}: ECONNREFUSED)`);
+    expect((err as Error).message).not.toContain("xoxb");
+    expect(err).toMatchObject({ name: "VendorError", code: "network" });
+  });
+
   it("refuses a caller whose classify would retry posts", () => {
     const other = new VendorCaller({
       ...slackPolicy(),

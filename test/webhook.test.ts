@@ -305,6 +305,15 @@ describe("webhook intake (embedded profile)", () => {
       expect(enqueued).toEqual([]);
     });
 
+    it("a malformed URL or an over-long id is answered in our error body too", async () => {
+      const badUrl = await service.app.inject({ url: "/%" });
+      expect(badUrl.statusCode).toBe(400);
+      expect(badUrl.json()).toEqual({ error: "bad_url", message: expect.any(String) });
+      const longId = await service.app.inject({ url: `/admin/leads/${"x".repeat(300)}` });
+      expect(longId.statusCode).toBe(414);
+      expect(longId.json()).toEqual({ error: "uri_too_long", message: expect.any(String) });
+    });
+
     it("unknown ?source → 400 naming the parameter", async () => {
       const res = await post(service, sampleLead(QUALIFIED_LEAD), {}, "/webhooks/lead?source=salesforce");
       expect(res.statusCode).toBe(400);

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +11,19 @@ export interface TestRedis {
   url: string;
   port: number;
   stop(): Promise<void>;
+}
+
+/** The one line `npm test` prints, and stops on, when redis-server cannot be run. */
+export const REDIS_SERVER_MISSING =
+  "npm test needs redis-server on PATH (the Redis tests start their own on a free port): " +
+  "apt-get install redis-server, or brew install redis";
+
+/** Why redis-server cannot be run from `env`'s PATH, or undefined when it can. */
+export function redisServerProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const probe = spawnSync("redis-server", ["--version"], { env, encoding: "utf8", timeout: 10_000 });
+  if (probe.error || probe.status !== 0 || !probe.stdout.includes("Redis server"))
+    return REDIS_SERVER_MISSING;
+  return undefined;
 }
 
 export async function freePort(): Promise<number> {

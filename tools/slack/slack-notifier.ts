@@ -86,6 +86,22 @@ export function slackPolicy(overrides: PolicyOverrides = {}): VendorPolicy {
   return vendorPolicy("slack", classifySlackError, overrides);
 }
 
+/**
+ * The SDK's request errors say only "A request error occurred: fetch failed". The message gains the host
+ * and the socket's error code (`slack.com: ECONNREFUSED`), never the token (it travels in a header); the
+ * error object itself is kept, since the retry policy classifies it by its code.
+ */
+function namingHost(err: unknown, host: string): never {
+  const e = err as { code?: unknown; original?: { cause?: { code?: unknown; message?: unknown } } };
+  if (err instanceof Error && e.code === ErrorCode.RequestError) {
+    const cause = e.original?.cause;
+    const detail =
+      typeof cause?.code === "string" ? cause.code : typeof cause?.message === "string" ? cause.message : "";
+    err.message = `${err.message} (${host}${detail ? `: ${detail}` : ""})`;
+  }
+  throw err;
+}
+
 /** Forwards the SDK's warnings and errors; drops debug/info, which log request bodies (emails). */
 function quietLogger(logger: Logger | undefined): SlackLogger {
   let level = LogLevel.WARN;
@@ -112,6 +128,8 @@ export class SlackNotifier implements Notifier {
   readonly #client: WebClient;
   readonly #caller: VendorCaller;
   readonly #defaultChannel: string | undefined;
+  /** Where the Web API is, for error messages: a network failure otherwise reads only "fetch failed". */
+  readonly #host: string;
   /** DM channel per owner email: one lookup and one open per owner per process. */
   readonly #dmChannels = new Map<string, Promise<string | null>>();
 
@@ -123,6 +141,7 @@ export class SlackNotifier implements Notifier {
       throw new TypeError("SlackNotifier needs a VendorCaller built from slackPolicy()");
     }
     this.#defaultChannel = options.defaultChannel;
+    this.#host = new URL(options.slackApiUrl ?? "https://slack.com/api/").host;
     this.#client = new WebClient(options.token, {
       ...(options.slackApiUrl === undefined ? {} : { slackApiUrl: options.slackApiUrl }),
       retryConfig: { retries: 0 },
@@ -264,7 +283,7 @@ export class SlackNotifier implements Notifier {
   /** Calls that are safe to repeat: every retryable failure is retried. */
   #idempotent<T>(operation: string, fn: () => Promise<T>): Promise<T> {
     // The SDK takes no per-call signal; its own `timeout` cancels the fetch, the caller's race ends our wait.
-    return this.#caller.call(operation, () => fn());
+    return this.#caller.call(operation, () => fn().catch((err: unknown) => namingHost(err, this.#host)));
   }
 
   /**
@@ -275,6 +294,8 @@ export class SlackNotifier implements Notifier {
    * to come back) or a connection that was never made (refused, DNS: no byte reached Slack).
    */
   #post<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    return this.#caller.call(operation, () => fn(), { idempotent: false });
+    return this.#caller.call(operation, () => fn().catch((err: unknown) => namingHost(err, this.#host)), {
+      idempotent: false,
+    });
   }
 }
