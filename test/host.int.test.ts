@@ -87,7 +87,9 @@ describe("timeouts", () => {
 describe("load shedding", () => {
   it("answers 503 with Retry-After once the process is over a pressure threshold, but still /health and /metrics", async () => {
     // A heap limit of one byte: over the threshold from the first sample on, as a truly overloaded process is.
-    const { service } = await listening({ loadShedding: { maxHeapUsedBytes: 1, sampleInterval: 10 } });
+    const { service } = await listening({
+      loadShedding: { maxHeapUsedBytes: 1, maxEventLoopDelay: 0, sampleInterval: 10 },
+    });
     for (let i = 0; i < 200 && !service.app.isUnderPressure(); i++) await sleep(10);
     expect(service.app.isUnderPressure()).toBe(true);
     const res = await service.app.inject({
@@ -101,17 +103,6 @@ describe("load shedding", () => {
     expect((await service.runtime.store.listLeads({ limit: 10 })).leads).toEqual([]);
     expect((await service.app.inject("/health")).statusCode).toBe(200);
     expect((await service.app.inject("/metrics")).statusCode).toBe(200);
-  });
-
-  it("sheds nothing under production's thresholds at rest", async () => {
-    const { service } = await listening({});
-    expect(service.app.isUnderPressure()).toBe(false);
-    const res = await service.app.inject({
-      method: "POST",
-      url: "/webhooks/lead",
-      payload: sampleLead(QUALIFIED_LEAD),
-    });
-    expect(res.statusCode).toBe(202);
   });
 });
 
