@@ -1,6 +1,7 @@
 /**
  * Intake throughput on loopback, Redis profile: autocannon against POST /webhooks/lead (signature off,
- * validation, idempotency claim, lead stored, BullMQ job) and, in the same run, against a bare Fastify
+ * per-client rate limit counted in Redis but never reached, validation, idempotency claim, lead stored,
+ * BullMQ job) and, in the same run, against a bare Fastify
  * route doing the same Redis writes (a claim, the lead stored, the job added) without validation, key
  * derivation, duplicate handling, metrics or logging. Every request carries a distinct lead. The servers
  * run in a child process so the load generator does not share their event loop; Redis is a private
