@@ -6,7 +6,7 @@
  * region and source), so each lead is checked against all of them: the worst case for the engine.
  * Also reported: the engine alone per lead with and without the rule-by-rule explanation, and what the route
  * weighs in the lead's state.
- * Usage: node --import tsx bench/routing.ts [--rules 5000] [--slices 6] [--slice-leads 500] [--concurrency 16]
+ * Usage: node bench/routing.ts [--rules 5000] [--slices 6] [--slice-leads 500] [--concurrency 16]
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";

@@ -20,3 +20,25 @@ export function withEmail(sample: Record<string, unknown>, email: string): Recor
   }
   return copy;
 }
+
+/** The sample's email as written (top level, or in `properties`, possibly as a `{ value }` cell). */
+function emailOf(sample: Record<string, unknown>): string | undefined {
+  const properties = sample.properties;
+  const raw =
+    properties && typeof properties === "object"
+      ? (properties as Record<string, unknown>).email
+      : sample.email;
+  const email = raw && typeof raw === "object" ? (raw as { value?: unknown }).value : raw;
+  return typeof email === "string" ? email : undefined;
+}
+
+/**
+ * The sample as a distinct lead that routes as the sample does: a tag in the email's local part, the domain
+ * kept (the company domain, firmographics, score and route follow from it; a made-up domain would send
+ * most leads to nurture).
+ */
+export function distinctLead(sample: Record<string, unknown>, tag: string): Record<string, unknown> {
+  const email = emailOf(sample) ?? "lead@example.com";
+  const at = email.lastIndexOf("@");
+  return withEmail(sample, `${tag}.${email.slice(0, at)}${email.slice(at)}`);
+}

@@ -7,7 +7,7 @@
  *
  * The corpus is synthetic and deterministic: fixture-like accounts (industries, sizes, countries) written
  * to a temporary file.
- * Usage: node --import tsx bench/similar.ts [--accounts 100000] [--queries 2000] [--reference-queries 200]
+ * Usage: node bench/similar.ts [--accounts 100000] [--queries 2000] [--reference-queries 200]
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -150,8 +150,6 @@ if (values.child) {
           process.execPath,
           [
             "--expose-gc",
-            "--import",
-            "tsx",
             "bench/similar.ts",
             "--child",
             kind,

@@ -1,0 +1,365 @@
+/**
+ * The service as one process, per profile: the highest offered rate it keeps up with, against the graph
+ * alone measured in the same run.
+ *
+ * The service runs in a child process exactly as `npm start` builds it (HTTP host and queue worker, info
+ * logs to /dev/null), on the embedded profile (SQLite in a temporary DATA_DIR) or the Redis profile (a
+ * private redis-server). This process offers leads at a fixed rate (open loop: a request is sent when it is
+ * due, whether or not earlier ones were answered) to POST /webhooks/lead over keep-alive connections, and
+ * the child reports when each lead's owner was notified and when it completed (its runner's lead events).
+ * A rate is kept up with when, over a window of `--duration` seconds, every webhook answered 202, every lead
+ * completed within `--grace` seconds of the window's end (the queue stayed bounded), and the 95th percentile
+ * of speed-to-lead (202 received → owner notified) is at most 250 ms. The search starts at half the
+ * graph-alone rate, climbs by 10% while rates pass and steps down by 15% after the first failure.
+ *
+ * "Graph alone" is bench/graph.ts's one-thread figure: the whole graph in this process, in-memory
+ * checkpointer, local adapters in memory, concurrency 16.
+ *
+ * Usage: node bench/service.ts [--profile embedded|redis|both] [--duration 8] [--grace 3]
+ *        [--concurrency <WORKER_CONCURRENCY>] [--max-steps 8] [--cpu-prof-dir dir]
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { createGraphDeps } from "../app/adapters.ts";
+import { createLogger, silentLogger } from "../app/logger.ts";
+import { createRuntime } from "../app/runtime.ts";
+import { loadEnv, parseEnv } from "../config/env.ts";
+import { loadRevOpsConfig } from "../config/revops.ts";
+import { runCases, toCases } from "../graph/batch.ts";
+import { buildLeadGraph } from "../graph/build.ts";
+import { buildApp } from "../http/app.ts";
+import { createMetrics } from "../http/metrics.ts";
+import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
+import { startRedis } from "../test/helpers/redis-server.ts";
+import { distinctLead, SAMPLES } from "./samples.ts";
+
+const { values } = parseArgs({
+  options: {
+    profile: { type: "string", default: "both" },
+    duration: { type: "string", default: "8" },
+    grace: { type: "string", default: "3" },
+    concurrency: { type: "string" },
+    "max-steps": { type: "string", default: "8" },
+    "p95-ms": { type: "string", default: "250" },
+    // Profile the service process (a .cpuprofile per service started, written when it stops).
+    "cpu-prof-dir": { type: "string" },
+    // Internal: the child's role and settings.
+    role: { type: "string" },
+    "data-dir": { type: "string" },
+    redis: { type: "string" },
+    worker: { type: "boolean", default: true },
+  },
+});
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** A lead's progress as the child reports it: [leadId, notified at, completed at] (epoch ms, 0 = not yet). */
+type Progress = [string, number, number];
+
+// ---------------------------------------------------------------- child: the service
+
+async function serve(): Promise<void> {
+  const env = parseEnv({
+    DATA_DIR: String(values["data-dir"]),
+    LOG_LEVEL: "info",
+    ...(values.redis ? { REDIS_URL: values.redis } : {}),
+    ...(values.concurrency ? { WORKER_CONCURRENCY: values.concurrency } : {}),
+  });
+  // Production log volume, paid for, into /dev/null through pino's asynchronous destination.
+  const destination = pino.destination({ dest: "/dev/null", sync: false });
+  const logger = createLogger({
+    level: "info",
+    destination: destination as unknown as NodeJS.WritableStream,
+  });
+  const metrics = createMetrics();
+  const runtime = await createRuntime(env, { logger, worker: values.worker, metrics });
+  const pending = new Map<string, Progress>();
+  const progress = (leadId: string) => {
+    let p = pending.get(leadId);
+    if (!p) {
+      p = [leadId, 0, 0];
+      pending.set(leadId, p);
+    }
+    return p;
+  };
+  runtime.subscribe((event) => {
+    if (event.type === "lead.notified") progress(event.leadId)[1] = now();
+    else if (event.type === "lead.completed") progress(event.leadId)[2] = now();
+  });
+  const report = setInterval(() => {
+    if (pending.size === 0) return;
+    process.send?.([...pending.values()]);
+    pending.clear();
+  }, 50);
+  const app = await buildApp({ service: runtime.service, env, logger, metrics });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.server.address();
+  process.send?.({ port: typeof address === "object" && address ? address.port : 0 });
+  process.once("SIGTERM", () => {
+    clearInterval(report);
+    void app
+      .close()
+      .then(() => runtime.close({ timeoutMs: 5000 }))
+      .finally(() => process.exit(0));
+  });
+}
+
+// ---------------------------------------------------------------- parent: graph alone
+
+async function graphAlone(seconds: number): Promise<number> {
+  const env = loadEnv();
+  const runtime = await createGraphDeps(env, {
+    logger: silentLogger,
+    counters: new MemoryCounters(),
+    ledger: new MemoryLedger(),
+    config: loadRevOpsConfig(env, { logger: silentLogger }),
+  });
+  const graph = buildLeadGraph(runtime.deps);
+  const samples = toCases(JSON.parse(readFileSync(`${env.FIXTURES_DIR}/leads_sample.json`, "utf8")));
+  const batch = Array.from(
+    { length: 400 },
+    (_, i) => samples[i % samples.length] as (typeof samples)[number],
+  );
+  await runCases(graph, batch, { concurrency: 16 });
+  let leads = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    await runCases(graph, batch, { concurrency: 16 });
+    leads += batch.length;
+  }
+  const rate = leads / ((performance.now() - started) / 1000);
+  await runtime.close();
+  return rate;
+}
+
+// ---------------------------------------------------------------- parent: load and measurement
+
+interface Service {
+  child: ChildProcess;
+  port: number;
+  progress: Map<string, { notifiedAt: number; completedAt: number }>;
+  stop(): Promise<void>;
+}
+
+async function startService(args: string[]): Promise<Service> {
+  const child = fork(new URL(import.meta.url).pathname, ["--role", "service", ...args], {
+    execArgv: values["cpu-prof-dir"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof-dir"]}`] : [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const progress = new Map<string, { notifiedAt: number; completedAt: number }>();
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`service exited with ${code}`)));
+    child.on("message", (message) => {
+      if (Array.isArray(message)) {
+        for (const [leadId, notifiedAt, completedAt] of message as Progress[]) {
+          const seen = progress.get(leadId) ?? { notifiedAt: 0, completedAt: 0 };
+          if (notifiedAt) seen.notifiedAt = notifiedAt;
+          if (completedAt) seen.completedAt = completedAt;
+          progress.set(leadId, seen);
+        }
+      } else if (message && typeof message === "object" && "port" in message) {
+        resolve(Number((message as { port: number }).port));
+      }
+    });
+  });
+  return {
+    child,
+    port,
+    progress,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners("exit");
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(port: number, body: string): Promise<{ status: number; leadId?: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/webhooks/lead",
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => {
+          try {
+            resolve({
+              status: res.statusCode ?? 0,
+              leadId: (JSON.parse(text) as { leadId?: string }).leadId,
+            });
+          } catch {
+            resolve({ status: res.statusCode ?? 0 });
+          }
+        });
+      },
+    );
+    req.on("error", () => resolve({ status: 0 }));
+    req.end(body);
+  });
+}
+
+interface Step {
+  rate: number;
+  offered: number;
+  accepted: number;
+  rejected: number;
+  notified: number;
+  incomplete: number;
+  speedToLeadMs: { p50: number; p95: number; p99: number };
+  webhookMs: { p50: number; p99: number };
+  ok: boolean;
+}
+
+const pct = (sorted: number[], q: number) =>
+  sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+const round = (n: number) => (Number.isFinite(n) ? Math.round(n * 10) / 10 : n);
+
+let serial = 0;
+
+/** Offers `rate` leads/s for `seconds`, then waits up to `grace` seconds for every lead to complete. */
+async function offer(service: Service, rate: number, seconds: number, grace: number, p95Ms: number) {
+  const run = randomUUID().slice(0, 8);
+  const accepted = new Map<string, number>();
+  const webhook: number[] = [];
+  let rejected = 0;
+  let sent = 0;
+  const inFlight: Promise<void>[] = [];
+  const started = now();
+  const total = Math.round(rate * seconds);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const i = serial++;
+      const body = JSON.stringify(distinctLead(SAMPLES[i % SAMPLES.length] ?? {}, `svc-${run}-${i}`));
+      const at = now();
+      inFlight.push(
+        post(service.port, body).then(({ status, leadId }) => {
+          const answered = now();
+          webhook.push(answered - at);
+          if (status === 202 && leadId) accepted.set(leadId, answered);
+          else rejected++;
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  const deadline = now() + grace * 1000;
+  const done = () => [...accepted.keys()].every((id) => (service.progress.get(id)?.completedAt ?? 0) > 0);
+  while (!done() && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const latencies: number[] = [];
+  let incomplete = 0;
+  for (const [leadId, at] of accepted) {
+    const p = service.progress.get(leadId);
+    if (!p?.completedAt) {
+      incomplete++;
+      latencies.push(Number.POSITIVE_INFINITY);
+    } else if (p.notifiedAt) latencies.push(p.notifiedAt - at);
+  }
+  latencies.sort((a, b) => a - b);
+  webhook.sort((a, b) => a - b);
+  const step: Step = {
+    rate: Math.round(rate),
+    offered: total,
+    accepted: accepted.size,
+    rejected,
+    notified: latencies.filter(Number.isFinite).length,
+    incomplete,
+    speedToLeadMs: {
+      p50: round(pct(latencies, 0.5)),
+      p95: round(pct(latencies, 0.95)),
+      p99: round(pct(latencies, 0.99)),
+    },
+    webhookMs: { p50: round(pct(webhook, 0.5)), p99: round(pct(webhook, 0.99)) },
+    ok: rejected === 0 && incomplete === 0 && pct(latencies, 0.95) <= p95Ms,
+  };
+  // Let a failed step's backlog drain before the next one.
+  const drainDeadline = now() + 30_000;
+  while (!done() && now() < drainDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  return step;
+}
+
+async function profileRun(profile: "embedded" | "redis", graphRate: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), `leadgraph-service-${profile}-`));
+  const redis = profile === "redis" ? await startRedis() : undefined;
+  const args = ["--data-dir", dataDir];
+  if (redis) args.push("--redis", redis.url);
+  if (values.concurrency) args.push("--concurrency", values.concurrency);
+  const service = await startService(args);
+  const seconds = Number(values.duration);
+  const grace = Number(values.grace);
+  const p95Ms = Number(values["p95-ms"]);
+  try {
+    // Warm-up: module loading, JIT, SQLite pages and Redis scripts.
+    await offer(service, Math.max(20, graphRate * 0.3), 4, 10, Number.POSITIVE_INFINITY);
+    const steps: Step[] = [];
+    let rate = graphRate * 0.5;
+    let failedOnce = false;
+    for (let i = 0; i < Number(values["max-steps"]); i++) {
+      const step = await offer(service, rate, seconds, grace, p95Ms);
+      steps.push(step);
+      console.error(`${profile}: ${JSON.stringify(step)}`);
+      if (step.ok && failedOnce) break;
+      if (!step.ok) failedOnce = true;
+      rate = step.ok ? rate * 1.1 : rate * 0.85;
+    }
+    const best = Math.max(0, ...steps.filter((s) => s.ok).map((s) => s.rate));
+    return {
+      profile,
+      concurrency: values.concurrency ?? "default",
+      sustainedLeadsPerSecond: best,
+      ratioToGraphAlone: Number((best / graphRate).toFixed(2)),
+      steps,
+    };
+  } finally {
+    await service.stop();
+    await redis?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (values.role === "service") {
+  await serve();
+} else {
+  const profiles = values.profile === "both" ? (["embedded", "redis"] as const) : [values.profile];
+  const before = loadavg()[0];
+  const graphRate = await graphAlone(6);
+  console.error(`graph alone: ${Math.round(graphRate)} leads/s`);
+  const results = [];
+  for (const profile of profiles) results.push(await profileRun(profile as "embedded" | "redis", graphRate));
+  const after = await graphAlone(6);
+  console.log(
+    JSON.stringify({
+      bench: "service",
+      graphAloneLeadsPerSecond: { before: Math.round(graphRate), after: Math.round(after) },
+      target: "sustained >= 0.7 x graph alone, p95 speed-to-lead <= 250 ms",
+      results: results.map(({ steps, ...r }) => ({
+        ...r,
+        ratioToGraphAlone: Number((r.sustainedLeadsPerSecond / ((graphRate + after) / 2)).toFixed(2)),
+        atBest: steps.find((s) => s.rate === r.sustainedLeadsPerSecond),
+      })),
+      loadavg1: { start: Number(before?.toFixed(2)), end: Number(loadavg()[0]?.toFixed(2)) },
+      node: process.version,
+    }),
+  );
+  agent.destroy();
+}
