@@ -147,7 +147,7 @@ describe("SqliteSaver", () => {
     await saver.close();
   });
 
-  it("stores long values deflated, and still reads values stored before compression", async () => {
+  it("writes steps plainly, deflates the long values prune keeps, and reads both forms", async () => {
     const db = new DatabaseSync(":memory:");
     const saver = new SqliteSaver({ db });
     const long = { text: "lead ".repeat(400) };
@@ -163,18 +163,29 @@ describe("SqliteSaver", () => {
       { long: 1, short: 1 },
     );
     await saver.putWrites(config, [["long", long]], "task-z");
-    const blobs = db
-      .prepare("SELECT channel, type, length(blob) AS size FROM lg_checkpoint_blobs ORDER BY channel")
-      .all();
-    expect(blobs).toEqual([
+    const blobs = () =>
+      db
+        .prepare("SELECT channel, type, length(blob) AS size FROM lg_checkpoint_blobs ORDER BY channel")
+        .all();
+    expect(blobs()).toEqual([
+      { channel: "long", type: "json", size: JSON.stringify(long).length },
+      { channel: "short", type: "json", size: 1 },
+    ]);
+    expect(db.prepare("SELECT type FROM lg_checkpoint_writes").get()).toEqual({ type: "json" });
+    expect((await saver.getTuple(config))?.checkpoint.channel_values).toEqual({ long, short: 1 });
+
+    expect(await saver.prune("z", { keepLast: 1 })).toBe(0);
+    expect(blobs()).toEqual([
       { channel: "long", type: "deflate:json", size: expect.any(Number) },
       { channel: "short", type: "json", size: 1 },
     ]);
-    expect(Number(blobs[0]?.size)).toBeLessThan(100);
-    expect(db.prepare("SELECT type FROM lg_checkpoint_writes").get()).toEqual({ type: "deflate:json" });
+    expect(Number(blobs()[0]?.size)).toBeLessThan(100);
     const tuple = await saver.getTuple(config);
     expect(tuple?.checkpoint.channel_values).toEqual({ long, short: 1 });
     expect(tuple?.pendingWrites).toEqual([["task-z", "long", long]]);
+    // Pruning again finds nothing left to deflate.
+    await saver.prune("z", { keepLast: 1 });
+    expect(blobs()[0]).toMatchObject({ type: "deflate:json" });
 
     // A row written before compression existed: plain type, plain bytes.
     db.prepare("UPDATE lg_checkpoint_blobs SET type = 'json', blob = ? WHERE channel = 'long'").run(

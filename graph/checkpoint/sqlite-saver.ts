@@ -2,8 +2,10 @@
  * The embedded checkpointer (docs/architecture.md, "Ports and adapters"): LangGraph checkpoints in SQLite through `node:sqlite`.
  *
  * Channel values live apart from checkpoints, once per (channel, version), so a step stores only the
- * channels it changed; a checkpoint is rebuilt by joining its `channel_versions` onto the blobs. Long
- * serialised values are stored deflated, their type column saying so (`compressTyped`).
+ * channels it changed; a checkpoint is rebuilt by joining its `channel_versions` onto the blobs. Steps
+ * write plainly: most of what they write is deleted when the finished thread is pruned, so deflating it
+ * would spend CPU on every step for bytes that do not last. `prune` deflates the long values it keeps,
+ * their type column saying so (`compressTyped`); reads take either form.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -23,6 +25,7 @@ import {
   TASKS,
 } from "@langchain/langgraph-checkpoint";
 import {
+  COMPRESS_MIN_BYTES,
   compressTyped,
   decompressTyped,
   dumpCheckpoint,
@@ -112,6 +115,12 @@ const SQL = {
   pruneWrites: `DELETE FROM lg_checkpoint_writes AS w WHERE w.thread_id = ?1 AND NOT EXISTS (
     SELECT 1 FROM lg_checkpoints AS c
     WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = w.checkpoint_ns AND c.checkpoint_id = w.checkpoint_id)`,
+  plainBlobs: `SELECT rowid, type, blob AS bytes FROM lg_checkpoint_blobs
+    WHERE thread_id = ? AND type NOT LIKE 'deflate:%' AND length(blob) >= ?`,
+  deflateBlob: "UPDATE lg_checkpoint_blobs SET type = ?, blob = ? WHERE rowid = ?",
+  plainCheckpoints: `SELECT rowid, type, checkpoint AS bytes FROM lg_checkpoints
+    WHERE thread_id = ? AND type NOT LIKE 'deflate:%' AND length(checkpoint) >= ?`,
+  deflateCheckpoint: "UPDATE lg_checkpoints SET type = ?, checkpoint = ? WHERE rowid = ?",
   pruneBlobs: `DELETE FROM lg_checkpoint_blobs AS b WHERE b.thread_id = ?1 AND NOT EXISTS (
     SELECT 1 FROM lg_checkpoints AS c, json_each(c.channel_versions) AS v
     WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns AND v.key = b.channel AND v.value = b.version)`,
@@ -137,6 +146,13 @@ interface BlobRow {
   channel: string;
   type: string;
   blob: Uint8Array | null;
+}
+
+/** A value stored plainly that `prune` may deflate. */
+interface PlainRow {
+  rowid: number;
+  type: string;
+  bytes: Uint8Array;
 }
 
 interface WriteRow {
@@ -273,12 +289,9 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       metadata,
       newVersions,
     );
-    const [checkpointType, checkpointBytes] = compressTyped(type, bytes);
     this.#transaction(() => {
       for (const blob of blobs) {
-        const [blobType, blobBytes] =
-          blob.bytes === null ? [blob.type, null] : compressTyped(blob.type, blob.bytes);
-        this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blobType, blobBytes);
+        this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blob.type, blob.bytes);
       }
       this.#run(
         SQL.upsertCheckpoint,
@@ -286,8 +299,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
         ns,
         checkpoint.id,
         parentId,
-        checkpointType,
-        checkpointBytes,
+        type,
+        bytes,
         metadataType,
         metadataBytes,
         versionsJson(channelVersions),
@@ -301,7 +314,6 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     const dumped = await dumpWrites(this.serde, writes);
     this.#transaction(() => {
       for (const write of dumped) {
-        const [writeType, writeBytes] = compressTyped(write.type, write.bytes);
         this.#run(
           replacesStoredWrite(write) ? SQL.replaceWrite : SQL.insertWrite,
           threadId,
@@ -310,8 +322,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
           taskId,
           write.idx,
           write.channel,
-          writeType,
-          writeBytes,
+          write.type,
+          write.bytes,
         );
       }
     });
@@ -332,6 +344,11 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       deleted = Number(this.#run(SQL.pruneCheckpoints, threadId, keepLast).changes);
       this.#run(SQL.pruneWrites, threadId);
       this.#run(SQL.pruneBlobs, threadId);
+      // What is kept is kept for long: its long values are stored deflated from now on.
+      for (const row of this.#all<PlainRow>(SQL.plainBlobs, threadId, COMPRESS_MIN_BYTES))
+        this.#run(SQL.deflateBlob, ...compressTyped(row.type, row.bytes), row.rowid);
+      for (const row of this.#all<PlainRow>(SQL.plainCheckpoints, threadId, COMPRESS_MIN_BYTES))
+        this.#run(SQL.deflateCheckpoint, ...compressTyped(row.type, row.bytes), row.rowid);
     });
     return deleted;
   }
