@@ -16,6 +16,7 @@ import { createScoreLeadNode } from "../nodes/score-lead.ts";
 import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import type { Llm } from "../tools/ports.ts";
+import { FastJsonSerializer } from "./checkpoint/serde.ts";
 import { pathAfterRouting } from "./edges.ts";
 import { timed } from "./events.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
@@ -86,7 +87,9 @@ export function defineLeadGraph(deps: GraphDeps) {
 
 /** Compiles the lead graph; the checkpointer defaults to an in-memory one (one-shot runs, tests). */
 export function buildLeadGraph(deps: GraphDeps, options: { checkpointer?: BaseCheckpointSaver } = {}) {
-  return defineLeadGraph(deps).compile({ checkpointer: options.checkpointer ?? new MemorySaver() });
+  return defineLeadGraph(deps).compile({
+    checkpointer: options.checkpointer ?? new MemorySaver(new FastJsonSerializer()),
+  });
 }
 
 export type LeadGraph = ReturnType<typeof buildLeadGraph>;
@@ -166,7 +169,7 @@ function previewGraph(deps: GraphDeps, llm: boolean): PreviewGraph {
     explainRoutes: true,
     ...(llm ? {} : { llm: NO_LLM }),
   };
-  const saver = new MemorySaver();
+  const saver = new MemorySaver(new FastJsonSerializer());
   const graph = defineLeadGraph(dry).compile({ checkpointer: saver, interruptBefore: [...AFTER_ROUTING] });
   const built = { graph, saver };
   cached[key] = built;

@@ -53,6 +53,7 @@ import {
   withoutMarker,
   writesTarget,
 } from "./common.ts";
+import { FastJsonSerializer } from "./serde.ts";
 import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
 
 export interface RedisSaverOptions {
@@ -100,7 +101,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
   readonly #prefix: string;
 
   constructor(options: RedisSaverOptions) {
-    super(options.serde);
+    super(options.serde ?? new FastJsonSerializer());
     const prefix = options.prefix ?? "lg:cp";
     if (/[{}]/.test(prefix)) throw new Error(`RedisSaver prefix must not contain braces, got "${prefix}"`);
     this.#prefix = prefix;

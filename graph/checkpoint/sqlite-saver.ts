@@ -40,6 +40,7 @@ import {
   threadIdOf,
   writesTarget,
 } from "./common.ts";
+import { FastJsonSerializer } from "./serde.ts";
 import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
 
 // Own table names: the official SQLite saver's `checkpoints` table has another shape.
@@ -176,7 +177,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   readonly #statements = new Map<string, StatementSync>();
 
   constructor(options: SqliteSaverOptions) {
-    super(options.serde);
+    super(options.serde ?? new FastJsonSerializer());
     if (options.db) {
       this.#db = options.db;
       this.#ownsDb = false;
