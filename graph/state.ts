@@ -1,4 +1,5 @@
-import { Annotation } from "@langchain/langgraph";
+import { Annotation, EmptyChannelError } from "@langchain/langgraph";
+import { BaseChannel } from "@langchain/langgraph/channels";
 import type { LeadStateValues } from "../domain/snapshot.ts";
 import type {
   CrmSync,
@@ -26,12 +27,48 @@ export function mergeCrm(left: CrmSync, right: CrmSync | undefined): CrmSync {
 }
 
 /**
- * A field that is absent until a node writes it. A plain `Annotation<T>` channel throws an internal
- * EmptyChannelError on every read while unset, which LangGraph catches; starting from `undefined` avoids
- * that cost on every step.
+ * The channel of a field that is absent until a node writes it: the last value written wins. LangGraph's
+ * own channels throw an EmptyChannelError on every read while unset (a reducer channel with an undefined
+ * default too), which LangGraph catches; every node reads every field, so an early node paid for an Error
+ * and its stack trace per unset field. This one reads as undefined instead. Its checkpoint is what the
+ * reducer channel's was (nothing while unset), so stored checkpoints do not change.
  */
+export class OptionalValue<T> extends BaseChannel<T | undefined, T | undefined, T | undefined> {
+  lc_graph_name = "OptionalValue";
+  value: T | undefined;
+
+  fromCheckpoint(checkpoint?: T): this {
+    const channel = new OptionalValue<T>();
+    channel.value = checkpoint;
+    return channel as this;
+  }
+
+  update(values: Array<T | undefined>): boolean {
+    if (values.length === 0) return false;
+    this.value = values[values.length - 1];
+    return true;
+  }
+
+  get(): T | undefined {
+    return this.value;
+  }
+
+  checkpoint(): T | undefined {
+    if (this.value === undefined) throw new EmptyChannelError();
+    return this.value;
+  }
+
+  override isAvailable(): boolean {
+    return this.value !== undefined;
+  }
+
+  override equals(other: BaseChannel): boolean {
+    return other instanceof OptionalValue;
+  }
+}
+
 function optional<T>() {
-  return Annotation<T | undefined>({ reducer: (_left, right) => right, default: () => undefined });
+  return new OptionalValue<T>();
 }
 
 export const LeadStateAnnotation = Annotation.Root({
