@@ -41,7 +41,8 @@ function isPlainJson(value: unknown, depth: number): boolean {
       const record = value as Record<string, unknown>;
       // LangGraph writes a Send-shaped object its own way.
       if (record.lg_name === "Send") return false;
-      for (const key of Object.keys(record)) {
+      // A plain object's enumerable keys are its own (Object.prototype has none): no key array needed.
+      for (const key in record) {
         const item = record[key];
         if (item === undefined || !isPlainJson(item, depth + 1)) return false;
       }
