@@ -33,6 +33,7 @@ import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
 import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
 import { RedisEventLog } from "../store/redis-event-log.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
+import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import type { Logger } from "../tools/ports.ts";
@@ -130,13 +131,16 @@ function ledgerOptions(options: RuntimeOptions) {
 
 function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
   // One connection for leads, checkpoints, jobs and the stand-ins' tables: each write is a short synchronous
-  // transaction, so nothing interleaves on it, and other processes on the file wait on SQLite's lock.
+  // transaction, so nothing interleaves on it, and other processes on the file wait on SQLite's lock. The
+  // writes of one turn of the event loop commit together (group commit), each resolving once committed.
   const { db, path } = openDatabase(env.DATA_DIR);
-  const store = new SqliteLeadStore({ db, ...ledgerOptions(options) });
-  const checkpointer = new SqliteSaver({ db });
+  const batch = new SqliteBatch(db);
+  const store = new SqliteLeadStore({ db, batch, ...ledgerOptions(options) });
+  const checkpointer = new SqliteSaver({ db, batch });
   const tuning = options.queue ?? {};
   const queue = new EmbeddedQueue({
     db,
+    batch,
     logger: options.logger,
     ...(tuning.attempts !== undefined ? { attempts: tuning.attempts } : {}),
     ...(tuning.backoffMs !== undefined ? { backoffMs: tuning.backoffMs } : {}),

@@ -33,6 +33,7 @@ import {
   ttlMs,
   withDuration,
 } from "./lead-store.ts";
+import type { SqliteBatch } from "./sqlite-batch.ts";
 
 export interface SqliteLeadStoreOptions {
   /** Database file (its directory is created) or ":memory:". Ignored when `db` is given. */
@@ -43,6 +44,8 @@ export interface SqliteLeadStoreOptions {
   busyTimeoutMs?: number;
   ledger?: LeaseOptions;
   clock?: () => Date;
+  /** Group commit shared with the other writers on `db` (checkpoints, jobs); without it each write commits alone. */
+  batch?: SqliteBatch;
 }
 
 const LEADS_TABLE = (name: string) => `
@@ -164,6 +167,7 @@ export class SqliteLeadStore implements LeadStore {
   readonly #clock: () => Date;
   readonly #sql: ReturnType<typeof prepare>;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #batch: SqliteBatch | undefined;
 
   constructor(options: SqliteLeadStoreOptions) {
     if (options.db) {
@@ -177,6 +181,7 @@ export class SqliteLeadStore implements LeadStore {
       this.#ownsDb = true;
     }
     this.#clock = options.clock ?? (() => new Date());
+    this.#batch = options.batch;
     this.#db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     // WAL lets readers (admin API) run beside the worker's writes; ":memory:" silently stays in "memory" mode.
     this.#db.exec("PRAGMA journal_mode = WAL");
@@ -190,9 +195,11 @@ export class SqliteLeadStore implements LeadStore {
     this.#sql.purgeCounters.run(this.#now());
     this.#sql.purgePersonRoutes.run(this.#now());
     this.counters = {
-      increment: async (key, ttlSeconds) => this.#increment(key, ttlSeconds),
-      incrementBelow: async (key, limit, ttlSeconds) => this.#incrementBelow(key, limit, ttlSeconds),
-      decrement: async (key) => Number(this.#sql.counterDecrement.get(key, this.#now())?.value ?? 0),
+      increment: (key, ttlSeconds) => this.#write(() => this.#increment(key, ttlSeconds)),
+      incrementBelow: (key, limit, ttlSeconds) =>
+        this.#write(() => this.#incrementBelow(key, limit, ttlSeconds)),
+      decrement: (key) =>
+        this.#write(() => Number(this.#sql.counterDecrement.get(key, this.#now())?.value ?? 0)),
       get: async (key) => {
         const row = this.#sql.counterGet.get(key, this.#now());
         return row ? Number(row.value) : 0;
@@ -205,7 +212,8 @@ export class SqliteLeadStore implements LeadStore {
         return row ? (JSON.parse(String(row.route)) as PersonRoute) : undefined;
       },
       remember: async (person, route, ttlSeconds) => {
-        this.#sql.personRoutePut.run(person, JSON.stringify(route), this.#now() + ttlMs(ttlSeconds));
+        const json = JSON.stringify(route);
+        await this.#write(() => this.#sql.personRoutePut.run(person, json, this.#now() + ttlMs(ttlSeconds)));
       },
     };
   }
@@ -213,7 +221,7 @@ export class SqliteLeadStore implements LeadStore {
   async createLead(lead: NewLead): Promise<void> {
     const ms = receivedAtMs(lead.receivedAt);
     const facets = lead.facets ?? {};
-    this.#transaction(() => {
+    await this.#write(() => {
       const { changes } = this.#sql.insertLead.run(
         lead.leadId,
         lead.source ?? null,
@@ -235,7 +243,7 @@ export class SqliteLeadStore implements LeadStore {
     ttlSeconds = DEFAULT_IDEMPOTENCY_TTL_SECONDS,
   ): Promise<IdempotencyClaim> {
     const ttl = ttlMs(ttlSeconds);
-    return this.#transaction(() => {
+    return this.#write(() => {
       const now = this.#now();
       this.#sql.idemDeleteExpired.run(key, now);
       const inserted = this.#sql.idemInsert.get(key, leadId, now + ttl);
@@ -246,7 +254,7 @@ export class SqliteLeadStore implements LeadStore {
   }
 
   async releaseIdempotencyKey(key: string, leadId: string): Promise<void> {
-    this.#sql.idemRelease.run(key, leadId);
+    await this.#write(() => this.#sql.idemRelease.run(key, leadId));
   }
 
   async getLead(leadId: string): Promise<LeadRecord | null> {
@@ -316,15 +324,15 @@ export class SqliteLeadStore implements LeadStore {
   }
 
   async markQueued(leadId: string): Promise<void> {
-    this.#setStatus(leadId, "queued");
+    await this.#write(() => this.#setStatus(leadId, "queued"));
   }
 
   async markRunning(leadId: string): Promise<void> {
-    this.#setStatus(leadId, "running", { attempts: 1 });
+    await this.#write(() => this.#setStatus(leadId, "running", { attempts: 1 }));
   }
 
   async beginAttempt(leadId: string): Promise<LeadSummary | null> {
-    return this.#transaction(() => {
+    return this.#write(() => {
       const row = this.#sql.getLead.get(leadId);
       if (!row) return null;
       const { timeline: _, ...lead } = toRecord(row, []);
@@ -334,7 +342,7 @@ export class SqliteLeadStore implements LeadStore {
   }
 
   async markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
-    this.#transaction(() => {
+    await this.#write(() => {
       this.#setStatus(leadId, "completed", { result: JSON.stringify(result) });
       if (facets) this.#setFacets(leadId, facets);
     });
@@ -342,7 +350,7 @@ export class SqliteLeadStore implements LeadStore {
 
   async markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void> {
     const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
-    this.#transaction(() => {
+    await this.#write(() => {
       this.#setStatus(leadId, "failed", { lastError: JSON.stringify(lastError) });
       if (facets) this.#setFacets(leadId, facets);
     });
@@ -355,14 +363,15 @@ export class SqliteLeadStore implements LeadStore {
     facets?: LeadFacets,
   ): Promise<void> {
     const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
-    this.#transaction(() => {
+    await this.#write(() => {
       this.#setStatus(leadId, "retrying", { lastError: JSON.stringify(lastError), nextAttemptAt });
       if (facets) this.#setFacets(leadId, facets);
     });
   }
 
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
-    const { changes } = this.#sql.appendTimeline.run(leadId, JSON.stringify(withDuration(entry)), leadId);
+    const json = JSON.stringify(withDuration(entry));
+    const changes = await this.#write(() => this.#sql.appendTimeline.run(leadId, json, leadId).changes);
     if (changes === 0) throw new LeadNotFoundError(leadId);
   }
 
@@ -437,6 +446,16 @@ export class SqliteLeadStore implements LeadStore {
     return { taken: false, value: Number(this.#sql.counterGet.get(key, now)?.value ?? 0) };
   }
 
+  /** A write: in the shared group commit when there is one, else in a transaction of its own, now. */
+  #write<T>(fn: () => T): Promise<T> {
+    if (this.#batch) return this.#batch.run(() => this.#transaction(fn));
+    try {
+      return Promise.resolve(this.#transaction(fn));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /**
    * BEGIN IMMEDIATE takes the write lock up front, so a read-then-write cannot lose a race with another
    * process; inside a transaction someone else opened on a shared connection, a savepoint nests instead.
@@ -457,8 +476,8 @@ export class SqliteLeadStore implements LeadStore {
   #ledgerBackend(): LedgerBackend {
     const sql = this.#sql;
     return {
-      claim: async (key, token, leaseMs) =>
-        this.#transaction(() => {
+      claim: (key, token, leaseMs) =>
+        this.#write(() => {
           const now = this.#now();
           const row = sql.ledgerGet.get(key);
           if (row?.result != null) return { state: "done", json: String(row.result) } as const;
@@ -468,16 +487,16 @@ export class SqliteLeadStore implements LeadStore {
           // A row without a result is an earlier attempt's claim, whose lease has ended.
           return { state: "claimed", mayExist: row !== undefined } as const;
         }),
-      commit: async (key, _token, json) =>
-        this.#transaction(() => {
+      commit: (key, _token, json) =>
+        this.#write(() => {
           sql.ledgerCommit.run(key, json);
           return String(sql.ledgerGet.get(key)?.result);
         }),
       release: async (key, token) => {
-        sql.ledgerRelease.run(key, token);
+        await this.#write(() => sql.ledgerRelease.run(key, token));
       },
-      renew: async (key, token, leaseMs) =>
-        sql.ledgerRenew.run(this.#now() + leaseMs, key, token).changes > 0,
+      renew: (key, token, leaseMs) =>
+        this.#write(() => sql.ledgerRenew.run(this.#now() + leaseMs, key, token).changes > 0),
       read: async (key) => {
         const result = sql.ledgerGet.get(key)?.result;
         return result == null ? undefined : String(result);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
+import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { runLeadStoreContract } from "./lead-store.contract.ts";
 
@@ -19,6 +20,31 @@ runLeadStoreContract("sqlite", async () => {
   return {
     store: new SqliteLeadStore({ path }),
     twin: async () => new SqliteLeadStore({ path }),
+    async expireLedgerClaim(key) {
+      const db = new DatabaseSync(path);
+      db.prepare("UPDATE ledger SET lock_expires_at_ms = 0 WHERE key = ? AND result IS NULL").run(key);
+      db.close();
+    },
+  };
+});
+
+// The same contract with the service's group commit: every write waits for the batch that carries it.
+runLeadStoreContract("sqlite, group commit", async () => {
+  const path = join(dir, `batched-${++files}.db`);
+  const open = () => {
+    const db = new DatabaseSync(path);
+    const store = new SqliteLeadStore({ db, batch: new SqliteBatch(db) });
+    // The service closes the shared connection after the store.
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      if (db.isOpen) db.close();
+    };
+    return store;
+  };
+  return {
+    store: open(),
+    twin: async () => open(),
     async expireLedgerClaim(key) {
       const db = new DatabaseSync(path);
       db.prepare("UPDATE ledger SET lock_expires_at_ms = 0 WHERE key = ? AND result IS NULL").run(key);

@@ -24,6 +24,7 @@ import {
   type SerializerProtocol,
   TASKS,
 } from "@langchain/langgraph-checkpoint";
+import type { SqliteBatch } from "../../store/sqlite-batch.ts";
 import {
   COMPRESS_MIN_BYTES,
   compressTyped,
@@ -168,6 +169,11 @@ export interface SqliteSaverOptions {
   path?: string;
   /** A connection shared with the lead store; the saver then leaves configuring and closing it to the owner. */
   db?: DatabaseSync;
+  /**
+   * Group commit shared with the other writers on `db`: a step's writes then commit with whatever else is
+   * written in the same turn of the event loop, and `put` resolves once they have.
+   */
+  batch?: SqliteBatch;
   serde?: SerializerProtocol;
 }
 
@@ -175,9 +181,11 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   readonly #db: DatabaseSync;
   readonly #ownsDb: boolean;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #batch: SqliteBatch | undefined;
 
   constructor(options: SqliteSaverOptions) {
     super(options.serde ?? new FastJsonSerializer());
+    this.#batch = options.batch;
     if (options.db) {
       this.#db = options.db;
       this.#ownsDb = false;
@@ -290,7 +298,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
       metadata,
       newVersions,
     );
-    this.#transaction(() => {
+    await this.#write(() => {
       for (const blob of blobs) {
         this.#run(SQL.insertBlob, threadId, ns, blob.channel, blob.version, blob.type, blob.bytes);
       }
@@ -313,7 +321,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     const { threadId, ns, checkpointId } = writesTarget(config);
     const dumped = await dumpWrites(this.serde, writes);
-    this.#transaction(() => {
+    await this.#write(() => {
       for (const write of dumped) {
         this.#run(
           replacesStoredWrite(write) ? SQL.replaceWrite : SQL.insertWrite,
@@ -331,7 +339,7 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    this.#transaction(() => {
+    await this.#write(() => {
       this.#run(SQL.deleteCheckpoints, threadId);
       this.#run(SQL.deleteBlobs, threadId);
       this.#run(SQL.deleteWrites, threadId);
@@ -340,9 +348,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
 
   async prune(threadId: string, options?: PruneOptions): Promise<number> {
     const keepLast = keepLastOf(options);
-    let deleted = 0;
-    this.#transaction(() => {
-      deleted = Number(this.#run(SQL.pruneCheckpoints, threadId, keepLast).changes);
+    return this.#write(() => {
+      const deleted = Number(this.#run(SQL.pruneCheckpoints, threadId, keepLast).changes);
       this.#run(SQL.pruneWrites, threadId);
       this.#run(SQL.pruneBlobs, threadId);
       // What is kept is kept for long: its long values are stored deflated from now on.
@@ -350,8 +357,8 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
         this.#run(SQL.deflateBlob, ...compressTyped(row.type, row.bytes), row.rowid);
       for (const row of this.#all<PlainRow>(SQL.plainCheckpoints, threadId, COMPRESS_MIN_BYTES))
         this.#run(SQL.deflateCheckpoint, ...compressTyped(row.type, row.bytes), row.rowid);
+      return deleted;
     });
-    return deleted;
   }
 
   /** Fork-safe versions: see `nextChannelVersion`. */
@@ -428,12 +435,23 @@ export class SqliteSaver extends BaseCheckpointSaver implements PrunableSaver {
     return this.serde.loadsTyped(...decompressTyped(type, bytes));
   }
 
+  /** A write: in the shared group commit when there is one, else in a transaction of its own, now. */
+  #write<T>(body: () => T): Promise<T> {
+    if (this.#batch) return this.#batch.run(body);
+    try {
+      return Promise.resolve(this.#transaction(body));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   // Synchronous on purpose: no other call on this connection can run between BEGIN and COMMIT.
-  #transaction(body: () => void): void {
+  #transaction<T>(body: () => T): T {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      body();
+      const result = body();
       this.#db.exec("COMMIT");
+      return result;
     } catch (err) {
       this.#db.exec("ROLLBACK");
       throw err;

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Logger } from "../../tools/ports.ts";
+import type { SqliteBatch } from "../sqlite-batch.ts";
 import {
   backoffDelay,
   type CloseOptions,
@@ -28,6 +29,8 @@ import {
 export interface EmbeddedQueueOptions extends JobQueueOptions {
   /** The lead store's connection; the queue never closes it. */
   db: DatabaseSync;
+  /** Group commit shared with the other writers on `db`: enqueues and outcomes commit with them. */
+  batch?: SqliteBatch;
   logger: Logger;
   /** How often due jobs (backoff over, other processes' enqueues) are looked for. Default 250 ms. */
   pollMs?: number;
@@ -171,8 +174,10 @@ export class EmbeddedQueue implements JobQueue {
   #poll: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #wakeScheduled = false;
+  readonly #batch: SqliteBatch | undefined;
 
   constructor(options: EmbeddedQueueOptions) {
+    this.#batch = options.batch;
     migrate(options.db);
     this.#sql = prepare(options.db);
     this.#logger = options.logger;
@@ -185,12 +190,16 @@ export class EmbeddedQueue implements JobQueue {
 
   async enqueue(leadId: string, options: EnqueueOptions = {}): Promise<void> {
     // One row per lead (the primary key): a reasserted job is never a second one.
-    this.#sql.insert.run(leadId, this.#attempts, this.#now(), PRIORITY[options.lane ?? "live"]);
+    const now = this.#now();
+    await this.#write(() =>
+      this.#sql.insert.run(leadId, this.#attempts, now, PRIORITY[options.lane ?? "live"]),
+    );
     this.#wake();
   }
 
   async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {
-    this.#sql.requeue.run(leadId, this.#attempts, this.#now(), options.probe ? 1 : 0);
+    const now = this.#now();
+    await this.#write(() => this.#sql.requeue.run(leadId, this.#attempts, now, options.probe ? 1 : 0));
     this.#wake();
   }
 
@@ -331,6 +340,16 @@ export class EmbeddedQueue implements JobQueue {
     }
   }
 
+  /** A write: in the shared group commit when there is one, else committed now. */
+  #write<T>(write: () => T): Promise<T> {
+    if (this.#batch) return this.#batch.run(write);
+    try {
+      return Promise.resolve(write());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   async #execute(handler: JobHandler, job: ClaimedJob): Promise<void> {
     const { leadId } = job;
     let failure: unknown;
@@ -350,17 +369,19 @@ export class EmbeddedQueue implements JobQueue {
     const now = this.#now();
     try {
       if (ok) {
-        this.#sql.complete.run(leadId, this.#owner);
+        await this.#write(() => this.#sql.complete.run(leadId, this.#owner));
         return;
       }
       const attemptsMade = job.attemptsMade + 1;
       const message = failure instanceof Error ? failure.message : String(failure);
       if (attemptsMade < job.maxAttempts) {
         const delay = backoffDelay(attemptsMade, this.#backoffMs);
-        this.#sql.retryLater.run(attemptsMade, now + delay, message, now, leadId, this.#owner);
+        await this.#write(() =>
+          this.#sql.retryLater.run(attemptsMade, now + delay, message, now, leadId, this.#owner),
+        );
         this.#logger.warn({ leadId, attempt: attemptsMade, retryInMs: delay }, "job failed; will retry");
       } else {
-        this.#sql.fail.run(attemptsMade, message, now, leadId, this.#owner);
+        await this.#write(() => this.#sql.fail.run(attemptsMade, message, now, leadId, this.#owner));
         this.#logger.error({ leadId, attempts: attemptsMade }, "job failed for good");
       }
     } catch (storeErr) {
