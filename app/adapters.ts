@@ -1,6 +1,8 @@
 /**
  * The adapter registry: environment → one adapter per port (docs/architecture.md, "Ports and adapters").
  * Each vendor adapter switches on when its credentials are set; otherwise the embedded stand-in runs.
+ * A vendor adapter's module (and its SDK) is imported only when it is picked: a process that runs on the
+ * stand-ins never loads the OpenAI, Pinecone, HubSpot or Slack SDKs (issue 12: idle memory).
  */
 import { join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
@@ -15,13 +17,7 @@ import { LocalCrm, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
 import { NoLlm } from "../tools/embedded/no-llm.ts";
 import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
-import { HubSpotCompanyEnricher } from "../tools/hubspot/hubspot-company-enricher.ts";
-import { HubSpotCrm } from "../tools/hubspot/hubspot-crm.ts";
-import { OpenAiEmbedder } from "../tools/openai/openai-embedder.ts";
-import { OpenAiLlm } from "../tools/openai/openai-llm.ts";
-import { PineconeIndex } from "../tools/pinecone/pinecone-index.ts";
-import type { Crm, Embedder, Enricher, Ledger, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
-import { SlackNotifier } from "../tools/slack/slack-notifier.ts";
+import type { Crm, Embedder, Enricher, Ledger, Llm, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
 import { loadPastAccounts, localAccountsSource, writeLocalAccounts } from "./accounts-file.ts";
 import { indexAccounts } from "./index-accounts.ts";
 
@@ -58,25 +54,35 @@ export function namedAfterOverrides(choices: AdapterChoice[], deps: GraphDeps): 
   });
 }
 
-function pickEmbedder(env: Env): Embedder {
-  return env.OPENAI_API_KEY
-    ? new OpenAiEmbedder({
-        apiKey: env.OPENAI_API_KEY,
-        model: env.OPENAI_EMBEDDING_MODEL,
-        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
-      })
-    : createProfileEmbedder();
+async function pickEmbedder(env: Env): Promise<Embedder> {
+  if (!env.OPENAI_API_KEY) return createProfileEmbedder();
+  const { OpenAiEmbedder } = await import("../tools/openai/openai-embedder.ts");
+  return new OpenAiEmbedder({
+    apiKey: env.OPENAI_API_KEY,
+    model: env.OPENAI_EMBEDDING_MODEL,
+    ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+  });
 }
 
-function pickVectorIndex(env: Env): VectorIndex {
-  return env.PINECONE_API_KEY && env.PINECONE_INDEX
-    ? new PineconeIndex({
-        apiKey: env.PINECONE_API_KEY,
-        index: env.PINECONE_INDEX,
-        ...(env.PINECONE_HOST ? { host: env.PINECONE_HOST } : {}),
-        ...(env.PINECONE_NAMESPACE ? { namespace: env.PINECONE_NAMESPACE } : {}),
-      })
-    : new MemoryVectorIndex();
+async function pickVectorIndex(env: Env): Promise<VectorIndex> {
+  if (!(env.PINECONE_API_KEY && env.PINECONE_INDEX)) return new MemoryVectorIndex();
+  const { PineconeIndex } = await import("../tools/pinecone/pinecone-index.ts");
+  return new PineconeIndex({
+    apiKey: env.PINECONE_API_KEY,
+    index: env.PINECONE_INDEX,
+    ...(env.PINECONE_HOST ? { host: env.PINECONE_HOST } : {}),
+    ...(env.PINECONE_NAMESPACE ? { namespace: env.PINECONE_NAMESPACE } : {}),
+  });
+}
+
+async function pickLlm(env: Env): Promise<Llm> {
+  if (!env.OPENAI_API_KEY) return new NoLlm();
+  const { OpenAiLlm } = await import("../tools/openai/openai-llm.ts");
+  return new OpenAiLlm({
+    apiKey: env.OPENAI_API_KEY,
+    model: env.OPENAI_MODEL,
+    ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
+  });
 }
 
 /**
@@ -102,15 +108,11 @@ export async function createGraphDeps(
   const db = options.standIns;
   const fixtures = env.FIXTURES_DIR;
 
-  const llm = env.OPENAI_API_KEY
-    ? new OpenAiLlm({
-        apiKey: env.OPENAI_API_KEY,
-        model: env.OPENAI_MODEL,
-        ...(env.OPENAI_BASE_URL ? { baseURL: env.OPENAI_BASE_URL } : {}),
-      })
-    : new NoLlm();
-  const embedder = pickEmbedder(env);
-  const vectorIndex = pickVectorIndex(env);
+  const [llm, embedder, vectorIndex] = await Promise.all([
+    pickLlm(env),
+    pickEmbedder(env),
+    pickVectorIndex(env),
+  ]);
   if (vectorIndex instanceof MemoryVectorIndex)
     await indexAccounts(
       loadPastAccounts(options.accountsFile ?? localAccountsSource(resolve(env.DATA_DIR), fixtures)),
@@ -125,6 +127,10 @@ export async function createGraphDeps(
     createFirmographicsEnricher(loadCompanies(join(fixtures, "companies.json"))),
   ];
   if (env.HUBSPOT_ACCESS_TOKEN) {
+    const [{ HubSpotCrm }, { HubSpotCompanyEnricher }] = await Promise.all([
+      import("../tools/hubspot/hubspot-crm.ts"),
+      import("../tools/hubspot/hubspot-company-enricher.ts"),
+    ]);
     const hubspot = new HubSpotCrm({
       accessToken: env.HUBSPOT_ACCESS_TOKEN,
       ...(env.HUBSPOT_BASE_PATH ? { basePath: env.HUBSPOT_BASE_PATH } : {}),
@@ -138,13 +144,17 @@ export async function createGraphDeps(
     });
   }
 
-  const notifier: Notifier = env.SLACK_BOT_TOKEN
-    ? new SlackNotifier({
-        token: env.SLACK_BOT_TOKEN,
-        ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
-        ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
-      })
-    : new OutboxNotifier({ ...(db ? { db } : {}), logger });
+  let notifier: Notifier;
+  if (env.SLACK_BOT_TOKEN) {
+    const { SlackNotifier } = await import("../tools/slack/slack-notifier.ts");
+    notifier = new SlackNotifier({
+      token: env.SLACK_BOT_TOKEN,
+      ...(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
+    });
+  } else {
+    notifier = new OutboxNotifier({ ...(db ? { db } : {}), logger });
+  }
 
   const deps: GraphDeps = {
     llm,
@@ -192,7 +202,7 @@ export async function createGraphDeps(
  */
 export async function indexAccountsCommand(env: Env, file: string): Promise<number> {
   const accounts = loadPastAccounts(file);
-  const index = pickVectorIndex(env);
+  const index = await pickVectorIndex(env);
   if (index instanceof MemoryVectorIndex) {
     const path = writeLocalAccounts(resolve(env.DATA_DIR), accounts);
     console.log(
@@ -200,7 +210,7 @@ export async function indexAccountsCommand(env: Env, file: string): Promise<numb
     );
     return 0;
   }
-  const embedder = pickEmbedder(env);
+  const embedder = await pickEmbedder(env);
   const result = await indexAccounts(accounts, embedder, index, { batchSize: 100 });
   console.log(`indexed into ${index.name} with ${embedder.name}: ${JSON.stringify(result)}`);
   return 0;

@@ -7,13 +7,12 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Env } from "../config/env.ts";
 import { loadRevOpsConfig } from "../config/revops.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import type { LlmUsage } from "../domain/types.ts";
 import { buildLeadGraph, type LeadGraph } from "../graph/build.ts";
-import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { SqliteSaver } from "../graph/checkpoint/sqlite-saver.ts";
 import type { LeadEvent } from "../graph/events.ts";
 import {
@@ -28,11 +27,9 @@ import type { GraphDeps } from "../nodes/deps.ts";
 import { type ConfigHistory, RedisConfigHistory, SqliteConfigHistory } from "../store/config-history.ts";
 import type { EventLog } from "../store/event-log.ts";
 import type { LeadStore } from "../store/lead-store.ts";
-import { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
 import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
 import { RedisEventLog } from "../store/redis-event-log.ts";
-import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
@@ -164,7 +161,17 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
   };
 }
 
-function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
+/**
+ * The Redis profile. Its modules (ioredis, BullMQ, the Redis store and saver) load only here, so the
+ * embedded profile's process never holds them (issue 12: idle memory).
+ */
+async function redisBackend(env: Env, url: string, options: RuntimeOptions): Promise<Backend> {
+  const [{ Redis }, { RedisLeadStore }, { RedisSaver }, { BullmqQueue }] = await Promise.all([
+    import("ioredis"),
+    import("../store/redis-lead-store.ts"),
+    import("../graph/checkpoint/redis-saver.ts"),
+    import("../store/queue/bullmq-queue.ts"),
+  ]);
   // Fail requests fast while Redis is away: the webhook answers 503 and the sender retries.
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on("error", (err) => options.logger.warn({ err: err.message }, "redis connection error"));
@@ -204,7 +211,9 @@ function redisBackend(env: Env, url: string, options: RuntimeOptions): Backend {
 
 export async function createRuntime(env: Env, options: RuntimeOptions): Promise<LeadRuntime> {
   const { logger, metrics } = options;
-  const backend = env.REDIS_URL ? redisBackend(env, env.REDIS_URL, options) : embeddedBackend(env, options);
+  const backend = env.REDIS_URL
+    ? await redisBackend(env, env.REDIS_URL, options)
+    : embeddedBackend(env, options);
   const { store, checkpointer, queue } = backend;
   let config: ReturnType<typeof loadRevOpsConfig> | undefined;
   let graphDeps: Awaited<ReturnType<typeof createGraphDeps>> | undefined;
