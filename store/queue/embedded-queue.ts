@@ -194,7 +194,8 @@ export class EmbeddedQueue implements JobQueue {
     await this.#write(() =>
       this.#sql.insert.run(leadId, this.#attempts, now, PRIORITY[options.lane ?? "live"]),
     );
-    this.#wake();
+    // Claimed at once, before the caller (the webhook's 202) goes on, as when the insert committed on the spot.
+    this.#tick();
   }
 
   async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {
