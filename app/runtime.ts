@@ -4,6 +4,8 @@
  *
  * - `REDIS_URL` set: Redis lead store, RedisSaver and BullMQ, all on that Redis.
  * - unset: one SQLite file in DATA_DIR holding leads, checkpoints and jobs, and an in-process queue.
+ *
+ * Over 300 lines because it is the composition root of both profiles, the one place that knows every adapter.
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";

@@ -5,6 +5,8 @@
  * Progress comes from LangGraph's own stream modes: `custom` (each node's start and end, timed inside its
  * task by graph/events.ts), `updates` (what each node wrote: route, warnings, notifications) and
  * `checkpoints` (a step is durable). `stream(leadId)` yields it as LeadEvents; `run(leadId)` drains it.
+ *
+ * Over 300 lines because a lead run's lifecycle (claim, stream, record, fail, resume) is one sequence that reads best in one file.
  */
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { routeLabel } from "../domain/labels.ts";

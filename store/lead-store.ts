@@ -2,6 +2,8 @@
  * The `LeadStore` port (docs/architecture.md, "Ports and adapters"): lead records, idempotency keys, round-robin counters and
  * the side-effect ledger, with one adapter per backend (SQLite embedded, Redis). Also holds what both
  * adapters must agree on byte for byte: the list cursor and the leased `once` protocol.
+ *
+ * Over 300 lines because it is the port plus what both adapters must agree on byte for byte (records, cursor, leased `once`); splitting it would scatter one contract.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";

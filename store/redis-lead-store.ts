@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is one adapter of the LeadStore port (records, search index, idempotency, counters, ledger, route memory) kept beside its key layout; the shared contract test (test/lead-store.contract.ts) holds it to the SQLite one.
+ */
 import { createHash, randomUUID } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";

@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is one adapter of the LeadStore port (records, search index, idempotency, counters, ledger, route memory) kept beside its schema; the shared contract test (test/lead-store.contract.ts) holds it to the Redis one.
+ */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";

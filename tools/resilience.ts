@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because the retry, timeout, circuit-breaker and vendor rate-limit (Retry-After) policy is one mechanism every vendor adapter shares.
+ */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import CircuitBreaker from "opossum";

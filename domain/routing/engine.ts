@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is the routing decision in one pass (rules, assignments, pools, availability, explanation); its parts that stand alone live beside it.
+ */
 import type { Counters, LeadPath, PersonRoute, Route } from "../types.ts";
 import { atCap, availability, count, outsideHours, waitsFor } from "./availability.ts";
 import { checkConditions, compileConditions } from "./conditions.ts";

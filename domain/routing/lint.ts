@@ -3,6 +3,8 @@
  * catch-alls in the middle, state names or codes that do not exist, pools nobody can take leads from, postal
  * prefixes that cannot belong to the rule's countries, and values outside the known vocabulary (with the
  * nearest known value when it looks like a typo). Pure: the vocabulary comes from the caller.
+ *
+ * Over 300 lines because each lint check is short and they share one walk over the config.
  */
 import { regionOf } from "../normalize/region.ts";
 import { isStateCode, stateCode } from "../normalize/us-ca-states.ts";

@@ -19,6 +19,8 @@
  *
  * Steps write plainly: most of what they write is gone once the lead completes. `prune` deflates what it
  * keeps (`withMarker`): a finished lead's checkpoint and the bundle of its values.
+ *
+ * Over 300 lines because it is one storage layout (keys, fields, prune) that only reads right whole; the checkpointer conformance suite tests it as one unit.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {

@@ -6,6 +6,8 @@
  * write plainly: most of what they write is deleted when the finished thread is pruned, so deflating it
  * would spend CPU on every step for bytes that do not last. `prune` deflates the long values it keeps,
  * their type column saying so (`compressTyped`); reads take either form.
+ *
+ * Over 300 lines because it is one storage layout (tables, statements, prune) that only reads right whole; the checkpointer conformance suite tests it as one unit.
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";

@@ -2,6 +2,8 @@
  * Admin API (bearer token or console session; http/admin-auth.ts): look up a lead and why it failed,
  * search and filter leads, retry one or all failed leads (a retry resumes from the lead's checkpoint), and
  * preview routing without side effects. Processing, live events, reports and routing live beside it.
+ *
+ * Over 300 lines because it is one route plugin whose schemas are the admin API's OpenAPI document; each route is short.
  */
 import type { FastifyInstance } from "fastify";
 import {

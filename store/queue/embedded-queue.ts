@@ -2,6 +2,8 @@
  * The embedded profile's queue: jobs live in a `jobs` table of the same SQLite database as the lead store,
  * so an accepted lead's job survives a crash and is picked up again at start. Jobs are claimed with a
  * lease by one UPDATE, which keeps several processes on one database file from taking the same job.
+ *
+ * Over 300 lines because claiming, leases, lanes, retries and the scheduler share one jobs table and its statements.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";

@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is the whole embedded Crm adapter (tables, contacts, companies, owners, notes, tasks) mirroring tools/hubspot/hubspot-crm.ts.
+ */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";

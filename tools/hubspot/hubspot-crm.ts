@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is the whole HubSpot adapter of the Crm port (contacts, companies, owners, notes and tasks with their effect-key lookups), one vendor behind one retry policy.
+ */
 import { AssociationTypes, Client } from "@hubspot/api-client";
 import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
 import {

@@ -1,3 +1,6 @@
+/**
+ * Over 300 lines because it is the whole Slack adapter of the Notifier port (post, update, threads, the metadata lookup) behind one retry policy.
+ */
 import {
   type ChatPostMessageArguments,
   ErrorCode,

@@ -2,6 +2,8 @@
  * Routing: the routing.json and scoring.json in force (version hash, load time, warnings), a simulator
  * (paste a lead or pick a stored one, see who would get it and why), the versions loaded with a diff to the
  * one in force, and what-if: recent leads replayed against a candidate routing.json.
+ *
+ * Over 300 lines because the page's four panels share one loaded config and its version list.
  */
 import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type LeadPage, type Session } from "../api.ts";
