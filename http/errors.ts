@@ -5,6 +5,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, preHandlerAsyncHookHandler } from "fastify";
+import { ServiceUnavailableError } from "../app/lead-service.ts";
 
 export const ERROR_SCHEMA_ID = "ErrorBody";
 
@@ -21,6 +22,17 @@ export const errorSchema = {
 
 /** `{ $ref }` to the shared error schema, for route response maps. */
 export const errorRef = { $ref: `${ERROR_SCHEMA_ID}#` } as const;
+
+/** What the webhook can answer besides a lead: the sender's mistakes, the rate limit and "try later". */
+export const WEBHOOK_ERROR_RESPONSES = {
+  400: errorRef,
+  401: errorRef,
+  413: errorRef,
+  415: errorRef,
+  422: errorRef,
+  429: errorRef,
+  503: errorRef,
+} as const;
 
 export interface ErrorBody {
   error: string;
@@ -170,4 +182,14 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: Socke
     );
   }
   socket.destroy(err);
+}
+
+/** The service's "try later" (its store or queue is down) as the 503 a sender retries. */
+export async function orUnavailable<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
+    throw err;
+  }
 }

@@ -4,7 +4,7 @@
  * where it is (app/intake.ts and app/payload-limits.ts), which reads values more leniently than a schema
  * would (a number in a zip field is read as text), so this is swapped in by @fastify/swagger's `transform`.
  */
-import { errorRef } from "./errors.ts";
+import { WEBHOOK_ERROR_RESPONSES } from "./errors.ts";
 import { acceptedSchema, batchResultsSchema, duplicateSchema } from "./webhook-schemas.ts";
 
 const text = (description: string, maxLength = 300) => ({ type: "string", maxLength, description });
@@ -170,13 +170,7 @@ export function webhookDocs(options: { maxBatch: number; honeypot: string }) {
       },
       207: batchResultsSchema,
       303: { description: "A form post from a browser: see Location (the thank-you page).", type: "null" },
-      400: errorRef,
-      401: errorRef,
-      413: errorRef,
-      415: errorRef,
-      422: errorRef,
-      429: errorRef,
-      503: errorRef,
+      ...WEBHOOK_ERROR_RESPONSES,
     },
   };
 }

@@ -10,13 +10,12 @@ import {
   InvalidCursorError,
   LEAD_STATUSES,
   type LeadRecord,
-  type LeadStatus,
+  type ListLeadsOptions,
   MAX_LIST_LIMIT,
-  ServiceUnavailableError,
 } from "../../app/lead-service.ts";
 import type { LeadSource } from "../../domain/types.ts";
 import type { Role } from "../admin-auth.ts";
-import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
+import { errorRef, HttpError, orUnavailable, refused } from "../errors.ts";
 import eventsRoutes from "./events.ts";
 import processingRoutes from "./processing.ts";
 import reportsRoutes from "./reports.ts";
@@ -242,14 +241,6 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
   );
 
   /** The service's "try later" as the 503 a client retries. */
-  async function orUnavailable<T>(work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (err) {
-      if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
-      throw err;
-    }
-  }
 
   app.post<{ Params: { id: string } }>(
     "/leads/:id/retry",
@@ -417,15 +408,5 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(reportsRoutes);
 }
 
-interface LeadQuery {
-  q?: string;
-  status?: LeadStatus;
-  path?: string;
-  owner?: string;
-  source?: string;
-  channel?: string;
-  from?: string;
-  to?: string;
-  limit?: number;
-  cursor?: string;
-}
+/** The list's query string: ListLeadsOptions, with `owner` for `ownerId`. */
+type LeadQuery = Omit<ListLeadsOptions, "ownerId"> & { owner?: string };

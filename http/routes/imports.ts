@@ -4,8 +4,7 @@
  * lost before it is safe to repeat, since the rows already stored come back as duplicates.
  */
 import type { FastifyInstance } from "fastify";
-import { ServiceUnavailableError } from "../../app/lead-service.ts";
-import { errorRef, unavailable } from "../errors.ts";
+import { errorRef, orUnavailable } from "../errors.ts";
 
 const CSV_TYPES = ["text/csv", "application/csv"];
 
@@ -103,19 +102,16 @@ export default async function importRoutes(app: FastifyInstance): Promise<void> 
       },
     },
     async (request) => {
-      try {
-        return await app.leads.importCsv(
+      return orUnavailable(
+        app.leads.importCsv(
           request.body ?? "",
           {
             dryRun: request.query.dry_run === true,
             ...(request.query.source ? { channel: request.query.source } : {}),
           },
           request.log,
-        );
-      } catch (err) {
-        if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
-        throw err;
-      }
+        ),
+      );
     },
   );
 }

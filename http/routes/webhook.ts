@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../../app/idempotency.ts";
-import { type AcceptResult, type ItemResult, ServiceUnavailableError } from "../../app/lead-service.ts";
+import type { AcceptResult, ItemResult } from "../../app/lead-service.ts";
 import { deliveryShape, type ForcedShape } from "../../domain/normalize/delivery.ts";
 import type { LeadSource } from "../../domain/types.ts";
-import { errorRef, HttpError, refused, unavailable } from "../errors.ts";
+import { HttpError, orUnavailable, refused, WEBHOOK_ERROR_RESPONSES } from "../errors.ts";
 import { allowedOrigin, formPolicy, isHoneypotHit, redirectTarget } from "../form-posts.ts";
 import {
   GENERIC_SIGNATURE_HEADER,
@@ -65,16 +65,6 @@ function sourceOf(query: WebhookQuery): { source?: LeadSource } {
 
 function keyOf(idempotencyKey: string | undefined, index: number): { idempotencyKey?: string } {
   return idempotencyKey ? { idempotencyKey: `${idempotencyKey}#${index}` } : {};
-}
-
-/** The service's "try later" as the 503 a sender retries. */
-async function orUnavailable<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof ServiceUnavailableError) throw unavailable(err.message);
-    throw err;
-  }
 }
 
 export default async function webhookRoutes(app: FastifyInstance): Promise<void> {
@@ -218,13 +208,7 @@ export default async function webhookRoutes(app: FastifyInstance): Promise<void>
           200: duplicateSchema,
           202: acceptedSchema,
           207: batchResultsSchema,
-          400: errorRef,
-          401: errorRef,
-          413: errorRef,
-          415: errorRef,
-          422: errorRef,
-          429: errorRef,
-          503: errorRef,
+          ...WEBHOOK_ERROR_RESPONSES,
         },
       },
     },
