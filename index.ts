@@ -12,11 +12,14 @@ export { type AdapterChoice, createGraphDeps, embeddedOnly, type GraphAdapters }
 export { createEmbeddedDeps, type EmbeddedDepsOptions } from "./app/embedded-deps.ts";
 export type {
   AcceptResult,
+  ActResult,
   Delivery,
   LeadPage,
   LeadRecord,
   LeadService,
   LeadStatus,
+  OwnerAction,
+  Ownership,
   PreviewResult,
   RetryResult,
   TimelineEntry,

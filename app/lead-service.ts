@@ -12,6 +12,7 @@ import { routeLabel } from "../domain/labels.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
 import { buildOwnerMessage, type MessageBody } from "../domain/owner-message.ts";
+import { checkAction, type OwnerAction, type OwnerResume, type Ownership } from "../domain/ownership.ts";
 import type { LeadStateValues } from "../domain/snapshot.ts";
 import { ownerDisplayName } from "../domain/summary.ts";
 import type { LeadSource } from "../domain/types.ts";
@@ -38,6 +39,15 @@ import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
 export type { MessageBody } from "../domain/owner-message.ts";
+export type {
+  DeclineReason,
+  Handoff,
+  OwnerAction,
+  OwnerActionKind,
+  Ownership,
+  OwnershipStatus,
+  ReviewActionKind,
+} from "../domain/ownership.ts";
 export { InvalidEventIdError } from "../store/event-log.ts";
 export type {
   LeadFacets,
@@ -89,7 +99,23 @@ export type RetryResult =
   /** Completed: nothing to retry. */
   | { ok: false; reason: "not_failed"; status: LeadStatus }
   /** Queued or running with a live job: it runs (or is running) without help. */
-  | { ok: false; reason: "in_progress"; status: LeadStatus };
+  | { ok: false; reason: "in_progress"; status: LeadStatus }
+  /** Delivered and waiting for its owner, a reviewer or its SLA timer: an action moves it, not a retry. */
+  | { ok: false; reason: "awaiting"; status: LeadStatus };
+
+/**
+ * An owner's, reviewer's or admin's action on a waiting lead: queued (the resume runs on the queue, so the
+ * caller, Slack among them, is answered at once), or why not. `field` names the part of the action at fault.
+ */
+export type ActResult =
+  | { ok: true; queued: true }
+  | { ok: false; code: "not_found" | "not_awaiting" | "invalid"; message: string; field?: string };
+
+/** The ownership a lead's record carries once it has waited for someone (`result.ownership`). */
+export function ownershipOf(lead: Pick<LeadRecord, "result">): Ownership | undefined {
+  const ownership = lead.result?.ownership;
+  return typeof ownership === "object" && ownership !== null ? (ownership as Ownership) : undefined;
+}
 
 export type PreviewResult =
   | {
@@ -130,6 +156,12 @@ export interface LeadService {
    * its run resumes at the node that failed.
    */
   retry(leadId: string): Promise<RetryResult>;
+  /**
+   * An action on a lead that waits for its owner (accept, reassign, decline) or a reviewer (approve, route,
+   * nurture): checked, then queued as the resume of the lead's wait; the first action (or SLA timer) of a
+   * wait decides it and later ones change nothing.
+   */
+  act(leadId: string, action: OwnerAction): Promise<ActResult>;
   /** Every failed lead back on the queue, up to `limit`; returns their ids. */
   retryFailed(limit: number): Promise<string[]>;
   /** Who would get this lead and why; nothing is sent, stored or counted. */
@@ -325,6 +357,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       const lead = await store.getLead(leadId);
       if (!lead) return { ok: false, reason: "not_found" };
       if (lead.status === "completed") return { ok: false, reason: "not_failed", status: lead.status };
+      if (lead.status === "awaiting") return { ok: false, reason: "awaiting", status: lead.status };
       if (lead.status === "queued" || lead.status === "running") {
         const job = await queue.inspect(leadId).catch((err: unknown) => {
           baseLog.error({ leadId, err: messageOf(err) }, "queue unreachable");
@@ -335,6 +368,50 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       await requeue(lead);
       baseLog.info({ leadId, node: lead.lastError?.node }, "lead retry queued");
       return { ok: true, leadId, ...(lead.lastError?.node ? { node: lead.lastError.node } : {}) };
+    },
+
+    async act(leadId, action) {
+      const lead = await store.getLead(leadId).catch((err: unknown) => {
+        baseLog.error({ leadId, err: messageOf(err) }, "lead store unreachable");
+        throw new ServiceUnavailableError("the lead store is unreachable; retry later");
+      });
+      if (!lead) return { ok: false, code: "not_found", message: `lead ${leadId} not found` };
+      const ownership = ownershipOf(lead);
+      if (lead.status !== "awaiting" || ownership?.status !== "awaiting") {
+        const decided = ownership?.decidedBy ? ` (${ownership.status} by ${ownership.decidedBy})` : "";
+        return {
+          ok: false,
+          code: "not_awaiting",
+          message: `lead is ${lead.status}${decided}: it waits for no decision`,
+        };
+      }
+      const check = checkAction(action, ownership.waitingFor ?? "owner");
+      if (!check.ok)
+        return {
+          ok: false,
+          code: "invalid",
+          message: check.message,
+          ...(check.field ? { field: check.field } : {}),
+        };
+      const to = check.action.to;
+      if (to !== undefined && !deps.routing().owners.some((o) => o.id === to))
+        return { ok: false, code: "invalid", field: "to", message: `to: routing.json has no owner "${to}"` };
+      const round = ownership.round ?? 0;
+      const value: OwnerResume = {
+        type: "action",
+        round,
+        action: check.action,
+        at: new Date().toISOString(),
+      };
+      try {
+        // One job per wait: a double click finds the first one queued and adds nothing.
+        await queue.enqueueResume({ leadId, jobId: `act:${leadId}:${round}`, value });
+      } catch (err) {
+        baseLog.error({ leadId, err: messageOf(err) }, "queueing an action failed");
+        throw new ServiceUnavailableError("the queue is unreachable; retry later");
+      }
+      baseLog.info({ leadId, action: check.action.action, via: check.action.via, round }, "action queued");
+      return { ok: true, queued: true };
     },
 
     async retryFailed(limit) {

@@ -298,6 +298,14 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   if (options.worker) {
     queue.start(
       async (leadId, job) => {
+        if (job.resume) {
+          // The owner loop's resume jobs are queued only for awaiting leads (LeadService.act).
+          logger.warn(
+            { leadId, jobId: job.resume.jobId },
+            "resume job ignored: this build has no owner loop",
+          );
+          return "ignored";
+        }
         const run = () =>
           runner.run(leadId, job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs });
         try {

@@ -14,9 +14,11 @@ import type { EffectAttempt, Ledger } from "../tools/ports.ts";
 
 /**
  * queued: waiting for its first run (or put back by an admin retry); running: a worker has it; retrying: its
- * last run failed and the queue runs it again at `nextAttemptAt`; completed; failed: no more automatic runs.
+ * last run failed and the queue runs it again at `nextAttemptAt`; awaiting: delivered, and waiting in the
+ * graph for its owner's (or a reviewer's) decision or its SLA timer (settled: nothing to requeue);
+ * completed; failed: no more automatic runs.
  */
-export const LEAD_STATUSES = ["queued", "running", "retrying", "completed", "failed"] as const;
+export const LEAD_STATUSES = ["queued", "running", "retrying", "awaiting", "completed", "failed"] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
 
 /** Why the lead's last attempt failed; cleared when the lead completes (its timeline keeps the failed steps). */
@@ -168,7 +170,8 @@ export interface LeadStore {
   countByStatus(): Promise<StatusCounts>;
 
   // The status setters below throw `LeadNotFoundError` for an unknown id. They do not police transitions:
-  // the runner owns the lifecycle (queued -> running -> completed | retrying | failed; retrying -> running;
+  // the runner owns the lifecycle (queued -> running -> completed | awaiting | retrying | failed;
+  // retrying -> running; awaiting -> running (a decision or a timer resumes it);
   // failed, retrying or a stranded running/queued -> queued on an admin retry). Every change but to
   // `retrying` clears `nextAttemptAt`; completion clears `lastError`.
   /** Back to `queued` (admin retry). */
@@ -182,6 +185,8 @@ export interface LeadStore {
   beginAttempt(leadId: string): Promise<LeadSummary | null>;
   /** `facets`, when given, replace the stored ones (and the lead's index entries). */
   markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void>;
+  /** `awaiting`: delivered and waiting for a person or a timer; `result` as far as it goes (with `ownership`). */
+  markAwaiting(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void>;
   markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void>;
   /** `retrying`: the run failed with `error` and the queue runs it again at `nextAttemptAt` (ISO). */
   markRetrying(
@@ -289,7 +294,7 @@ export function withDuration(entry: TimelineEntry): TimelineEntry {
 }
 
 export function emptyCounts(): StatusCounts {
-  return { queued: 0, running: 0, retrying: 0, completed: 0, failed: 0 };
+  return { queued: 0, running: 0, retrying: 0, awaiting: 0, completed: 0, failed: 0 };
 }
 
 // ---------------------------------------------------------------- Search terms

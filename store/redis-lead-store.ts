@@ -144,8 +144,9 @@ if ARGV[4] ~= '' then
   for t in pairs(new) do if not old[t] then redis.call('ZADD', ARGV[6] .. t, lead[2], ARGV[1]) end end
   redis.call('HSET', KEYS[1], 'facets', ARGV[4], 'terms', ARGV[5])
 end
-if ARGV[2] == 'completed' and (lead[5] or lead[6]) then redis.call('HDEL', KEYS[1], 'lastError', 'nextAttemptAt')
-elseif ARGV[2] ~= 'retrying' and ARGV[2] ~= 'completed' and lead[5] then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
+local settled = ARGV[2] == 'completed' or ARGV[2] == 'awaiting'
+if settled and (lead[5] or lead[6]) then redis.call('HDEL', KEYS[1], 'lastError', 'nextAttemptAt')
+elseif ARGV[2] ~= 'retrying' and not settled and lead[5] then redis.call('HDEL', KEYS[1], 'nextAttemptAt') end
 return 1
 `);
 
@@ -470,6 +471,10 @@ export class RedisLeadStore implements LeadStore {
 
   async markCompleted(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
     await this.#setStatus(leadId, "completed", 0, ["result", packJson(result)], facets);
+  }
+
+  async markAwaiting(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
+    await this.#setStatus(leadId, "awaiting", 0, ["result", packJson(result)], facets);
   }
 
   async markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void> {

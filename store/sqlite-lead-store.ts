@@ -123,7 +123,7 @@ function migrate(db: DatabaseSync): void {
 }
 
 /**
- * A `leads` table from before the `retrying` status: SQLite cannot change a CHECK constraint in place, so the
+ * A `leads` table from before the newest status (`awaiting`): SQLite cannot change a CHECK constraint in place, so the
  * table is copied into one with the current constraint and columns, in one transaction (another process
  * opening the file at the same time waits, then finds it done).
  */
@@ -131,10 +131,10 @@ function migrateLeads(db: DatabaseSync): void {
   const current = () =>
     db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'leads'").get()?.sql;
   const sql = current();
-  if (sql == null || String(sql).includes("'retrying'")) return;
+  if (sql == null || String(sql).includes("'awaiting'")) return;
   db.exec("BEGIN IMMEDIATE");
   try {
-    if (!String(current()).includes("'retrying'")) {
+    if (!String(current()).includes("'awaiting'")) {
       db.exec(LEADS_TABLE("leads_new"));
       const names = (table: string) =>
         db
@@ -351,6 +351,13 @@ export class SqliteLeadStore implements LeadStore {
     });
   }
 
+  async markAwaiting(leadId: string, result: Record<string, unknown>, facets?: LeadFacets): Promise<void> {
+    await this.#write(() => {
+      this.#setStatus(leadId, "awaiting", { result: JSON.stringify(result) });
+      if (facets) this.#setFacets(leadId, facets);
+    });
+  }
+
   async markFailed(leadId: string, error: Omit<LeadError, "at">, facets?: LeadFacets): Promise<void> {
     const lastError: LeadError = { ...error, at: this.#clock().toISOString() };
     await this.#write(() => {
@@ -528,7 +535,7 @@ function prepare(db: DatabaseSync) {
     setStatus: p(
       `UPDATE leads SET status = ?1, updated_at = ?2, attempts = attempts + ?3,
          result = COALESCE(?4, result),
-         last_error = CASE WHEN ?1 = 'completed' THEN NULL ELSE COALESCE(?5, last_error) END,
+         last_error = CASE WHEN ?1 IN ('completed', 'awaiting') THEN NULL ELSE COALESCE(?5, last_error) END,
          next_attempt_at = ?7
        WHERE lead_id = ?6`,
     ),

@@ -43,6 +43,54 @@ describe("EmbeddedQueue", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("runs a resume job once per id, beside the lead's own job, and holds a timer until it is due, across a restart", async () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const first = open({ clock });
+    expect(
+      await first.enqueueResume({ leadId: "a", jobId: "act:a:0", value: { type: "action", round: 0 } }),
+    ).toBe(true);
+    expect(await first.enqueueResume({ leadId: "a", jobId: "act:a:0", value: { type: "other" } })).toBe(
+      false,
+    );
+    expect(
+      await first.enqueueResume({
+        leadId: "a",
+        jobId: "sla:a:0",
+        value: { type: "timer" },
+        runAt: now + 60_000,
+      }),
+    ).toBe(true);
+    await first.enqueue("a");
+    // The timer is not work waiting until it is due.
+    expect(await first.depth()).toBe(2);
+    await first.close();
+
+    // A restarted process finds both; the timer runs only once the clock reaches it.
+    const second = open({ clock });
+    const runs: Array<{ leadId: string; resume?: unknown }> = [];
+    second.start(
+      async (leadId, run) => {
+        runs.push({ leadId, ...(run.resume ? { resume: run.resume } : {}) });
+      },
+      { concurrency: 2 },
+    );
+    await until(() => runs.length === 2, "the action and the lead's job");
+    expect(runs).toContainEqual({
+      leadId: "a",
+      resume: { jobId: "act:a:0", value: { type: "action", round: 0 } },
+    });
+    expect(runs).toContainEqual({ leadId: "a" });
+    await sleep(50);
+    expect(runs).toHaveLength(2);
+    now += 60_000;
+    await until(() => runs.length === 3, "the timer");
+    expect(runs[2]).toEqual({ leadId: "a", resume: { jobId: "sla:a:0", value: { type: "timer" } } });
+    await until(async () => (await second.depth()) === 0, "jobs done");
+    // Done and gone: the same id may be queued again (the runner makes a stale one a no-op).
+    expect(await second.enqueueResume({ leadId: "a", jobId: "act:a:0", value: {} })).toBe(true);
+  });
+
   it("keeps one job per lead however often it is enqueued", async () => {
     const queue = open();
     await Promise.all([queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("b")]);

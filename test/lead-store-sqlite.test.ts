@@ -94,6 +94,7 @@ describe("SqliteLeadStore", () => {
         queued: 0,
         running: 0,
         retrying: 0,
+        awaiting: 0,
         completed: 1,
         failed: 0,
       });
@@ -129,6 +130,33 @@ describe("SqliteLeadStore", () => {
       const again = new SqliteLeadStore({ path });
       expect(await again.countByStatus()).toMatchObject({ retrying: 1 });
       await again.close();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("moves a leads table from before the awaiting status into the current one, rows intact", async () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE leads (
+      lead_id TEXT PRIMARY KEY,
+      status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'retrying', 'completed', 'failed')),
+      source TEXT, received_at TEXT NOT NULL, received_at_ms INTEGER NOT NULL, updated_at TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, idempotency_key TEXT, payload TEXT NOT NULL, result TEXT,
+      facets TEXT, next_attempt_at TEXT
+    ) STRICT`);
+    old
+      .prepare(
+        `INSERT INTO leads (lead_id, status, received_at, received_at_ms, updated_at, attempts, payload)
+         VALUES ('old-2', 'running', '2025-03-01T09:00:00.000Z', 1740819600000, '2025-03-01T09:00:01.000Z', 1, '{}')`,
+      )
+      .run();
+    old.close();
+    const store = new SqliteLeadStore({ path });
+    try {
+      await store.markAwaiting("old-2", { path: "qualified" });
+      expect(await store.getLead("old-2")).toMatchObject({ status: "awaiting", attempts: 1 });
     } finally {
       await store.close();
     }

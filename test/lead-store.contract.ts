@@ -197,6 +197,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 0,
           running: 0,
           retrying: 0,
+          awaiting: 0,
           completed: 1,
           failed: 0,
         });
@@ -206,6 +207,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 0,
           running: 0,
           retrying: 0,
+          awaiting: 0,
           completed: 1,
           failed: 0,
         });
@@ -252,6 +254,35 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         expect(await store.countByStatus()).toMatchObject({ retrying: 0, completed: 1 });
       });
 
+      it("marks a delivered lead awaiting with its result, drops the last error, and a resume runs it again", async () => {
+        const { store, twin } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        await store.markRunning(input.leadId);
+        await store.markRetrying(
+          input.leadId,
+          { node: "notifyOwner", message: "slack: 503" },
+          "2025-03-01T09:01:00.000Z",
+        );
+        await store.markRunning(input.leadId);
+        const ownership = { ownerId: "ana", status: "awaiting", handoffs: [], round: 0 };
+        await store.markAwaiting(input.leadId, { path: "qualified", ownership }, { ownerId: "ana" });
+        const awaiting = await mustGet(await twin(), input.leadId);
+        expect(awaiting).toMatchObject({ status: "awaiting", attempts: 2, result: { ownership } });
+        expect("lastError" in awaiting).toBe(false);
+        expect("nextAttemptAt" in awaiting).toBe(false);
+        expect((await store.listLeads({ status: "awaiting" })).leads.map((l) => l.leadId)).toEqual([
+          input.leadId,
+        ]);
+        expect((await store.listLeads({ ownerId: "ana" })).leads).toHaveLength(1);
+        expect(await store.countByStatus()).toMatchObject({ awaiting: 1, running: 0 });
+        // A decision resumes it: running, then completed.
+        expect(await store.beginAttempt(input.leadId)).toMatchObject({ status: "awaiting" });
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "running", attempts: 3 });
+        await store.markCompleted(input.leadId, { path: "qualified" });
+        expect(await store.countByStatus()).toMatchObject({ awaiting: 0, completed: 1 });
+      });
+
       it("rejects a second lead with the same id", async () => {
         const { store } = await open();
         const input = newLead();
@@ -291,6 +322,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 0,
           running: 0,
           retrying: 0,
+          awaiting: 0,
           completed: 0,
           failed: 0,
         });
@@ -427,6 +459,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 0,
           running: 0,
           retrying: 0,
+          awaiting: 0,
           completed: 0,
           failed: 0,
         });
@@ -443,6 +476,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 3,
           running: 1,
           retrying: 0,
+          awaiting: 0,
           completed: 2,
           failed: 3,
         });
@@ -472,6 +506,7 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
           queued: 4,
           running: 1,
           retrying: 0,
+          awaiting: 0,
           completed: 2,
           failed: 2,
         });

@@ -265,6 +265,12 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
           error: "in_progress",
           message: `lead is ${result.status} and its job is live; it needs no retry`,
         });
+      if (!result.ok && result.reason === "awaiting")
+        return reply.code(409).send({
+          error: "awaiting",
+          message:
+            "lead is awaiting: it was delivered and waits for its owner's (or a reviewer's) decision or its SLA timer; act on it with POST /admin/leads/:id/actions",
+        });
       if (!result.ok)
         return reply.code(409).send({
           error: "not_failed",

@@ -20,6 +20,7 @@ import {
   type JobState,
   type PauseState,
   type RequeueOptions,
+  type ResumeJob,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -46,6 +47,8 @@ interface LeadJobData {
   leadId: string;
   /** The next run was asked for by an admin retry (JobRun.probe); cleared once that run ends. */
   probe?: true;
+  /** A resume job's value (an owner's action, an SLA timer): the job's name is then "resume". */
+  resume?: unknown;
 }
 
 export class BullmqQueue implements JobQueue {
@@ -102,6 +105,24 @@ export class BullmqQueue implements JobQueue {
     // Job ids are unique per queue only: a lead that may have a job already is looked for in the other lane.
     if (options.reassert && (await Job.fromId(bulk ? this.#queue : this.#bulkQueue, leadId))) return;
     await (bulk ? this.#bulkQueue : this.#queue).add("lead", { leadId }, { jobId: leadId });
+  }
+
+  async enqueueResume(job: ResumeJob): Promise<boolean> {
+    // The job id is deterministic: BullMQ's add script returns the job already there instead of a second one.
+    const existing = await Job.fromId(this.#queue, job.jobId);
+    if (existing) {
+      const state = await existing.getState();
+      if (state !== "completed" && state !== "failed") return false;
+      // A finished job of that id (kept when it failed) would swallow the add: make room for this one.
+      await existing.remove().catch(() => undefined);
+    }
+    const delay = Math.max(0, (job.runAt ?? Date.now()) - Date.now());
+    await this.#queue.add(
+      "resume",
+      { leadId: job.leadId, resume: job.value },
+      { jobId: job.jobId, ...(delay > 0 ? { delay } : {}) },
+    );
+    return true;
   }
 
   /** The lead's job in either lane. */
@@ -178,6 +199,7 @@ export class BullmqQueue implements JobQueue {
             maxAttempts,
             ...(attempt < maxAttempts ? { retryDelayMs: backoffDelay(attempt, backoffMs) } : {}),
             probe,
+            ...(job.name === "resume" ? { resume: { jobId: job.id ?? "", value: job.data.resume } } : {}),
           });
         } finally {
           // Only the run the admin asked for probes; the queue's own retries of it do not.

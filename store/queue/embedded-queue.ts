@@ -24,6 +24,7 @@ import {
   type Lane,
   type PauseState,
   type RequeueOptions,
+  type ResumeJob,
   type StartOptions,
   settleWithin,
 } from "./job-queue.ts";
@@ -74,6 +75,11 @@ function migrate(db: DatabaseSync): void {
   if (!columns.some((c) => c.name === "probe"))
     db.exec("ALTER TABLE jobs ADD COLUMN probe INTEGER NOT NULL DEFAULT 0");
   db.exec("CREATE INDEX IF NOT EXISTS jobs_lane_due ON jobs (state, priority, run_at_ms)");
+  // 'resume': the row's key is the resume job's id and `payload` holds {leadId, value} (JobRun.resume).
+  if (!columns.some((c) => c.name === "kind")) {
+    db.exec("ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'lead'");
+    db.exec("ALTER TABLE jobs ADD COLUMN payload TEXT");
+  }
 }
 
 function prepare(db: DatabaseSync) {
@@ -82,6 +88,11 @@ function prepare(db: DatabaseSync) {
     insert: p(
       `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, priority)
        VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3, ?4) ON CONFLICT (lead_id) DO NOTHING`,
+    ),
+    // A resume job (an owner's action, an SLA timer at its deadline): one row per job id, added once.
+    insertResume: p(
+      `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, priority, kind, payload)
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?4, ?4, 0, 'resume', ?5) ON CONFLICT (lead_id) DO NOTHING`,
     ),
     // A running job is left alone: its worker records the outcome.
     requeue: p(
@@ -98,7 +109,7 @@ function prepare(db: DatabaseSync) {
                           AND NOT EXISTS (SELECT 1 FROM queue_state WHERE key = 'paused')
                         ORDER BY run_at_ms, created_at_ms LIMIT 1)
          AND state = 'waiting'
-       RETURNING lead_id, attempts_made, max_attempts, probe`,
+       RETURNING lead_id, attempts_made, max_attempts, probe, kind, payload`,
     ),
     complete: p("DELETE FROM jobs WHERE lead_id = ? AND owner = ?"),
     retryLater: p(
@@ -127,7 +138,10 @@ function prepare(db: DatabaseSync) {
     inspect: p(
       "SELECT state, run_at_ms, attempts_made, max_attempts, last_error FROM jobs WHERE lead_id = ?",
     ),
-    depth: p("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('waiting', 'active')"),
+    // A timer not yet due is not work waiting.
+    depth: p(
+      "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('waiting', 'active') AND NOT (kind = 'resume' AND run_at_ms > ?)",
+    ),
     // Every claim reads this row, so a pause written by any process holds every worker on the file.
     pause: p("INSERT INTO queue_state (key, value) VALUES ('paused', ?) ON CONFLICT (key) DO NOTHING"),
     resume: p("DELETE FROM queue_state WHERE key = 'paused'"),
@@ -136,10 +150,27 @@ function prepare(db: DatabaseSync) {
 }
 
 interface ClaimedJob {
+  /** The row's key: the lead id, or a resume job's id. */
+  jobId: string;
   leadId: string;
   attemptsMade: number;
   maxAttempts: number;
   probe: boolean;
+  resume?: { jobId: string; value: unknown };
+}
+
+/** A claimed row as the job it is: a resume row carries its lead and value in `payload`. */
+function claimedJob(row: Record<string, unknown>): ClaimedJob {
+  const jobId = String(row.lead_id);
+  const base = {
+    jobId,
+    attemptsMade: Number(row.attempts_made),
+    maxAttempts: Number(row.max_attempts),
+    probe: Number(row.probe) === 1,
+  };
+  if (row.kind !== "resume") return { ...base, leadId: jobId };
+  const payload = JSON.parse(String(row.payload)) as { leadId: string; value: unknown };
+  return { ...base, leadId: payload.leadId, resume: { jobId, value: payload.value } };
 }
 
 /** True when `owner` names a process on this host that no longer exists. */
@@ -200,6 +231,16 @@ export class EmbeddedQueue implements JobQueue {
     this.#tick();
   }
 
+  async enqueueResume(job: ResumeJob): Promise<boolean> {
+    const now = this.#now();
+    const payload = JSON.stringify({ leadId: job.leadId, value: job.value });
+    const { changes } = await this.#write(() =>
+      this.#sql.insertResume.run(job.jobId, this.#attempts, job.runAt ?? now, now, payload),
+    );
+    if ((job.runAt ?? now) <= now) this.#tick();
+    return Number(changes) > 0;
+  }
+
   async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {
     const now = this.#now();
     await this.#write(() => this.#sql.requeue.run(leadId, this.#attempts, now, options.probe ? 1 : 0));
@@ -219,7 +260,7 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   async depth(): Promise<number> {
-    return Number(this.#sql.depth.get()?.n ?? 0);
+    return Number(this.#sql.depth.get(this.#now())?.n ?? 0);
   }
 
   async pause(): Promise<void> {
@@ -322,13 +363,7 @@ export class EmbeddedQueue implements JobQueue {
       try {
         const now = this.#now();
         const row = this.#sql.claim.get(this.#owner, now + this.#leaseMs, now, PRIORITY[lane]);
-        if (row)
-          job = {
-            leadId: String(row.lead_id),
-            attemptsMade: Number(row.attempts_made),
-            maxAttempts: Number(row.max_attempts),
-            probe: Number(row.probe) === 1,
-          };
+        if (row) job = claimedJob(row);
       } catch (err) {
         // SQLITE_BUSY under another process's write lock: the next poll tries again.
         this.#logger.warn({ err: String(err) }, "could not claim a job");
@@ -354,7 +389,7 @@ export class EmbeddedQueue implements JobQueue {
   }
 
   async #execute(handler: JobHandler, job: ClaimedJob): Promise<void> {
-    const { leadId } = job;
+    const { leadId, jobId } = job;
     let failure: unknown;
     let ok = false;
     const attempt = job.attemptsMade + 1;
@@ -364,6 +399,7 @@ export class EmbeddedQueue implements JobQueue {
         maxAttempts: job.maxAttempts,
         ...(attempt < job.maxAttempts ? { retryDelayMs: backoffDelay(attempt, this.#backoffMs) } : {}),
         probe: job.probe,
+        ...(job.resume ? { resume: job.resume } : {}),
       });
       ok = true;
     } catch (err) {
@@ -372,7 +408,7 @@ export class EmbeddedQueue implements JobQueue {
     const now = this.#now();
     try {
       if (ok) {
-        await this.#write(() => this.#sql.complete.run(leadId, this.#owner));
+        await this.#write(() => this.#sql.complete.run(jobId, this.#owner));
         return;
       }
       const attemptsMade = job.attemptsMade + 1;
@@ -380,12 +416,12 @@ export class EmbeddedQueue implements JobQueue {
       if (attemptsMade < job.maxAttempts) {
         const delay = backoffDelay(attemptsMade, this.#backoffMs);
         await this.#write(() =>
-          this.#sql.retryLater.run(attemptsMade, now + delay, message, now, leadId, this.#owner),
+          this.#sql.retryLater.run(attemptsMade, now + delay, message, now, jobId, this.#owner),
         );
         this.#logger.warn({ leadId, attempt: attemptsMade, retryInMs: delay }, "job failed; will retry");
       } else {
-        await this.#write(() => this.#sql.fail.run(attemptsMade, message, now, leadId, this.#owner));
-        this.#logger.error({ leadId, attempts: attemptsMade }, "job failed for good");
+        await this.#write(() => this.#sql.fail.run(attemptsMade, message, now, jobId, this.#owner));
+        this.#logger.error({ leadId, jobId, attempts: attemptsMade }, "job failed for good");
       }
     } catch (storeErr) {
       // The lease runs out and the job is taken back, so the lead is retried rather than lost.

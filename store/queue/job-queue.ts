@@ -15,6 +15,23 @@ export interface JobRun {
    * (`withVendorProbe`). The queue's own later retries of the job do not.
    */
   probe: boolean;
+  /** Set when the job resumes a lead waiting in the graph (an owner's action, an SLA timer): its id and value. */
+  resume?: { jobId: string; value: unknown };
+}
+
+/**
+ * A resume of a lead that waits in the graph's `interrupt()` (docs/architecture.md, "The owner loop"): a
+ * person's action, or an SLA timer due at `runAt`. Its id is deterministic (`act:<leadId>:<round>`,
+ * `sla:<leadId>:<round>`), so a job already there with that id is not added again; whichever job of a round
+ * runs first decides it, and the runner makes the others no-ops.
+ */
+export interface ResumeJob {
+  leadId: string;
+  jobId: string;
+  /** JSON; handed to the handler as `JobRun.resume.value`. */
+  value: unknown;
+  /** Epoch ms it is due (an SLA deadline); default now. */
+  runAt?: number;
 }
 
 export interface RequeueOptions {
@@ -78,6 +95,11 @@ export interface JobQueue {
   readonly name: string;
   /** Adds the lead's job unless one is already waiting, delayed or running: idempotent per lead. */
   enqueue(leadId: string, options?: EnqueueOptions): Promise<void>;
+  /**
+   * Adds a resume job (live lane) unless one with its id is waiting, delayed or running; true when added.
+   * Durable: a timer due in an hour survives restarts (a delayed BullMQ job, a row with its run time).
+   */
+  enqueueResume(job: ResumeJob): Promise<boolean>;
   /**
    * Admin retry: a job that failed for good (or finished) goes back to waiting with fresh attempts; a job
    * still waiting for its backoff runs now; a running one is left alone.

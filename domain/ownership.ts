@@ -1,0 +1,120 @@
+/**
+ * The owner loop's vocabulary (docs/architecture.md, "The owner loop"): what an owner, a reviewer or the SLA
+ * timer can do to a lead that waits for them, and the lead's ownership record (who holds it, whether they took
+ * it, every hand-off with how long the previous holder had it). Pure: the slack interactions route, the admin
+ * API and the CLI build `OwnerAction`s; the graph's awaitOwner and reviewLead steps read them.
+ */
+
+export const OWNER_ACTIONS = ["accept", "reassign", "decline"] as const;
+export type OwnerActionKind = (typeof OWNER_ACTIONS)[number];
+export const REVIEW_ACTIONS = ["approve", "route", "nurture"] as const;
+export type ReviewActionKind = (typeof REVIEW_ACTIONS)[number];
+export const ALL_ACTIONS = [...OWNER_ACTIONS, ...REVIEW_ACTIONS] as const;
+
+export const DECLINE_REASONS = ["wrong_territory", "not_a_buyer", "spam", "existing_customer"] as const;
+export type DeclineReason = (typeof DECLINE_REASONS)[number];
+
+export const ACTION_SOURCES = ["slack", "admin", "cli", "timer"] as const;
+
+export interface OwnerAction {
+  action: OwnerActionKind | ReviewActionKind;
+  /** Who acted: Slack user id, admin name, "cli:<user>", or "sla-timer". */
+  by: string;
+  reason?: DeclineReason | string;
+  /** Reassign/route target owner id (optional for reassign: the next in the pool). */
+  to?: string;
+  via: "slack" | "admin" | "cli" | "timer";
+}
+
+export type OwnershipStatus = "awaiting" | "accepted" | "declined" | "reassigned";
+
+export interface Handoff {
+  from: string;
+  /** Null when nobody could take the lead (the pool ran out): it went to review or escalation. */
+  to: string | null;
+  kind: "reassign" | "decline" | "sla" | "escalate" | "review";
+  by: string;
+  /** ISO time of the hand-off. */
+  at: string;
+  /** How long `from` held the lead before it moved. */
+  afterMs: number;
+  reason?: string;
+}
+
+export interface Ownership {
+  ownerId: string | null;
+  status: OwnershipStatus;
+  decidedBy?: string;
+  /** ISO time of the decision. */
+  decidedAt?: string;
+  handoffs: Handoff[];
+  /** ISO time the current holder was told (their acceptance clock starts here, or when their hours start). */
+  awaitingSince?: string;
+  /** ISO time the SLA runs out, when the lead has one. */
+  deadline?: string;
+  /** Which wait this is: 0 for the first owner, one more per hand-off. Actions and timers name it. */
+  round?: number;
+  /** What the lead waits for: an owner's acceptance or a reviewer's decision. */
+  waitingFor?: "owner" | "review";
+}
+
+/** What an `interrupt()` of the owner loop carries: checked against the action that resumes it. */
+export interface OwnerWait {
+  kind: "owner" | "review";
+  leadId: string;
+  round: number;
+  ownerId: string | null;
+}
+
+/** A resume value: a person's action, or the SLA timer of a round firing. */
+export type OwnerResume =
+  | { type: "action"; round: number; action: OwnerAction; at: string }
+  | { type: "timer"; round: number; at: string };
+
+export type ActionCheck = { ok: true; action: OwnerAction } | { ok: false; message: string; field?: string };
+
+const isOneOf = <T extends string>(list: readonly T[], value: unknown): value is T =>
+  typeof value === "string" && (list as readonly string[]).includes(value);
+
+/**
+ * Whether `action` fits a lead waiting for `waitingFor`: an owner accepts, reassigns or declines; a reviewer
+ * approves, routes or nurtures. Names the field that is wrong.
+ */
+export function checkAction(action: OwnerAction, waitingFor: "owner" | "review"): ActionCheck {
+  if (!isOneOf(ALL_ACTIONS, action.action))
+    return { ok: false, field: "action", message: `action must be one of ${ALL_ACTIONS.join(", ")}` };
+  if (typeof action.by !== "string" || action.by.trim() === "")
+    return { ok: false, field: "by", message: "by must name who acted" };
+  if (!isOneOf(ACTION_SOURCES, action.via))
+    return { ok: false, field: "via", message: `via must be one of ${ACTION_SOURCES.join(", ")}` };
+  const allowed: readonly string[] = waitingFor === "owner" ? OWNER_ACTIONS : REVIEW_ACTIONS;
+  if (!allowed.includes(action.action))
+    return {
+      ok: false,
+      field: "action",
+      message: `the lead waits for ${waitingFor === "owner" ? "its owner" : "review"}: the action must be one of ${allowed.join(", ")}`,
+    };
+  if (action.action === "decline" && !isOneOf(DECLINE_REASONS, action.reason))
+    return {
+      ok: false,
+      field: "reason",
+      message: `decline needs a reason: one of ${DECLINE_REASONS.join(", ")}`,
+    };
+  if (action.action === "route" && !action.to)
+    return { ok: false, field: "to", message: "route needs the owner id to route to" };
+  const clean: OwnerAction = {
+    action: action.action,
+    by: action.by.trim(),
+    via: action.via,
+    ...(action.reason !== undefined ? { reason: action.reason } : {}),
+    ...(action.to !== undefined && action.to !== "" ? { to: action.to } : {}),
+  };
+  return { ok: true, action: clean };
+}
+
+/** Whether an interrupt's value is one of ours (a wait for an owner or a reviewer). */
+export function isOwnerWait(value: unknown): value is OwnerWait {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Partial<OwnerWait>;
+  return (v.kind === "owner" || v.kind === "review") && typeof v.round === "number";
+}
