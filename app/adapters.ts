@@ -134,6 +134,7 @@ export async function createGraphDeps(
     const hubspot = new HubSpotCrm({
       accessToken: env.HUBSPOT_ACCESS_TOKEN,
       ...(env.HUBSPOT_BASE_PATH ? { basePath: env.HUBSPOT_BASE_PATH } : {}),
+      ...(env.HUBSPOT_PORTAL_ID ? { portalId: env.HUBSPOT_PORTAL_ID, appUrl: env.HUBSPOT_APP_URL } : {}),
     });
     crm = hubspot;
     enrichers.push(new HubSpotCompanyEnricher(hubspot));

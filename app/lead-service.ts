@@ -18,6 +18,7 @@ import { ownerDisplayName } from "../domain/summary.ts";
 import type { LeadSource } from "../domain/types.ts";
 import { type LeadGraph, previewLead } from "../graph/build.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
+import { contactLink } from "../nodes/notify-owner.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import {
   type LeadPage,
@@ -484,7 +485,12 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       const state = snapshot.values as (Partial<LeadStateValues> & { leadId?: string }) | undefined;
       if (!state?.lead || !state.route || (state.notifications ?? []).length === 0) return null;
       const lead = { ...state, leadId, similarAccounts: state.similarAccounts ?? [] };
-      return buildOwnerMessage(lead, ownerDisplayName(lead, deps.routing()), deps.publicUrl);
+      const routing = deps.routing();
+      return buildOwnerMessage(lead, {
+        ownerName: ownerDisplayName(lead, routing),
+        routing,
+        ...contactLink(deps, { ...lead, crm: state.crm ?? {} }),
+      });
     },
 
     async pause(by) {

@@ -109,6 +109,10 @@ export const envSchema = z.object({
   PINECONE_NAMESPACE: optionalString,
   HUBSPOT_ACCESS_TOKEN: optionalString,
   HUBSPOT_BASE_PATH: optionalString.pipe(z.url().optional()),
+  /** The HubSpot account id ("Hub ID"), for links to a contact's record in the owner's Slack message. */
+  HUBSPOT_PORTAL_ID: optionalString.pipe(z.string().regex(/^\d+$/, "must be the numeric Hub ID").optional()),
+  /** HubSpot's web app origin for those links; EU-hosted accounts use https://app-eu1.hubspot.com. */
+  HUBSPOT_APP_URL: z.url({ protocol: /^https$/ }).default("https://app.hubspot.com"),
   SLACK_BOT_TOKEN: optionalString,
   SLACK_API_URL: optionalString.pipe(z.url().optional()),
   SLACK_DEFAULT_CHANNEL: optionalString,

@@ -1,5 +1,6 @@
-import { buildOwnerMessage, messageTarget } from "../domain/owner-message.ts";
+import { buildOwnerMessage, messageTarget, type OwnerMessageOptions } from "../domain/owner-message.ts";
 import { buildReturningMessage } from "../domain/returning-message.ts";
+import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import { ownerDisplayName } from "../domain/summary.ts";
 import type { NotificationRecord } from "../domain/types.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
@@ -7,7 +8,27 @@ import type { GraphDeps, LeadNode } from "./deps.ts";
 import { writeOnce } from "./effects.ts";
 import { returningThread } from "./returning-thread.ts";
 
-type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl">;
+type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl"> &
+  Partial<Pick<GraphDeps, "crm">>;
+
+/**
+ * How the message links the lead's contact: its CRM record (HubSpot) once the contact id is known (a HubSpot
+ * lead, or after syncCrm), else, with a CRM that has no pages of its own, the console's lead page. Never the
+ * admin API, which answers an AE 401.
+ */
+export function contactLink(
+  deps: Pick<GraphDeps, "publicUrl"> & Partial<Pick<GraphDeps, "crm">>,
+  state: Pick<LeadState, "leadId"> & Partial<Pick<LeadState, "lead" | "crm">>,
+): Pick<OwnerMessageOptions, "crmUrl" | "crmLabel"> {
+  const contactId = state.crm?.contactId ?? state.lead?.hubspotContactId;
+  if (deps.crm?.contactUrl) {
+    const url = contactId ? deps.crm.contactUrl(contactId) : undefined;
+    return url ? { crmUrl: url, crmLabel: "Open in HubSpot" } : {};
+  }
+  if (!deps.publicUrl) return {};
+  const base = deps.publicUrl.replace(/\/$/, "");
+  return { crmUrl: `${base}/console/leads/${encodeURIComponent(state.leadId)}`, crmLabel: "Open in console" };
+}
 
 /**
  * Posts once per lead. Slack has no idempotency key, so the ledger is the guard: a retry finds the stored
@@ -27,7 +48,7 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
       ...messageTarget(state, routing),
       ...(thread
         ? { ...buildReturningMessage(state), thread }
-        : buildOwnerMessage(state, ownerName, deps.publicUrl)),
+        : buildOwnerMessage(state, { ownerName, routing, ...contactLink(deps, state) })),
     };
     const previous = await deps.ledger.get<PostedMessage>(key);
     const posted = previous

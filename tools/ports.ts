@@ -123,6 +123,8 @@ export interface Crm {
   setNurtureStatus(contactId: string, status: string): Promise<void>;
   /** The contact with `properties` (those it has), or null when the CRM has no such contact. */
   getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null>;
+  /** The contact's page in the CRM's own app, for people (the owner's message); absent when it has none. */
+  contactUrl?(contactId: string): string | undefined;
 }
 
 // ---------------------------------------------------------------- Notifier

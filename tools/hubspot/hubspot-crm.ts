@@ -28,6 +28,10 @@ export interface HubSpotCrmOptions {
   nurtureStatusProperty?: string;
   /** Custom contact property that receives the LeadGraph lead id; omitted when unset. */
   leadIdProperty?: string;
+  /** The HubSpot account (portal, "Hub ID"): with it, `contactUrl` links the contact's record page. */
+  portalId?: string;
+  /** HubSpot's web app origin. Default https://app.hubspot.com (EU accounts: https://app-eu1.hubspot.com). */
+  appUrl?: string;
   clock?: () => Date;
 }
 
@@ -181,6 +185,7 @@ export class HubSpotCrm implements Crm {
   readonly #nurtureStatusProperty: string;
   readonly #leadIdProperty: string | undefined;
   readonly #clock: () => Date;
+  readonly #recordBase: string | undefined;
   readonly #companies: CompaniesSearchApi;
   readonly #contactsBatch: ContactsBatchApi;
   readonly #contacts: ContactsBasicApi;
@@ -200,6 +205,9 @@ export class HubSpotCrm implements Crm {
     this.#nurtureStatusProperty = options.nurtureStatusProperty ?? "hs_lead_status";
     this.#leadIdProperty = options.leadIdProperty;
     this.#clock = options.clock ?? (() => new Date());
+    this.#recordBase = options.portalId
+      ? `${(options.appUrl ?? "https://app.hubspot.com").replace(/\/$/, "")}/contacts/${encodeURIComponent(options.portalId)}/record/0-1/`
+      : undefined;
     // Retries are the VendorCaller's job (one budget, Retry-After honoured, breaker-aware).
     const client = new Client({
       accessToken: options.accessToken,
@@ -393,6 +401,11 @@ export class HubSpotCrm implements Crm {
       if (err instanceof VendorError && err.status === 404) return null;
       throw err;
     }
+  }
+
+  /** The contact's record page: `<app>/contacts/<portal>/record/0-1/<contact id>` (0-1 is HubSpot's contact type). */
+  contactUrl(contactId: string): string | undefined {
+    return this.#recordBase ? `${this.#recordBase}${encodeURIComponent(contactId)}` : undefined;
   }
 
   async getContact(contactId: string, properties: readonly string[]): Promise<CrmContact | null> {
