@@ -19,13 +19,13 @@ export const ACTION_IDS = {
 } as const;
 
 /** Why an owner says a lead is not for them, and the words the message uses for each. */
-export const DECLINE_REASONS = {
+export const DECLINE_REASON_LABELS = {
   wrong_territory: "Wrong territory",
   not_a_buyer: "Not a buyer",
   spam: "Spam",
   existing_customer: "Existing customer",
 } as const;
-export type DeclineReasonId = keyof typeof DECLINE_REASONS;
+export type DeclineReasonId = keyof typeof DECLINE_REASON_LABELS;
 
 /** What a click asks for, before anyone knows who clicked (`by`) or through what (`via`). */
 export type DecodedAction =
@@ -63,7 +63,7 @@ function choiceOf(value: unknown): { leadId: string; choice: string } | null {
 }
 
 function isDeclineReason(value: string): value is DeclineReasonId {
-  return Object.hasOwn(DECLINE_REASONS, value);
+  return Object.hasOwn(DECLINE_REASON_LABELS, value);
 }
 
 /** The action a Slack element asks for; null for an element that is not ours or is malformed. */
@@ -122,7 +122,7 @@ export function ownerActions(leadId: string, ownerId: string | undefined, routin
     type: "static_select",
     action_id: ACTION_IDS.decline,
     placeholder: plain("Not a fit…"),
-    options: Object.entries(DECLINE_REASONS).map(([id, text]) => option(text, `${leadId}|${id}`)),
+    options: Object.entries(DECLINE_REASON_LABELS).map(([id, text]) => option(text, `${leadId}|${id}`)),
     confirm: {
       title: plain("Not a fit?"),
       text: {

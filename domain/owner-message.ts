@@ -3,7 +3,7 @@
  * owner's DM (with Accept, Reassign and Not a fit), the review queue's message (Approve, Route to…, Nurture),
  * and either one once decided (the outcome line, no buttons). Pure: nodes send them through the Notifier port.
  */
-import { DECLINE_REASONS, ownerActions, reviewActions } from "./message-actions.ts";
+import { DECLINE_REASON_LABELS, ownerActions, reviewActions } from "./message-actions.ts";
 import type { RoutingConfig } from "./routing/schema.ts";
 import { type LeadSnapshot, requireLead } from "./snapshot.ts";
 import type { NormalizedLead } from "./types.ts";
@@ -277,7 +277,7 @@ export function waitedFor(ms: number): string {
 }
 
 const SLACK_USER = /^[UW][A-Z0-9]+$/;
-const MACHINE = new Set(["timer", "sla", "system"]);
+const MACHINE = new Set(["timer", "sla", "sla-timer", "system"]);
 
 function nameOf(id: string, routing: RoutingConfig | undefined): string {
   return (
@@ -300,7 +300,7 @@ function atText(iso: string): string {
 
 function reasonText(reason: string | undefined): string {
   if (!reason) return "";
-  const known = (DECLINE_REASONS as Record<string, string>)[reason];
+  const known = (DECLINE_REASON_LABELS as Record<string, string>)[reason];
   return escapeMrkdwn(known ? known.toLowerCase() : reason);
 }
 
