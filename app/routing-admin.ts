@@ -4,6 +4,7 @@
  * in force; and what-if, which replays recent real leads (their stored facts) against a candidate config and
  * lists every lead whose owner, queue or tier would change, with both explanations.
  */
+import { isAbsolute, relative } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { lintWarnings } from "../config/lint.ts";
 import type { ConfigKind, RevOpsConfig } from "../config/revops.ts";
@@ -19,6 +20,7 @@ import type { LeadStore } from "../store/lead-store.ts";
 import { type LeadRecord, MAX_LIST_LIMIT } from "../store/lead-store.ts";
 
 export interface FileInForce<T> {
+  /** Relative to the service's working directory when the file is below it (the console shows it). */
   file: string;
   hash: string;
   loadedAt: string;
@@ -114,7 +116,7 @@ export function createRoutingAdmin(options: RoutingAdminOptions): RoutingAdmin {
 
   function inForce<T>(kind: ConfigKind, value: T): FileInForce<T> {
     const { file, hash, loadedAt } = config.versions()[kind];
-    return { file, hash, loadedAt, config: value };
+    return { file: shownPath(file), hash, loadedAt, config: value };
   }
 
   return {
@@ -186,4 +188,10 @@ export function createRoutingAdmin(options: RoutingAdminOptions): RoutingAdmin {
       return { ok: true, since: request.since.toISOString(), compared, skipped, changes };
     },
   };
+}
+
+/** A config file's path as the console shows it: relative to the working directory when below it. */
+function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
 }

@@ -181,8 +181,15 @@ describe("what-if and config versions", () => {
   it("keeps every routing.json version loaded, records it on decisions, and diffs old against current", async () => {
     const first = await service.app.inject({ method: "GET", url: "/admin/routing", headers: auth });
     expect(first.statusCode).toBe(200);
-    const before = first.json<{ routing: { hash: string; loadedAt: string }; warnings: unknown[] }>();
+    const before = first.json<{
+      routing: { hash: string; loadedAt: string; file: string };
+      scoring: { file: string };
+      warnings: unknown[];
+    }>();
     expect(before.routing.hash).toMatch(/^[0-9a-f]{12}$/);
+    // Shown relative to the working directory when below it, else as configured.
+    expect(before.scoring.file).toBe(join("config", "scoring.json"));
+    expect(before.routing.file).toBe(routingFile);
     expect(before.warnings).toEqual([]);
     const lead = await service.runtime.store.getLead(stored[0]!.leadId);
     expect(lead?.result?.configVersion).toBe(before.routing.hash);
