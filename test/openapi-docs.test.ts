@@ -3,6 +3,7 @@
  * payload with its type and limit, and /docs serves Swagger UI from the package's own assets (no network).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LEAD_STATUSES } from "../store/lead-store.ts";
 import { startService, type TestService } from "./helpers/app.ts";
 
 describe("OpenAPI document and /docs", () => {
@@ -12,6 +13,14 @@ describe("OpenAPI document and /docs", () => {
   });
   afterAll(async () => {
     await service.close();
+  });
+
+  it("lists every lead status as the choices of /admin/leads?status= (the console's status filter reads them)", async () => {
+    const doc = (await service.app.inject("/openapi.json")).json();
+    const status = doc.paths["/admin/leads"].get.parameters.find(
+      (p: { in: string; name: string }) => p.in === "query" && p.name === "status",
+    );
+    expect(status.schema.enum).toEqual([...LEAD_STATUSES]);
   });
 
   it("documents each content type of the webhook, the generic fields with their limits, and every answer", async () => {

@@ -7,24 +7,10 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, errorText, type LeadView, type Session } from "../api.ts";
 import { BlockKit, ErrorNote, Link, Loading, StatusBadge } from "../components.tsx";
 import { duration, time } from "../format.ts";
+import { bodyChoices } from "../openapi.ts";
 
-/** The owner actions the server offers, read from its OpenAPI document (none until the endpoint exists). */
-let actionsOffered: Promise<string[]> | undefined;
-function ownerActions(): Promise<string[]> {
-  actionsOffered ??= fetch("/openapi.json")
-    .then((r) => r.json())
-    .then((doc: { paths?: Record<string, { post?: { requestBody?: unknown } }> }) => {
-      const post = doc.paths?.["/admin/leads/{id}/actions"]?.post;
-      if (!post) return [];
-      const schema = (post.requestBody as { content?: Record<string, { schema?: unknown }> } | undefined)
-        ?.content?.["application/json"]?.schema as
-        | { properties?: { action?: { enum?: string[] } } }
-        | undefined;
-      return schema?.properties?.action?.enum ?? [];
-    })
-    .catch(() => []);
-  return actionsOffered;
-}
+/** The owner actions the server offers (none until POST /admin/leads/:id/actions exists). */
+const ownerActions = () => bodyChoices("/admin/leads/{id}/actions", "action");
 
 export function LeadPage(props: { session: Session; leadId: string }) {
   const [lead, setLead] = useState<LeadView | null>(null);

@@ -3,7 +3,36 @@ import { useEffect, useState } from "preact/hooks";
 import { api, errorText, type LeadPage, type Session } from "../api.ts";
 import { Empty, ErrorNote, Link, Loading, StatusBadge } from "../components.tsx";
 import { time } from "../format.ts";
+import { queryChoices } from "../openapi.ts";
 import { navigate } from "../router.ts";
+
+/** Until the server's document says otherwise. */
+const STATUSES = ["queued", "running", "retrying", "completed", "failed"];
+const PATHS = ["qualified", "review", "nurture"];
+
+/** A filter picked from a list, "any" first. */
+function Choice(props: {
+  label: string;
+  options: string[];
+  id: string;
+  name: string;
+  value: string;
+  onInput: (e: Event) => void;
+}) {
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name} value={props.value} onChange={props.onInput}>
+        <option value="">any</option>
+        {props.options.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
 
 const FILTERS = ["q", "status", "path", "owner", "source", "channel", "from", "to"] as const;
 type Filters = Record<(typeof FILTERS)[number], string>;
@@ -34,7 +63,12 @@ export function LeadsPage(props: { session: Session; query: URLSearchParams }) {
   const [form, setForm] = useState<Filters>(applied);
   const [page, setPage] = useState<LeadPage | null>(null);
   const [error, setError] = useState("");
+  const [statuses, setStatuses] = useState(STATUSES);
   const key = props.query.toString();
+
+  useEffect(() => {
+    void queryChoices("/admin/leads", "status", STATUSES).then(setStatuses);
+  }, []);
 
   useEffect(() => {
     setForm(filtersOf(props.query));
@@ -81,34 +115,8 @@ export function LeadsPage(props: { session: Session; query: URLSearchParams }) {
           <label for="f-q">Search</label>
           <input type="search" placeholder="email, domain, company or owner" {...field("q")} />
         </div>
-        <div class="field">
-          <label for="f-status">Status</label>
-          <select
-            {...field("status")}
-            onChange={(e) => setForm({ ...form, status: (e.target as HTMLSelectElement).value })}
-          >
-            <option value="">any</option>
-            {["queued", "running", "completed", "failed"].map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="f-path">Path</label>
-          <select
-            {...field("path")}
-            onChange={(e) => setForm({ ...form, path: (e.target as HTMLSelectElement).value })}
-          >
-            <option value="">any</option>
-            {["qualified", "review", "nurture"].map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <Choice label="Status" options={statuses} {...field("status")} />
+        <Choice label="Path" options={PATHS} {...field("path")} />
         <div class="field">
           <label for="f-owner">Owner</label>
           <input {...field("owner")} placeholder="owner id" />
