@@ -84,44 +84,53 @@ function FileCard(props: { title: string; file: FileInForce }) {
   );
 }
 
-function Simulator() {
-  const [payload, setPayload] = useState(SAMPLE);
-  const [recent, setRecent] = useState<LeadPage["leads"]>([]);
-  const [picked, setPicked] = useState("");
-  const [result, setResult] = useState<Preview | null>(null);
+/** A form's one request: its result, the error to show (ours as written, the server's as errorText), busy. */
+function useSubmit<T>(work: () => Promise<T>) {
+  const [result, setResult] = useState<T | null>(null);
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
-  useEffect(() => {
-    api<LeadPage>("/admin/leads?limit=20").then(
-      (page) => setRecent(page.leads),
-      () => undefined,
-    );
-  }, []);
   const run = async (event: Event) => {
     event.preventDefault();
     setBusy(true);
     setError("");
     setResult(null);
     try {
-      if (picked)
-        setResult(
-          await api<Preview>(`/admin/leads/${encodeURIComponent(picked)}/preview`, { method: "POST" }),
-        );
-      else {
-        let body: unknown;
-        try {
-          body = JSON.parse(payload);
-        } catch {
-          throw new Error("The lead is not valid JSON.");
-        }
-        setResult(await api<Preview>("/admin/routing/preview", { method: "POST", body }));
-      }
+      setResult(await work());
     } catch (err) {
-      setError(err instanceof Error && err.name === "Error" ? err.message : errorText(err));
+      setError(err instanceof InputError ? err.message : errorText(err));
     } finally {
       setBusy(false);
     }
   };
+  return { result, error, busy, run };
+}
+
+/** A mistake in what was typed, shown as written. */
+class InputError extends Error {}
+
+function parsed(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError(`${what} is not valid JSON.`);
+  }
+}
+
+function Simulator() {
+  const [payload, setPayload] = useState(SAMPLE);
+  const [recent, setRecent] = useState<LeadPage["leads"]>([]);
+  const [picked, setPicked] = useState("");
+  useEffect(() => {
+    api<LeadPage>("/admin/leads?limit=20").then(
+      (page) => setRecent(page.leads),
+      () => undefined,
+    );
+  }, []);
+  const { result, error, busy, run } = useSubmit(() =>
+    picked
+      ? api<Preview>(`/admin/leads/${encodeURIComponent(picked)}/preview`, { method: "POST" })
+      : api<Preview>("/admin/routing/preview", { method: "POST", body: parsed(payload, "The lead") }),
+  );
   return (
     <section class="card" aria-labelledby="h-sim">
       <h2 id="h-sim">Simulator</h2>
@@ -243,28 +252,12 @@ function History() {
 function WhatIfPanel(props: { current: unknown }) {
   const [candidate, setCandidate] = useState(() => JSON.stringify(props.current, null, 2));
   const [since, setSince] = useState("7d");
-  const [result, setResult] = useState<WhatIf | null>(null);
-  const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
-  const run = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError("");
-    setResult(null);
-    try {
-      let routing: unknown;
-      try {
-        routing = JSON.parse(candidate);
-      } catch {
-        throw new Error("The candidate routing.json is not valid JSON.");
-      }
-      setResult(await api<WhatIf>("/admin/routing/what-if", { method: "POST", body: { routing, since } }));
-    } catch (err) {
-      setError(err instanceof Error && err.name === "Error" ? err.message : errorText(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { result, error, busy, run } = useSubmit(() =>
+    api<WhatIf>("/admin/routing/what-if", {
+      method: "POST",
+      body: { routing: parsed(candidate, "The candidate routing.json"), since },
+    }),
+  );
   return (
     <section class="card" aria-labelledby="h-whatif">
       <h2 id="h-whatif">What if</h2>
