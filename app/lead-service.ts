@@ -27,16 +27,17 @@ import {
   type ListLeadsOptions,
   MAX_LIST_LIMIT,
 } from "../store/lead-store.ts";
-import { isLive, type JobQueue, type Lane, type PauseState } from "../store/queue/job-queue.ts";
+import { isLive, type JobQueue, type PauseState } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
 import type { LiveEvents, LiveStream, OpenStreamOptions } from "./live-events.ts";
-import { checkPayloadLimits, type PayloadLimit } from "./payload-limits.ts";
+import { checkPayloadLimits } from "./payload-limits.ts";
 import { computeReports, lastDays, type Prices, type Reports, readReportLeads } from "./reports.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type BatchOutcome, type ItemResult, wholeBatch } from "./sources/batch.ts";
 import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
+import type { AcceptResult, Delivery, Refusal } from "./sources/delivery.ts";
 import { acceptHubspotEvents, type EventResult } from "./sources/hubspot-events.ts";
 
 export type { MessageBody } from "../domain/owner-message.ts";
@@ -64,6 +65,7 @@ export type { LiveEvent, LiveStream } from "./live-events.ts";
 export type { ReportSection, Reports } from "./reports.ts";
 export type { BatchOutcome, ItemResult } from "./sources/batch.ts";
 export type { ImportOptions, ImportProblem, ImportReport } from "./sources/csv-import.ts";
+export type { AcceptResult, Delivery, Refusal } from "./sources/delivery.ts";
 export type { EventResult } from "./sources/hubspot-events.ts";
 
 /** The store or queue did not answer: the caller should try the same thing again later. */
@@ -71,28 +73,6 @@ export class ServiceUnavailableError extends Error {
   override readonly name = "ServiceUnavailableError";
   readonly code = "unavailable";
 }
-
-/** One delivery of a lead, as the host received it. */
-export interface Delivery {
-  /** The parsed body: one lead object (or a HubSpot batch of one). */
-  body: unknown;
-  /** The payload shape the sender named (`?source=`); detected when absent. */
-  source?: LeadSource;
-  /** The sender's `Idempotency-Key`, when it may choose the key. */
-  idempotencyKey?: string;
-  /** The queue lane: "bulk" for list imports, so live leads keep priority. Default "live". */
-  lane?: Lane;
-}
-
-/** Why a delivery was refused: it is not a lead, or it breaks a size or shape limit (app/payload-limits.ts). */
-export type Refusal =
-  | { ok: false; field: string; message: string; limit?: undefined }
-  | { ok: false; field: string; message: string; limit: PayloadLimit };
-
-export type AcceptResult =
-  | { ok: true; duplicate: false; leadId: string; status: "queued"; source: LeadSource }
-  | { ok: true; duplicate: true; leadId: string; status: LeadStatus; source: LeadSource }
-  | Refusal;
 
 export type RetryResult =
   | { ok: true; leadId: string; node?: string }

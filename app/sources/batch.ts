@@ -4,8 +4,9 @@
  * A store or queue outage is not an item's fault: it stops the batch and propagates, so the sender retries
  * the whole delivery, whose stored items then come back as duplicates.
  */
-import type { AcceptResult, Delivery, Refusal } from "../lead-service.ts";
+
 import { checkPayloadLimits } from "../payload-limits.ts";
+import type { AcceptResult, Delivery, Refusal } from "./delivery.ts";
 
 /** What happened to one item of a batch, in the item's position. */
 export type ItemResult =

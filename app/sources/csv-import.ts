@@ -13,9 +13,9 @@ import { parse } from "csv-parse/sync";
 import { fieldOfColumn } from "../../domain/normalize/payload.ts";
 import { idempotencyKeyOf } from "../idempotency.ts";
 import { checkIntake } from "../intake.ts";
-import type { Delivery } from "../lead-service.ts";
 import { checkPayloadLimits } from "../payload-limits.ts";
 import { type Accept, type ItemResult, itemResult } from "./batch.ts";
+import type { Delivery } from "./delivery.ts";
 
 export interface ImportOptions {
   /** Check every row and report; store nothing. */

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { normalizeCountry } from "../normalize/country.ts";
 import { timeZoneSchema, weeklyHoursSchema } from "./hours-schema.ts";
-import { slaSchema } from "./sla.ts";
+import { slaSchema } from "./sla-schema.ts";
 
 /** The same country normalisation capture uses, so a rule and a lead never disagree on "Deutschland". */
 export const normalizeCountryCode = (input: string): string | undefined => normalizeCountry(input);

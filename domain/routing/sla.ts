@@ -3,21 +3,19 @@
  * happens when nobody does. Pure: the schema of an `sla` object, durations, which SLA applies to a route, and
  * its deadline, counted in the owner's working hours when they have them.
  */
-import { z } from "zod";
 import type { Route } from "../types.ts";
 import { addWorkingMs, type OwnerSchedule } from "./hours.ts";
 import type { RoutingConfig } from "./schema.ts";
+import { parseDuration, type Sla } from "./sla-schema.ts";
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** Thirty days: longer than any acceptance window a team would mean. */
-export const MAX_SLA_MS = 30 * UNIT_MS.d;
-
-/** "30s", "15m", "2h", "1d" → milliseconds; undefined for anything else. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d{1,7})(s|m|h|d)$/.exec(text.trim());
-  if (!match) return undefined;
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-}
+export {
+  BREACH_ACTIONS,
+  type BreachAction,
+  MAX_SLA_MS,
+  parseDuration,
+  type Sla,
+  slaSchema,
+} from "./sla-schema.ts";
 
 /** 125_000 → "2m 5s": how long someone held a lead, in words a person reads. */
 export function formatDuration(ms: number): string {
@@ -29,35 +27,6 @@ export function formatDuration(ms: number): string {
   const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, s && `${s}s`].filter(Boolean);
   return parts.length === 0 ? "0s" : parts.slice(0, 2).join(" ");
 }
-
-export const BREACH_ACTIONS = ["reassign", "escalate", "notify"] as const;
-export type BreachAction = (typeof BREACH_ACTIONS)[number];
-
-export const slaSchema = z
-  .strictObject({
-    acceptWithin: z.string().transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms <= 0 || ms > MAX_SLA_MS) {
-        ctx.addIssue({
-          code: "custom",
-          message: `"${text}" is not a duration such as "30s", "15m", "2h" or "1d" (at most 30 days)`,
-        });
-        return z.NEVER;
-      }
-      return text.trim();
-    }),
-    onBreach: z.enum(BREACH_ACTIONS).default("reassign"),
-    /** An owner id (their DM) or a queue id (its channel). */
-    escalateTo: z.string().trim().min(1).optional(),
-    /** Reassignments after a missed SLA before the lead is escalated (or the owner reminded) instead. */
-    maxReassignments: z.number().int().nonnegative().max(20).default(2),
-  })
-  .superRefine((sla, ctx) => {
-    if (sla.onBreach === "escalate" && sla.escalateTo === undefined)
-      ctx.addIssue({ code: "custom", path: ["escalateTo"], message: 'onBreach "escalate" needs escalateTo' });
-  });
-
-export type Sla = z.output<typeof slaSchema>;
 
 /** An SLA as it applies to one lead: the policy and where it came from, for the explanation. */
 export interface AppliedSla extends Sla {
