@@ -5,6 +5,7 @@
  * Over 300 lines because it is the whole service contract in one place (types, interface, wiring); the
  * sources' own logic lives in app/sources/.
  */
+
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
@@ -34,6 +35,7 @@ import { checkIntake } from "./intake.ts";
 import type { LiveEvents, LiveStream, OpenStreamOptions } from "./live-events.ts";
 import { checkPayloadLimits } from "./payload-limits.ts";
 import { computeReports, lastDays, type Prices, type Reports, readReportLeads } from "./reports.ts";
+import type { ForgetResult, Retention, SweepReport } from "./retention.ts";
 import type { RoutingAdmin } from "./routing-admin.ts";
 import { acceptEach, type BatchOutcome, type ItemResult, wholeBatch } from "./sources/batch.ts";
 import { type ImportOptions, type ImportReport, importCsv } from "./sources/csv-import.ts";
@@ -145,6 +147,10 @@ export interface LeadService {
   act(leadId: string, action: OwnerAction): Promise<ActResult>;
   /** Every failed lead back on the queue, up to `limit`; returns their ids. */
   retryFailed(limit: number): Promise<string[]>;
+  /** Deletes a finished (completed or failed) lead and all kept for it (app/retention.ts). */
+  deleteLead(leadId: string): Promise<ForgetResult>;
+  /** One retention sweep now (completed leads past RETENTION_COMPLETED_DAYS). */
+  sweepRetention(): Promise<SweepReport>;
   /** Who would get this lead and why; nothing is sent, stored or counted. */
   preview(body: unknown, source?: LeadSource, options?: { llm?: boolean }): Promise<PreviewResult>;
   /** The lead store answers. */
@@ -184,6 +190,7 @@ export interface LeadServiceBackend {
   /** Which HubSpot contact property changes make a lead; default: lifecyclestage becoming an MQL. */
   hubspotEventRules?: EventRules;
   routing: RoutingAdmin;
+  retention: Retention;
   /** The Redis profile's connection, for the host's rate-limit counts. */
   redis?: Redis;
   events: LiveEvents;
@@ -414,6 +421,9 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       baseLog.info({ retried: leadIds.length }, "failed leads retried");
       return leadIds;
     },
+
+    deleteLead: (leadId) => backend.retention.forget(leadId),
+    sweepRetention: () => backend.retention.sweep(),
 
     async preview(body, source, previewOptions = {}) {
       const limits = checkPayloadLimits(body);

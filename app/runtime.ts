@@ -43,6 +43,7 @@ import { createEventForwarder } from "./event-forwarder.ts";
 import { createLeadService, type LeadService } from "./lead-service.ts";
 import { createLiveEvents, type LiveEvents } from "./live-events.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
+import { createRetention, type Retention } from "./retention.ts";
 import { createRoutingAdmin } from "./routing-admin.ts";
 
 export type Profile = "embedded" | "redis";
@@ -73,6 +74,10 @@ export interface RuntimeOptions {
   queue?: QueueTuning;
   /** Between the reconciler's passes over unfinished leads (worker processes). Default RECONCILE_INTERVAL_SECONDS. */
   reconcileIntervalMs?: number;
+  /** Between retention sweeps (worker processes). Default RETENTION_SWEEP_INTERVAL_MINUTES. */
+  retentionIntervalMs?: number;
+  /** The retention sweep's clock (tests move it past the window). Default: the system clock. */
+  clock?: () => Date;
   /** How long a ledger claim outlives a worker that died holding it. Default 30 s. */
   ledgerLeaseMs?: number;
   /** Checkpoints kept per finished lead. Default 1. */
@@ -104,6 +109,8 @@ export interface LeadRuntime {
   worker: boolean;
   /** Requeues or fails stranded leads; runs by itself in worker processes. */
   reconciler: Reconciler;
+  /** Deletes completed leads past the retention window; runs by itself in worker processes. */
+  retention: Retention;
   /** Stops the workers (waiting up to `timeoutMs` for running leads), then closes every connection. */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -188,6 +195,9 @@ async function redisBackend(env: Env, url: string, options: RuntimeOptions): Pro
     ...(tuning.leaseMs !== undefined ? { lockDurationMs: tuning.leaseMs } : {}),
     ...(tuning.stalledIntervalMs !== undefined ? { stalledIntervalMs: tuning.stalledIntervalMs } : {}),
     ...(tuning.maxStalledCount !== undefined ? { maxStalledCount: tuning.maxStalledCount } : {}),
+    ...(env.RETENTION_COMPLETED_DAYS > 0
+      ? { failedJobAgeSeconds: Math.ceil(env.RETENTION_COMPLETED_DAYS * 86_400) }
+      : {}),
   });
   // A stand-in in use (no Slack or no HubSpot credentials) keeps its tables per machine, in DATA_DIR/leadgraph.db.
   const standIns =
@@ -295,6 +305,17 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     logger,
     intervalMs: options.reconcileIntervalMs ?? env.RECONCILE_INTERVAL_SECONDS * 1000,
   });
+  const retention = createRetention({
+    store,
+    checkpointer,
+    queue,
+    eventLog: backend.eventLog,
+    ...(backend.standIns ? { standIns: backend.standIns } : {}),
+    logger,
+    completedDays: env.RETENTION_COMPLETED_DAYS,
+    intervalMs: options.retentionIntervalMs ?? env.RETENTION_SWEEP_INTERVAL_MINUTES * 60_000,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   if (options.worker) {
     queue.start(
       async (leadId, job) => {
@@ -323,6 +344,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     );
     // At start: leads a stopped process left queued (stored, never enqueued) or running; then periodically.
     await reconciler.start();
+    await retention.start();
   }
 
   let closing: Promise<void> | undefined;
@@ -348,6 +370,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       deps,
       logger,
       hubspotEventRules: parseEventRules(env.HUBSPOT_EVENT_PROPERTIES) as EventRules,
+      retention,
       routing: createRoutingAdmin({ config, history: backend.history, store, fixturesDir: env.FIXTURES_DIR }),
       events,
       graph,
@@ -355,9 +378,11 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     }),
     worker: options.worker,
     reconciler,
+    retention,
     close(closeOptions = {}) {
       closing ??= (async () => {
         await reconciler.stop();
+        await retention.stop();
         await queue.close(closeOptions);
         // The last events of the drained leads are written (and forwarded, briefly) before connections close.
         await events.close();

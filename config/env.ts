@@ -91,6 +91,15 @@ export const envSchema = z.object({
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** How often each worker looks for stranded leads (queued, running or retrying without a live job). */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * Retention: a completed lead is deleted (record, timeline, index entries, ledger, checkpoints, job, the
+   * stand-ins' per-lead rows) once it has not changed for this many days; the live event log keeps this long
+   * too. Fractions allowed; 0 keeps completed leads forever. Failed leads are kept until handled: retried to
+   * completion (the window then runs from completion) or deleted by an admin. Unfinished leads are never deleted.
+   */
+  RETENTION_COMPLETED_DAYS: z.coerce.number().min(0).max(36_500).default(90),
+  /** How often each worker process runs the retention sweep (also once at start). */
+  RETENTION_SWEEP_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(10_080).default(60),
   /** Largest CSV body POST /admin/imports takes. */
   IMPORT_MAX_BYTES: z.coerce
     .number()

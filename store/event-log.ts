@@ -34,6 +34,8 @@ export interface EventLog {
    * per process (app/live-events.ts fans its wake-ups out to every live view).
    */
   waitAfter(afterId: string, timeoutMs: number): Promise<void>;
+  /** Retention: drops the events written before `cutoff` (oldest first, so a reader still sees a gap). */
+  trimBefore(cutoff: Date): Promise<void>;
   close(): Promise<void>;
 }
 

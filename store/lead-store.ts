@@ -140,6 +140,13 @@ export interface LeadPage {
   nextCursor?: string;
 }
 
+/** Which leads `deleteLead` may delete. */
+export interface DeleteWhen {
+  statuses: readonly LeadStatus[];
+  /** ISO time: only a lead whose `updatedAt` is at or before it. */
+  updatedBefore?: string;
+}
+
 export type IdempotencyClaim = { claimed: true } | { claimed: false; leadId: string };
 
 export type StatusCounts = Record<LeadStatus, number>;
@@ -196,6 +203,17 @@ export interface LeadStore {
     facets?: LeadFacets,
   ): Promise<void>;
   appendTimeline(leadId: string, entry: TimelineEntry): Promise<void>;
+
+  // Retention (app/retention.ts).
+  /** Completed leads last changed at or before `before` (ISO), oldest received first, at most `limit`. */
+  expiredLeads(before: string, limit: number): Promise<string[]>;
+  /**
+   * Deletes the lead and all the store keeps for it, in one atomic step: record, timeline, search index
+   * entries, ledger (every `<leadId>:…` effect), its idempotency key and the person's route memory while they
+   * still name it. Only when the lead's status is one of `when.statuses` and, with `when.updatedBefore` (ISO),
+   * it last changed at or before then. False when it is unknown or does not qualify.
+   */
+  deleteLead(leadId: string, when: DeleteWhen): Promise<boolean>;
 
   /** Readiness: true when the backend answers; never throws. */
   ping(): Promise<boolean>;

@@ -142,6 +142,11 @@ export class RedisEventLog implements EventLog {
     }
   }
 
+  async trimBefore(cutoff: Date): Promise<void> {
+    // Entry ids start with the server's time of the write.
+    await this.#redis.xtrim(this.#key, "MINID", Math.max(0, Math.floor(cutoff.getTime())));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#blocking?.disconnect();

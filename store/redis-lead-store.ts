@@ -4,10 +4,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";
+import { personKey } from "../domain/routing/sticky.ts";
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   compareIds,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type DeleteWhen,
   dateBounds,
   decodeCursor,
   emptyCounts,
@@ -83,6 +85,8 @@ class LuaScript {
 // JSON fields of a lead (payload, result, last error) this long are stored deflated, behind a 0x01 byte
 // (JSON text never starts with one): a lead's result summary shrinks by half.
 const DEFLATE_MIN_BYTES = 512;
+// Completed leads read per round trip when looking for expired ones.
+const EXPIRY_PAGE = 500;
 const DEFLATED = 1;
 
 function packJson(value: unknown): string | Buffer {
@@ -235,6 +239,30 @@ local token = string.match(stored, '^%?%d+:(.*)$')
 if token ~= ARGV[2] then return 0 end
 local lease = tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], '?' .. (lease > 0 and serverMs() + lease or 0) .. ':' .. token)
+return 1
+`);
+
+// Retention: the lead and what the store keeps for it, if it still qualifies. KEYS: lead hash, timeline,
+// ledger hash, idempotency key, person key ('' when none), then one index per status. ARGV: leadId, allowed
+// statuses (space-separated), updatedBefore ISO ('' for any), term key prefix, source term. Index term keys
+// are built here from the lead's 'terms' field, under the same prefix (and hash tag) as KEYS.
+const DELETE_LEAD = new LuaScript(`${MOVE_TO}
+local lead = redis.call('HMGET', KEYS[1], 'status', 'updatedAt', 'terms', 'receivedAtMs')
+if not lead[1] then return 0 end
+local allowed = false
+for s in string.gmatch(ARGV[2], '%S+') do if s == lead[1] then allowed = true end end
+if not allowed then return 0 end
+if ARGV[3] ~= '' and (not lead[2] or lead[2] > ARGV[3]) then return 0 end
+for t in string.gmatch(lead[3] or '', '%S+') do redis.call('ZREM', ARGV[4] .. t, ARGV[1]) end
+if ARGV[5] ~= '' then redis.call('ZREM', ARGV[4] .. ARGV[5], ARGV[1]) end
+redis.call('ZREM', KEYS[slots[lead[1]] + 4], ARGV[1])
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+local person = redis.call('GET', KEYS[5])
+if person then
+  local ok, route = pcall(cjson.decode, person)
+  if ok and type(route) == 'table' and route.leadId == ARGV[1] then redis.call('DEL', KEYS[5]) end
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return 1
 `);
 
@@ -507,6 +535,57 @@ export class RedisLeadStore implements LeadStore {
       [json],
     );
     if (appended !== 1) throw new LeadNotFoundError(leadId);
+  }
+
+  async expiredLeads(before: string, limit: number): Promise<string[]> {
+    // The completed index is scored by receivedAt, which never comes after updatedAt: candidates are the
+    // leads received by `before`, checked one page at a time for when they last changed.
+    const cutoffMs = receivedAtMs(before);
+    const index = this.#index("completed");
+    const found: string[] = [];
+    for (let offset = 0; found.length < limit; offset += EXPIRY_PAGE) {
+      const ids = await this.#redis.zrangebyscore(index, "-inf", cutoffMs, "LIMIT", offset, EXPIRY_PAGE);
+      if (ids.length === 0) break;
+      const reads = this.#redis.pipeline();
+      for (const id of ids) reads.hget(this.#key("lead", id), "updatedAt");
+      const updated = execResults(await reads.exec()) as Array<string | null>;
+      ids.forEach((id, i) => {
+        const at = updated[i];
+        if (at != null && at <= before && found.length < limit) found.push(id);
+      });
+      if (ids.length < EXPIRY_PAGE) break;
+    }
+    return found;
+  }
+
+  async deleteLead(leadId: string, when: DeleteWhen): Promise<boolean> {
+    // The person and idempotency keys are named from fields of the record; the script checks it again.
+    const [source, idempotencyKey, facets] = await this.#redis.hmget(
+      this.#key("lead", leadId),
+      "source",
+      "idempotencyKey",
+      "facets",
+    );
+    const email = facets ? (JSON.parse(facets) as LeadFacets).email : undefined;
+    const deleted = await DELETE_LEAD.run(
+      this.#redis,
+      [
+        this.#key("lead", leadId),
+        this.#key("timeline", leadId),
+        this.#key("ledger", leadId),
+        this.#key("idem", idempotencyKey ?? ""),
+        this.#key("person", email ? personKey(email) : ""),
+        ...this.#statusIndexes(),
+      ],
+      [
+        leadId,
+        when.statuses.join(" "),
+        when.updatedBefore ?? "",
+        this.#termKey(""),
+        source ? (facetTerms({}, source)[0] ?? "") : "",
+      ],
+    );
+    return deleted === 1;
   }
 
   async ping(): Promise<boolean> {

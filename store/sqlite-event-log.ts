@@ -34,6 +34,10 @@ function prepare(db: DatabaseSync) {
     insert: p("INSERT INTO events (data) VALUES (?)"),
     // AUTOINCREMENT: ids are never reused, even after the newest rows are trimmed.
     trim: p("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?"),
+    // Every event carries its ISO time in `at`; from the front only, so ids stay dense.
+    trimBefore: p(
+      "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events WHERE json_extract(data, '$.at') < ?)",
+    ),
     after: p("SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?"),
     last: p("SELECT id, data FROM events ORDER BY id DESC LIMIT ?"),
     bounds: p("SELECT MIN(id) AS first, MAX(id) AS last FROM events"),
@@ -108,6 +112,10 @@ export class SqliteEventLog implements EventLog {
       if (Number(this.#sql.sequence.get()?.seq ?? 0) > after) return;
       await sleep(Math.min(this.#pollMs, Math.max(1, deadline - Date.now())));
     }
+  }
+
+  async trimBefore(cutoff: Date): Promise<void> {
+    this.#sql.trimBefore.run(cutoff.toISOString());
   }
 
   async close(): Promise<void> {

@@ -4,9 +4,11 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
+import { personKey } from "../domain/routing/sticky.ts";
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type DeleteWhen,
   dateBounds,
   decodeCursor,
   emptyCounts,
@@ -71,6 +73,7 @@ CREATE TABLE IF NOT EXISTS ${name} (
 const SCHEMA = `${LEADS_TABLE("leads")}
 CREATE INDEX IF NOT EXISTS leads_newest ON leads (received_at_ms DESC, lead_id DESC);
 CREATE INDEX IF NOT EXISTS leads_status_newest ON leads (status, received_at_ms DESC, lead_id DESC);
+CREATE INDEX IF NOT EXISTS leads_status_updated ON leads (status, updated_at);
 CREATE TABLE IF NOT EXISTS lead_terms (
   term TEXT NOT NULL,
   lead_id TEXT NOT NULL,
@@ -385,6 +388,27 @@ export class SqliteLeadStore implements LeadStore {
     if (changes === 0) throw new LeadNotFoundError(leadId);
   }
 
+  async expiredLeads(before: string, limit: number): Promise<string[]> {
+    return this.#sql.expired.all(before, limit).map((row) => String(row.lead_id));
+  }
+
+  async deleteLead(leadId: string, when: DeleteWhen): Promise<boolean> {
+    return this.#write(() => {
+      const row = this.#sql.deletable.get(leadId);
+      if (!row || !when.statuses.includes(row.status as LeadStatus)) return false;
+      if (when.updatedBefore !== undefined && String(row.updated_at) > when.updatedBefore) return false;
+      this.#sql.deleteTerms.run(leadId);
+      this.#sql.deleteTimeline.run(leadId);
+      // Ledger keys are `<leadId>:<effect>`: the range [`<id>:`, `<id>;`) is exactly the lead's.
+      this.#sql.deleteLedger.run(`${leadId}:`, `${leadId};`);
+      if (row.idempotency_key != null) this.#sql.idemRelease.run(String(row.idempotency_key), leadId);
+      const email = (JSON.parse(String(row.facets ?? "{}")) as LeadFacets).email;
+      if (email) this.#sql.deletePersonRoute.run(personKey(email), leadId);
+      this.#sql.deleteLead.run(leadId);
+      return true;
+    });
+  }
+
   async ping(): Promise<boolean> {
     try {
       return this.#sql.ping.get()?.ok === 1;
@@ -605,6 +629,16 @@ function prepare(db: DatabaseSync) {
       "UPDATE ledger SET lock_expires_at_ms = ? WHERE key = ? AND lock_token = ? AND result IS NULL",
     ),
     ping: p("SELECT 1 AS ok"),
+    expired: p(
+      "SELECT lead_id FROM leads WHERE status = 'completed' AND updated_at <= ? ORDER BY updated_at LIMIT ?",
+    ),
+    deletable: p("SELECT status, updated_at, idempotency_key, facets FROM leads WHERE lead_id = ?"),
+    deleteTimeline: p("DELETE FROM timeline WHERE lead_id = ?"),
+    deleteLedger: p("DELETE FROM ledger WHERE key >= ? AND key < ?"),
+    deletePersonRoute: p(
+      "DELETE FROM person_routes WHERE person = ? AND json_extract(route, '$.leadId') = ?",
+    ),
+    deleteLead: p("DELETE FROM leads WHERE lead_id = ?"),
   };
 }
 

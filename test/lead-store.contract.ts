@@ -881,6 +881,87 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
       });
     });
 
+    describe("retention", () => {
+      it("lists completed leads by when they last changed and deletes only what qualifies, with its keys", async () => {
+        const { store } = await open();
+        const done = newLead({
+          idempotencyKey: "idem-done",
+          facets: { email: "gone@example.com", company: "Gone Ltd" },
+        });
+        const failed = newLead();
+        const queued = newLead();
+        for (const lead of [done, failed, queued]) await store.createLead(lead);
+        expect(await store.claimIdempotencyKey("idem-done", done.leadId)).toEqual({ claimed: true });
+        await store.markRunning(done.leadId);
+        await store.appendTimeline(done.leadId, {
+          node: "capture",
+          startedAt: new Date().toISOString(),
+          status: "ok",
+        });
+        await store.ledger.once(`${done.leadId}:notify`, async () => "posted");
+        await store.markCompleted(
+          done.leadId,
+          { owner: "ada" },
+          { email: "gone@example.com", company: "Gone Ltd" },
+        );
+        await store.markFailed(failed.leadId, { message: "boom" });
+        const past = new Date(Date.now() - 60_000).toISOString();
+        const future = new Date(Date.now() + 60_000).toISOString();
+
+        expect(await store.expiredLeads(past, 10)).toEqual([]);
+        expect(await store.expiredLeads(future, 10)).toEqual([done.leadId]);
+        // Too recent, or not a status the caller allows: kept.
+        expect(await store.deleteLead(done.leadId, { statuses: ["completed"], updatedBefore: past })).toBe(
+          false,
+        );
+        expect(await store.deleteLead(queued.leadId, { statuses: ["completed", "failed"] })).toBe(false);
+        expect(await store.deleteLead(failed.leadId, { statuses: ["completed"] })).toBe(false);
+        expect(await store.getLead(done.leadId)).not.toBeNull();
+
+        expect(await store.deleteLead(done.leadId, { statuses: ["completed"], updatedBefore: future })).toBe(
+          true,
+        );
+        expect(await store.getLead(done.leadId)).toBeNull();
+        expect(await store.ledger.get(`${done.leadId}:notify`)).toBeUndefined();
+        expect((await store.listLeads({ q: "gone@example.com" })).leads).toEqual([]);
+        expect((await store.listLeads({ q: "gone" })).leads).toEqual([]);
+        expect((await store.countByStatus()).completed).toBe(0);
+        // The idempotency key went with its lead: a new delivery may claim it.
+        expect(await store.claimIdempotencyKey("idem-done", "another")).toEqual({ claimed: true });
+        expect(await store.deleteLead(done.leadId, { statuses: ["completed"] })).toBe(false);
+
+        expect(await store.deleteLead(failed.leadId, { statuses: ["completed", "failed"] })).toBe(true);
+        expect((await store.listLeads({})).leads.map((l) => l.leadId)).toEqual([queued.leadId]);
+      });
+
+      it("forgets the person's route only while it names the deleted lead", async () => {
+        const { store } = await open();
+        const lead = newLead({ facets: { email: "returning@example.com" } });
+        await store.createLead(lead);
+        await store.markCompleted(lead.leadId, {});
+        const { personKey } = await import("../domain/routing/sticky.ts");
+        const person = personKey("returning@example.com");
+        await store.routeMemory.remember(
+          person,
+          { ownerId: "ada", leadId: "a-later-lead", routedAt: new Date().toISOString() },
+          3600,
+        );
+        expect(await store.deleteLead(lead.leadId, { statuses: ["completed"] })).toBe(true);
+        expect(await store.routeMemory.recall(person)).toMatchObject({ leadId: "a-later-lead" });
+
+        const second = newLead({ facets: { email: "returning@example.com" } });
+        await store.createLead(second);
+        await store.markCompleted(second.leadId, {});
+        await store.routeMemory.remember(
+          person,
+          { ownerId: "ada", leadId: second.leadId, routedAt: new Date().toISOString() },
+          3600,
+        );
+        expect(await store.deleteLead(second.leadId, { statuses: ["completed"] })).toBe(true);
+        expect(await store.routeMemory.recall(person)).toBeUndefined();
+      });
+    });
+
     describe("readiness", () => {
       it("pings true while open and false once closed", async () => {
         const { store } = await open();

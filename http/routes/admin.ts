@@ -281,6 +281,59 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  app.delete<{ Params: { id: string } }>(
+    "/leads/:id",
+    {
+      schema: {
+        summary:
+          "Delete a finished (completed or failed) lead and everything kept for it: record, timeline, ledger, checkpoints, job",
+        description:
+          "How a failed lead that will not be retried is handled; completed leads go by themselves after RETENTION_COMPLETED_DAYS. Unfinished leads (queued, running, retrying, ...) cannot be deleted.",
+        tags: ["admin"],
+        security,
+        params: idParams,
+        response: { 204: { type: "null" }, 404: errorRef, 409: errorRef, 503: errorRef, ...authErrors },
+      },
+    },
+    async (request, reply) => {
+      const result = await orUnavailable(leads.deleteLead(request.params.id));
+      if (!result.ok && result.reason === "not_found")
+        return reply
+          .code(404)
+          .send({ error: "lead_not_found", message: "no lead with this id", field: "id" });
+      if (!result.ok)
+        return reply.code(409).send({
+          error: "unfinished",
+          message: `lead is ${result.status}; only completed or failed leads can be deleted`,
+        });
+      request.leadId = request.params.id;
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    "/retention/sweep",
+    {
+      schema: {
+        summary: "Run the retention sweep now: delete completed leads unchanged for RETENTION_COMPLETED_DAYS",
+        tags: ["admin"],
+        security,
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              deleted: { type: "integer", description: "Completed leads deleted." },
+              before: { type: "string", description: "The cutoff (ISO); absent when retention is off." },
+            },
+          },
+          503: errorRef,
+          ...authErrors,
+        },
+      },
+    },
+    async () => orUnavailable(leads.sweepRetention()),
+  );
+
   app.post<{ Body: { limit?: number } | undefined }>(
     "/leads/retry-failed",
     {

@@ -39,6 +39,8 @@ export interface BullmqQueueOptions extends JobQueueOptions {
   stalledIntervalMs?: number;
   /** Stalls (a worker stopped renewing the job's lock) a job survives before BullMQ fails it. Default 2. */
   maxStalledCount?: number;
+  /** Failed jobs older than this are dropped by BullMQ (RETENTION_COMPLETED_DAYS); unset keeps them. */
+  failedJobAgeSeconds?: number;
   /** Producer connection options (intake must fail fast when Redis is away: that is a 503, not a hang). */
   redisOptions?: RedisOptions;
 }
@@ -88,8 +90,9 @@ export class BullmqQueue implements JobQueue {
         backoff: { type: "exponential", delay: options.backoffMs ?? DEFAULT_BACKOFF_MS },
         // A completed lead's record lives in the lead store; the job would only take Redis memory.
         removeOnComplete: true,
-        // Failed jobs stay for inspection and for `requeue`.
-        removeOnFail: false,
+        // Failed jobs stay for inspection and for `requeue` until the retention window ends (the lead
+        // itself stays failed until handled; an admin retry then adds a new job).
+        removeOnFail: options.failedJobAgeSeconds ? { age: options.failedJobAgeSeconds } : false,
       },
       // BullMQ logs every job's moves to an events stream, read only by QueueEvents listeners, which
       // LeadGraph has none of. Trimming is approximate (whole stream nodes), so it holds ~100-200 entries
@@ -154,6 +157,13 @@ export class BullmqQueue implements JobQueue {
       maxAttempts: job.opts.attempts ?? 1,
       ...(job.failedReason ? { failedReason: job.failedReason } : {}),
     };
+  }
+
+  async remove(leadId: string): Promise<void> {
+    for (const queue of [this.#queue, this.#bulkQueue]) {
+      const job = await Job.fromId<LeadJobData>(queue, leadId);
+      if (job && (await job.getState()) !== "active") await job.remove();
+    }
   }
 
   async requeue(leadId: string, options: RequeueOptions = {}): Promise<void> {

@@ -112,6 +112,7 @@ function prepare(db: DatabaseSync) {
        RETURNING lead_id, attempts_made, max_attempts, probe, kind, payload`,
     ),
     complete: p("DELETE FROM jobs WHERE lead_id = ? AND owner = ?"),
+    remove: p("DELETE FROM jobs WHERE lead_id = ? AND state != 'active'"),
     retryLater: p(
       `UPDATE jobs SET state = 'waiting', attempts_made = ?1, run_at_ms = ?2, owner = NULL, lease_until_ms = NULL,
          last_error = ?3, updated_at_ms = ?4, probe = 0
@@ -245,6 +246,10 @@ export class EmbeddedQueue implements JobQueue {
     const now = this.#now();
     await this.#write(() => this.#sql.requeue.run(leadId, this.#attempts, now, options.probe ? 1 : 0));
     this.#wake();
+  }
+
+  async remove(leadId: string): Promise<void> {
+    await this.#write(() => this.#sql.remove.run(leadId));
   }
 
   start(handler: JobHandler, options: StartOptions): void {

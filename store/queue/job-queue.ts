@@ -105,6 +105,8 @@ export interface JobQueue {
    * still waiting for its backoff runs now; a running one is left alone.
    */
   requeue(leadId: string, options?: RequeueOptions): Promise<void>;
+  /** Drops the lead's job in either lane unless it is running (retention, an admin deleting the lead). */
+  remove(leadId: string): Promise<void>;
   /** The lead's job, in either lane; null when it has none (never had one, or it finished and was removed). */
   inspect(leadId: string): Promise<JobInfo | null>;
   /** Starts taking jobs in this process. */
