@@ -133,7 +133,8 @@ export const WEBHOOK_ERRORS =
   "Every error is `{error, message, field?}`: 400 `invalid_json`, `invalid_request` (query or header), " +
   "`invalid_redirect`, `invalid_form`, `file_not_accepted`; 401 `invalid_signature`; 413 `payload_too_large` " +
   "(256 KB), `batch_too_large` (more than WEBHOOK_BATCH_MAX items); 415 `unsupported_media_type`; 422 " +
-  "`invalid_lead` (no valid email, empty batch), `payload_limit`; 429 `rate_limited` with Retry-After " +
+  "`invalid_lead` (no valid email, empty batch), `payload_limit`, `forbidden_key` (a `__proto__` or " +
+  "`constructor.prototype` field name); 429 `rate_limited` with Retry-After " +
   "(WEBHOOK_RATE_LIMIT); 503 `unavailable` with Retry-After (store or " +
   "queue down: retry the same delivery).";
 

@@ -58,6 +58,17 @@ describe("OpenAPI document and /docs", () => {
     expect(doc.paths["/admin/imports"].post.requestBody.content).toHaveProperty("text/csv");
   });
 
+  it("documents the 429 of the rate limit on every admin operation", async () => {
+    const doc = (await service.app.inject("/openapi.json")).json();
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries<Record<string, { responses?: object }>>(doc.paths)) {
+      if (!path.startsWith("/admin")) continue;
+      for (const [method, operation] of Object.entries(operations))
+        if (!Object.keys(operation.responses ?? {}).includes("429")) missing.push(`${method} ${path}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
   it("serves Swagger UI and its assets from the package", async () => {
     const page = await service.app.inject("/docs");
     expect(page.statusCode).toBe(200);

@@ -241,6 +241,26 @@ describe("webhook intake (embedded profile)", () => {
       expect(res.body).not.toContain("a@b.com");
     });
 
+    it("a `__proto__` or `constructor.prototype` key → 422 naming it, not 'not valid JSON'", async () => {
+      const res = await post(
+        service,
+        '{"email": "proto@bramblewick.com", "extra": {"__proto__": {"admin": true}}}',
+      );
+      expect(res.statusCode).toBe(422);
+      expect(res.json()).toEqual({
+        error: "forbidden_key",
+        message: 'field name "__proto__" is not allowed',
+        field: "extra.__proto__",
+      });
+      const ctor = await post(
+        service,
+        '{"email": "c@bramblewick.com", "constructor": {"prototype": {"x": 1}}}',
+      );
+      expect(ctor.statusCode).toBe(422);
+      expect(ctor.json()).toMatchObject({ error: "forbidden_key", field: "constructor.prototype" });
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+
     it("a content type that is neither JSON nor a form → 415", async () => {
       const res = await service.app.inject({
         method: "POST",

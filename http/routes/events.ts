@@ -58,6 +58,7 @@ export default async function eventsRoutes(app: FastifyInstance): Promise<void> 
           400: errorRef,
           401: errorRef,
           403: errorRef,
+          429: errorRef,
         },
       },
     },

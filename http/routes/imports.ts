@@ -96,6 +96,7 @@ export default async function importRoutes(app: FastifyInstance): Promise<void> 
           401: errorRef,
           403: errorRef,
           413: errorRef,
+          429: errorRef,
           415: errorRef,
           503: errorRef,
         },

@@ -18,7 +18,7 @@ const stateSchema = {
 export default async function processingRoutes(app: FastifyInstance): Promise<void> {
   const { leads } = app;
   const security = [{ bearerAuth: [] }];
-  const errors = { 401: errorRef, 403: errorRef } as const;
+  const errors = { 401: errorRef, 403: errorRef, 429: errorRef } as const;
   const withDepth = async (state: { paused: boolean; since?: string }) => ({
     ...state,
     queued: await leads.queueDepth().catch(() => undefined),

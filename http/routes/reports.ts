@@ -23,7 +23,7 @@ const daysQuery = {
 
 export default async function reportsRoutes(app: FastifyInstance): Promise<void> {
   const security = [{ bearerAuth: [] }];
-  const errors = { 400: errorRef, 401: errorRef, 403: errorRef } as const;
+  const errors = { 400: errorRef, 401: errorRef, 403: errorRef, 429: errorRef } as const;
   const open = { type: "object", additionalProperties: true } as const;
 
   app.get<{ Querystring: { days: number } }>(

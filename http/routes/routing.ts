@@ -51,7 +51,7 @@ export default async function routingRoutes(app: FastifyInstance): Promise<void>
   const { routing } = app.leads;
   app.addHook("onRequest", app.requireAdmin);
   const security = [{ bearerAuth: [] }];
-  const authErrors = { 401: errorRef, 403: errorRef } as const;
+  const authErrors = { 401: errorRef, 403: errorRef, 429: errorRef } as const;
 
   app.get(
     "/routing",
