@@ -91,6 +91,20 @@ describe("EmbeddedQueue", () => {
     expect(await second.enqueueResume({ leadId: "a", jobId: "act:a:0", value: {} })).toBe(true);
   });
 
+  it("remove drops the lead's job and its resume jobs, not other leads' (retention)", async () => {
+    const queue = open();
+    await queue.enqueue("a");
+    await queue.enqueue("b");
+    await queue.enqueueResume({ leadId: "a", jobId: "sla:a:0", value: {}, runAt: Date.now() + 3_600_000 });
+    await queue.enqueueResume({ leadId: "b", jobId: "sla:b:0", value: {}, runAt: Date.now() + 3_600_000 });
+    await queue.remove("a");
+    const ids = db
+      .prepare("SELECT lead_id FROM jobs ORDER BY lead_id")
+      .all()
+      .map((row) => String(row.lead_id));
+    expect(ids).toEqual(["b", "sla:b:0"]);
+  });
+
   it("keeps one job per lead however often it is enqueued", async () => {
     const queue = open();
     await Promise.all([queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("a"), queue.enqueue("b")]);

@@ -112,7 +112,11 @@ function prepare(db: DatabaseSync) {
        RETURNING lead_id, attempts_made, max_attempts, probe, kind, payload`,
     ),
     complete: p("DELETE FROM jobs WHERE lead_id = ? AND owner = ?"),
-    remove: p("DELETE FROM jobs WHERE lead_id = ? AND state != 'active'"),
+    // The lead's own row and its resume rows (an owner's action, an SLA timer), whose payload names it.
+    remove: p(
+      `DELETE FROM jobs WHERE state != 'active'
+         AND (lead_id = ?1 OR (kind = 'resume' AND json_extract(payload, '$.leadId') = ?1))`,
+    ),
     retryLater: p(
       `UPDATE jobs SET state = 'waiting', attempts_made = ?1, run_at_ms = ?2, owner = NULL, lease_until_ms = NULL,
          last_error = ?3, updated_at_ms = ?4, probe = 0
