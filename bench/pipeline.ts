@@ -1,3 +1,4 @@
+// Over 300 lines: three benches that share their setup (graph alone, whole profiles, the MONITOR split).
 /**
  * Leads per second through the whole graph, and what a lead costs Redis.
  *
@@ -22,7 +23,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -48,6 +48,15 @@ import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
 import { LocalCrm, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
+import {
+  type CommandTally,
+  type Component,
+  commandStats,
+  memoryByKey,
+  monitored,
+  statsDelta,
+  usedMemory,
+} from "./redis-stats.ts";
 import { SAMPLES, withEmail } from "./samples.ts";
 
 const { values } = parseArgs({
@@ -99,160 +108,6 @@ async function graphOnly(env: Env, name: string, checkpointer: BaseCheckpointSav
   const seconds = (performance.now() - started) / 1000;
   await runtime.close();
   return { bench: "graph", checkpointer: name, leads: LEADS, leadsPerSecond: Math.round(LEADS / seconds) };
-}
-
-async function commandStats(redis: Redis): Promise<Map<string, number>> {
-  const text = await redis.info("commandstats");
-  const stats = new Map<string, number>();
-  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) stats.set(match[1]!, Number(match[2]));
-  return stats;
-}
-
-async function usedMemory(redis: Redis): Promise<number> {
-  const text = await redis.info("memory");
-  return Number(/^used_memory:(\d+)/m.exec(text)?.[1]);
-}
-
-function statsDelta(after: Map<string, number>, before: Map<string, number>, own: Record<string, number>) {
-  return [...after]
-    .map(([cmd, calls]) => [cmd, calls - (before.get(cmd) ?? 0) - (own[cmd] ?? 0)] as const)
-    .filter(([, calls]) => calls > 0)
-    .sort((a, b) => b[1] - a[1]);
-}
-
-type Component = "checkpointer" | "records" | "idempotency" | "ledger" | "counters" | "queue" | "other";
-
-/** The component owning a key, by the runtime's default prefixes. */
-function componentOf(key: string): Component {
-  if (key.startsWith("lg:cp:")) return "checkpointer";
-  if (key.startsWith("lg:bull:")) return "queue";
-  // "lg:ledger-lock:" too: the claims of the ledger before its claim and result shared one key.
-  if (key.startsWith("lg:ledger")) return "ledger";
-  if (key.startsWith("lg:counter:")) return "counters";
-  if (key.startsWith("lg:idem:")) return "idempotency";
-  if (key.startsWith("lg:")) return "records";
-  return "other";
-}
-
-/** MONITOR's view of one phase: commands by component, and how many ran inside scripts. */
-class CommandTally {
-  readonly byComponent = new Map<Component, number>();
-  lua = 0;
-  readonly #lastOf = new Map<string, Component>();
-  readonly #openMulti = new Set<string>();
-  #script: Component = "other";
-
-  add(args: string[], source: string): void {
-    const command = String(args[0]).toLowerCase();
-    if (source === "lua") {
-      this.lua += 1;
-      const key = args[1];
-      this.#count(key?.startsWith("lg:") ? componentOf(key) : this.#script);
-      return;
-    }
-    let key: string | undefined;
-    if (command === "eval" || command === "evalsha") key = Number(args[2]) > 0 ? args[3] : undefined;
-    else if (command !== "multi" && command !== "exec") key = args[1];
-    const component = key?.startsWith("lg:") ? componentOf(key) : this.#lastOf.get(source);
-    if (command === "multi") {
-      this.#openMulti.add(source);
-      return;
-    }
-    const owner = component ?? "other";
-    if (this.#openMulti.delete(source)) this.#count(owner);
-    if (command === "eval" || command === "evalsha") this.#script = owner;
-    this.#lastOf.set(source, owner);
-    this.#count(owner);
-  }
-
-  #count(component: Component): void {
-    this.byComponent.set(component, (this.byComponent.get(component) ?? 0) + 1);
-  }
-
-  total(): number {
-    return [...this.byComponent.values()].reduce((sum, n) => sum + n, 0);
-  }
-}
-
-/**
- * A MONITOR line's fields: `+<time> [<db> <source>] "<command>" "<arg>" ...`, quoted with backslash
- * escapes. Only the first few arguments are needed, so the rest are left unparsed.
- */
-function parseMonitorLine(line: string): { db: number; source: string; args: string[] } | undefined {
-  const match = /^\+\d+\.\d+ \[(\d+) ([^\]]+)\] /.exec(line);
-  if (!match) return undefined;
-  const args: string[] = [];
-  let at = match[0].length;
-  while (at < line.length && args.length < 4) {
-    if (line[at] !== '"') break;
-    let arg = "";
-    at += 1;
-    while (at < line.length && line[at] !== '"') {
-      if (line[at] === "\\") {
-        const next = line[at + 1];
-        if (next === "x") {
-          arg += String.fromCharCode(Number.parseInt(line.slice(at + 2, at + 4), 16));
-          at += 4;
-          continue;
-        }
-        arg += next === "n" ? "\n" : next === "r" ? "\r" : next === "t" ? "\t" : (next ?? "");
-        at += 2;
-        continue;
-      }
-      arg += line[at];
-      at += 1;
-    }
-    args.push(arg);
-    at += 2; // closing quote and the space after it
-  }
-  return { db: Number(match[1]), source: String(match[2]), args };
-}
-
-/**
- * Counts, by component, what Redis executes in database `db` while `work` runs, leaving out `ignorePort`'s
- * commands. A plain socket: ioredis' monitor mode throws on lines that arrive while it disconnects.
- */
-async function monitored<T>(
-  port: number,
-  db: number,
-  ignorePort: number,
-  work: () => Promise<T>,
-): Promise<{ result: T; tally: CommandTally }> {
-  const socket = createConnection({ host: "127.0.0.1", port });
-  const tally = new CommandTally();
-  let buffered = "";
-  let started: () => void = () => undefined;
-  const monitoring = new Promise<void>((resolve) => {
-    started = resolve;
-  });
-  socket.setEncoding("latin1");
-  socket.on("data", (chunk: string) => {
-    buffered += chunk;
-    let start = 0;
-    for (let end = buffered.indexOf("\r\n"); end !== -1; end = buffered.indexOf("\r\n", start)) {
-      const line = buffered.slice(start, end);
-      start = end + 2;
-      if (line === "+OK") {
-        started();
-        continue;
-      }
-      const parsed = parseMonitorLine(line);
-      if (parsed && parsed.db === db && !parsed.source.endsWith(`:${ignorePort}`)) {
-        tally.add(parsed.args, parsed.source);
-      }
-    }
-    buffered = buffered.slice(start);
-  });
-  socket.write("MONITOR\r\n");
-  await monitoring;
-  try {
-    const result = await work();
-    // MONITOR lines trail the replies a little.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    return { result, tally };
-  } finally {
-    socket.destroy();
-  }
 }
 
 interface ProfileOptions {
@@ -433,30 +288,6 @@ function split(intake: CommandTally, worker: CommandTally, leads: number) {
     total: perLead(intake.total() + worker.total(), leads),
     insideLuaScripts: perLead(intake.lua + worker.lua, leads),
   };
-}
-
-/** MEMORY USAGE of every key, grouped by kind (ids replaced), per lead. */
-async function memoryByKey(redis: Redis, leads: number): Promise<Record<string, number>> {
-  const groups = new Map<string, number>();
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "COUNT", 1000);
-    cursor = next;
-    const sizes = await Promise.all(keys.map((key) => redis.memory("USAGE", key, "SAMPLES", "0")));
-    keys.forEach((key, i) => {
-      const kind = key
-        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
-        .replace(/:[0-9a-f]{64}$/, ":<hash>")
-        .replace(/^lg:ledger:<id>:.*$/, "lg:ledger:<id>:<effect>");
-      groups.set(kind, (groups.get(kind) ?? 0) + Number(sizes[i] ?? 0));
-    });
-  } while (cursor !== "0");
-  return Object.fromEntries(
-    [...groups]
-      .sort((a, b) => b[1] - a[1])
-      .filter(([, bytes]) => bytes / leads >= 1)
-      .map(([kind, bytes]) => [kind, Math.round(bytes / leads)]),
-  );
 }
 
 /** Checkpoints a sample of completed leads still hold (pruning keeps one). */
