@@ -130,16 +130,16 @@ end
 `;
 
 // ARGV: leadId, new status, attempts increment, facets JSON ('' keeps them), space-separated terms, term
-// key prefix, field/value pairs. New facets replace the lead's terms: the old ones come from its 'terms'
-// field (their keys are built here, under the same prefix and so the same hash tag as KEYS).
-// A completed lead drops its last error (the failed steps stay in its timeline); only a retrying lead keeps a
-// next attempt time.
+// key prefix, the lead's ledger key, field/value pairs. New facets replace the lead's terms: the old ones
+// come from its 'terms' field (their keys are built here, under the same prefix and so the same hash tag as
+// KEYS). A completed lead drops its last error (the failed steps stay in its timeline) and its ledger claims
+// (every effect it made has its result); only a retrying lead keeps a next attempt time.
 const SET_STATUS = new LuaScript(`${MOVE_TO}
 local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts', 'terms', 'nextAttemptAt', 'lastError')
 if not lead[2] then return 0 end
 moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
 local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 8))
 if ARGV[4] ~= '' then
   local old, new = {}, {}
   for t in string.gmatch(lead[4] or '', '%S+') do old[t] = true end
@@ -147,6 +147,13 @@ if ARGV[4] ~= '' then
   for t in pairs(old) do if not new[t] then redis.call('ZREM', ARGV[6] .. t, ARGV[1]) end end
   for t in pairs(new) do if not old[t] then redis.call('ZADD', ARGV[6] .. t, lead[2], ARGV[1]) end end
   redis.call('HSET', KEYS[1], 'facets', ARGV[4], 'terms', ARGV[5])
+end
+if ARGV[2] == 'completed' then
+  local claims = {}
+  for _, field in ipairs(redis.call('HKEYS', ARGV[7])) do
+    if string.sub(field, 1, 1) == '?' then claims[#claims + 1] = field end
+  end
+  if #claims > 0 then redis.call('HDEL', ARGV[7], unpack(claims)) end
 end
 local settled = ARGV[2] == 'completed' or ARGV[2] == 'awaiting'
 if settled and (lead[5] or lead[6]) then redis.call('HDEL', KEYS[1], 'lastError', 'nextAttemptAt')
@@ -183,10 +190,12 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `);
 
-// The ledger: one hash per lead, `ledger:<leadId>`, a field per effect, so a lead's effects go with it in
-// one DEL. A field holds a result (JSON, never starting with "?") or a claim "?<lease end ms>:<token>",
-// leased by the server's clock. A claim whose lease has ended (its effect failed, or its worker died) stays
-// as the mark of an attempt that may have taken effect. KEYS: the hash. ARGV: field, token, lease ms.
+// The ledger: one hash per lead, `ledger:<leadId>`, so a lead's effects go with it in one DEL. Per effect,
+// field `<effect>` holds its result (JSON, never starting with "?"), written once by HSETNX (the first result
+// wins), and field `?<effect>` its latest claim "?<lease end ms>:<token>", leased by the server's clock. A
+// claim whose lease has ended (its effect failed, or its worker died) stays as the mark of an attempt that
+// may have taken effect, until the lead completes (SET_STATUS drops the claims). Before the split the claim
+// sat in the result's field: such a claim still counts. KEYS: the hash. ARGV: effect, token, lease ms.
 // Returns {"done", result} | {"busy"} | {"claimed", 0|1 (an earlier attempt's claim was there)}.
 const SERVER_MS = `
 local function serverMs()
@@ -197,12 +206,14 @@ local function leaseEnd(claim) return tonumber(string.match(claim, '^%?(%d+):'))
 `;
 
 const LEDGER_CLAIM = new LuaScript(`${SERVER_MS}
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if stored and string.sub(stored, 1, 1) ~= '?' then return {'done', stored} end
+local stored = redis.call('HMGET', KEYS[1], ARGV[1], '?' .. ARGV[1])
+local result, claim = stored[1], stored[2]
+if result and string.sub(result, 1, 1) ~= '?' then return {'done', result} end
+claim = claim or result
 local now = serverMs()
-if stored and leaseEnd(stored) > now then return {'busy'} end
-redis.call('HSET', KEYS[1], ARGV[1], '?' .. (now + tonumber(ARGV[3])) .. ':' .. ARGV[2])
-return {'claimed', stored and 1 or 0}
+if claim and leaseEnd(claim) > now then return {'busy'} end
+redis.call('HSET', KEYS[1], '?' .. ARGV[1], '?' .. (now + tonumber(ARGV[3])) .. ':' .. ARGV[2])
+return {'claimed', claim and 1 or 0}
 `);
 
 // KEYS: counter. ARGV: limit, TTL ms ("" for none). Check and increment in one step; the TTL only on creation.
@@ -222,23 +233,24 @@ if value <= 0 then return 0 end
 return redis.call('DECR', KEYS[1])
 `);
 
-// First result wins over a late holder whose lease ran out. KEYS: the hash. ARGV: field, result JSON.
-// Returns the stored result.
-const LEDGER_COMMIT = new LuaScript(`
+// The commit of an effect whose claim an earlier version left in the result's field (HSETNX finds the field
+// taken): the first result wins. KEYS: the hash. ARGV: effect, result JSON. Returns the stored result.
+const LEDGER_COMMIT_OVER_CLAIM = new LuaScript(`
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if stored and string.sub(stored, 1, 1) ~= '?' then return stored end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return ARGV[2]
 `);
 
-// KEYS: the hash. ARGV: field, token, lease ms (0: end the lease now). 1 when `token` still held the claim.
+// KEYS: the hash. ARGV: effect, token, lease ms (0: end the lease now). 1 when `token` still held the claim.
 const LEDGER_LEASE = new LuaScript(`${SERVER_MS}
-local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if not stored or string.sub(stored, 1, 1) ~= '?' then return 0 end
+local field = '?' .. ARGV[1]
+local stored = redis.call('HGET', KEYS[1], field)
+if not stored then return 0 end
 local token = string.match(stored, '^%?%d+:(.*)$')
 if token ~= ARGV[2] then return 0 end
 local lease = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], ARGV[1], '?' .. (lease > 0 and serverMs() + lease or 0) .. ':' .. token)
+redis.call('HSET', KEYS[1], field, '?' .. (lease > 0 and serverMs() + lease or 0) .. ':' .. token)
 return 1
 `);
 
@@ -272,7 +284,7 @@ return 1
  * scored by receivedAt ms (every lead in exactly one), `ledger:<id>` hash (one field per effect),
  * `idem:<key>`, `counter:<key>` and `person:<sha-256 of the normalised email>` (the returning-lead memory,
  * expiring with its window) strings. A lead's run costs one script to begin, one RPUSHX per step and one
- * script to end; a ledger effect one script to claim and one to store its result.
+ * script to end; a ledger effect one script to claim and one HSETNX to store its result.
  */
 export class RedisLeadStore implements LeadStore {
   readonly name = "redis";
@@ -527,7 +539,7 @@ export class RedisLeadStore implements LeadStore {
   }
 
   async appendTimeline(leadId: string, entry: TimelineEntry): Promise<void> {
-    const json = JSON.stringify(withDuration(entry));
+    const json = packTimelineEntry(withDuration(entry));
     if ((await this.#redis.rpushx(this.#key("timeline", leadId), json)) > 0) return;
     const appended = await APPEND_TIMELINE.run(
       this.#redis,
@@ -642,7 +654,16 @@ export class RedisLeadStore implements LeadStore {
     const updated = await SET_STATUS.run(
       this.#redis,
       [this.#key("lead", leadId), ...this.#statusIndexes()],
-      [leadId, status, attempts, ...facetArgs, "updatedAt", this.#clock().toISOString(), ...fields],
+      [
+        leadId,
+        status,
+        attempts,
+        ...facetArgs,
+        this.#key("ledger", leadId),
+        "updatedAt",
+        this.#clock().toISOString(),
+        ...fields,
+      ],
     );
     if (updated !== 1) throw new LeadNotFoundError(leadId);
   }
@@ -676,7 +697,10 @@ export class RedisLeadStore implements LeadStore {
       },
       commit: async (key, _token, json) => {
         const { hash, field } = where(key);
-        return String(await LEDGER_COMMIT.run(redis, [hash], [field, json]));
+        if ((await redis.hsetnx(hash, field, json)) === 1) return json;
+        const stored = await redis.hget(hash, field);
+        if (stored !== null && !stored.startsWith("?")) return stored;
+        return String(await LEDGER_COMMIT_OVER_CLAIM.run(redis, [hash], [field, json]));
       },
       release: async (key, token) => {
         const { hash, field } = where(key);
@@ -710,6 +734,51 @@ function pairs(flat: string[]): Array<{ id: string; ms: number }> {
   return out;
 }
 
+/** A step as the runner records it: its start, end and duration agree, to the millisecond. */
+type CompactEntry = [
+  node: string,
+  startedAtMs: number,
+  durationMs: number,
+  status: "ok" | "error",
+  error?: string,
+];
+
+/**
+ * A timeline entry as stored: the runner's entries (start and end to the millisecond, the duration between
+ * them) as a JSON array `[node, start ms, duration ms, status, error?]`, a third of the object's size;
+ * anything else as the object's JSON.
+ */
+function packTimelineEntry(entry: TimelineEntry): string {
+  const { node, startedAt, endedAt, durationMs, status, error, ...rest } = entry;
+  const start = Date.parse(startedAt);
+  const regular =
+    Object.keys(rest).length === 0 &&
+    endedAt !== undefined &&
+    Number.isInteger(start) &&
+    new Date(start).toISOString() === startedAt &&
+    durationMs !== undefined &&
+    durationMs >= 0 &&
+    new Date(start + durationMs).toISOString() === endedAt;
+  if (!regular) return JSON.stringify(entry);
+  const compact: CompactEntry = [node, start, durationMs, status];
+  if (error !== undefined) compact.push(error);
+  return JSON.stringify(compact);
+}
+
+function unpackTimelineEntry(stored: string): TimelineEntry {
+  const parsed = JSON.parse(stored) as TimelineEntry | CompactEntry;
+  if (!Array.isArray(parsed)) return parsed;
+  const [node, start, durationMs, status, error] = parsed;
+  return {
+    node,
+    startedAt: new Date(start).toISOString(),
+    endedAt: new Date(start + durationMs).toISOString(),
+    durationMs,
+    status,
+    ...(error !== undefined ? { error } : {}),
+  };
+}
+
 function toRecord(hash: Record<string, Buffer>, timeline: string[]): LeadRecord | null {
   const text = (field: string) => hash[field]?.toString("utf8");
   const leadId = text("leadId");
@@ -722,7 +791,7 @@ function toRecord(hash: Record<string, Buffer>, timeline: string[]): LeadRecord 
     attempts: Number(text("attempts")),
     payload: hash.payload === undefined ? null : unpackJson(hash.payload),
     // The empty first entry only marks the list as the lead's.
-    timeline: timeline.filter((entry) => entry !== "").map((entry) => JSON.parse(entry) as TimelineEntry),
+    timeline: timeline.filter((entry) => entry !== "").map(unpackTimelineEntry),
     facets: hash.facets === undefined ? {} : (JSON.parse(hash.facets.toString("utf8")) as LeadFacets),
   };
   const source = text("source");

@@ -26,8 +26,9 @@ runLeadStoreContract("redis", async () => {
       const redis = new Redis(server.url);
       const [leadId, ...effect] = key.split(":");
       const hash = `${prefix}:ledger:${leadId}`;
-      const claim = await redis.hget(hash, effect.join(":"));
-      if (claim?.startsWith("?")) await redis.hset(hash, effect.join(":"), claim.replace(/^\?\d+:/, "?0:"));
+      const field = `?${effect.join(":")}`;
+      const claim = await redis.hget(hash, field);
+      if (claim?.startsWith("?")) await redis.hset(hash, field, claim.replace(/^\?\d+:/, "?0:"));
       redis.disconnect();
     },
   };
@@ -58,8 +59,11 @@ describe("RedisLeadStore", () => {
       expect(await redis.zrange("{acme}:leads:failed", 0, -1)).toEqual(["l-1"]);
       expect(await redis.zrange("{acme}:leads:queued", 0, -1)).toEqual(["l-2"]);
       expect(await redis.zcard("{acme}:leads:running")).toBe(0);
-      // One hash per lead, a field per effect: the claim while it runs, then the result.
-      expect(await redis.hgetall("{acme}:ledger:l-1")).toEqual({ slack: '{"v":"ts"}' });
+      // One hash per lead; per effect, its result and its last claim (the mark of an attempt).
+      expect(await redis.hgetall("{acme}:ledger:l-1")).toEqual({
+        slack: '{"v":"ts"}',
+        "?slack": expect.stringMatching(/^\?\d+:[0-9a-f-]{36}$/),
+      });
       expect(await redis.pttl("{acme}:ledger:l-1")).toBe(-1);
       const ttl = await redis.pttl("{acme}:counter:c");
       expect(ttl).toBeGreaterThan(50_000);
@@ -89,10 +93,11 @@ describe("RedisLeadStore", () => {
     }
   });
 
-  it("runs a lead in few commands: one per timeline step, two scripts per effect", async () => {
+  it("runs a lead in few commands: one per timeline step, a script and an HSETNX per effect", async () => {
     const redis = new Redis(server.url);
     const admin = new Redis(server.url);
-    const store = new RedisLeadStore({ redis, prefix: `t-${randomUUID()}` });
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
     const calls = async (work: () => Promise<unknown>): Promise<Record<string, number>> => {
       await admin.config("RESETSTAT");
       await work();
@@ -118,20 +123,25 @@ describe("RedisLeadStore", () => {
       });
       const step = { node: "capture", startedAt: "2025-03-01T09:00:00.000Z", status: "ok" as const };
       expect(await calls(() => store.appendTimeline(leadId, step))).toEqual({ rpushx: 1 });
-      // Claim (read, the server's clock for the lease, write), then store the result (read, write).
+      // Claim (read, the server's clock for the lease, write), then store the result (one HSETNX).
       expect(await calls(() => store.ledger.once(`${leadId}:slack`, async () => "ts"))).toEqual({
-        evalsha: 2,
-        hget: 2,
+        evalsha: 1,
+        hmget: 1,
         time: 1,
-        hset: 2,
+        hset: 1,
+        hsetnx: 1,
       });
+      // The record and its index, and the ledger's claims dropped (the results stay).
       expect(await calls(() => store.markCompleted(leadId, { path: "qualified" }))).toEqual({
         evalsha: 1,
         hmget: 1,
         zrem: 1,
         zadd: 1,
         hset: 1,
+        hkeys: 1,
+        hdel: 1,
       });
+      expect(await redis.hgetall(`${prefix}:ledger:${leadId}`)).toEqual({ slack: '{"v":"ts"}' });
     } finally {
       await store.close();
       redis.disconnect();
@@ -153,6 +163,39 @@ describe("RedisLeadStore", () => {
         "capture",
         "enrich",
       ]);
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
+  });
+
+  it("still honours a ledger claim stored in the result's field, as before claims had their own", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
+    const hash = `${prefix}:ledger:l-old`;
+    try {
+      // A live claim of an earlier version's worker: nobody else runs the effect.
+      await redis.hset(hash, "slack", `?${Date.now() + 60_000}:old-token`, "crm", "?0:old-token");
+      const ran: string[] = [];
+      const busy = store.ledger.once("l-old:slack", async () => ran.push("slack"));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(ran).toEqual([]);
+      // An ended one marks an attempt: the effect runs, told it may exist, and its result replaces the claim.
+      let told: boolean | undefined;
+      expect(
+        await store.ledger.once("l-old:crm", async ({ mayExist }) => {
+          told = mayExist;
+          return "c-1";
+        }),
+      ).toBe("c-1");
+      expect(told).toBe(true);
+      expect(await redis.hget(hash, "crm")).toBe('{"v":"c-1"}');
+      expect(await store.ledger.get("l-old:crm")).toBe("c-1");
+      expect(await store.ledger.get("l-old:slack")).toBeUndefined();
+      await redis.hset(hash, "slack", '{"v":"ts"}');
+      expect(await busy).toBe("ts");
+      expect(ran).toEqual([]);
     } finally {
       await store.close();
       redis.disconnect();

@@ -363,6 +363,35 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         expect(timeline[2]).toMatchObject({ status: "error", error: "slack: channel_not_found" });
       });
 
+      it("reads each entry back as it was written", async () => {
+        const { store } = await open();
+        const input = newLead();
+        await store.createLead(input);
+        const at = (ms: number) => new Date(BASE_MS + ms).toISOString();
+        const entries = [
+          { node: "capture", startedAt: at(0), endedAt: at(3), durationMs: 3, status: "ok" as const },
+          {
+            node: "notifyOwner",
+            startedAt: at(5),
+            endedAt: at(905),
+            durationMs: 900,
+            status: "error" as const,
+            error: "slack: ratelimited",
+          },
+          // A clock that stepped back: the duration is not the end less the start.
+          { node: "syncCrm", startedAt: at(1000), endedAt: at(990), durationMs: 0, status: "ok" as const },
+          {
+            node: "summarize",
+            startedAt: "2025-03-01T09:00:00Z",
+            endedAt: at(10),
+            durationMs: 10,
+            status: "ok" as const,
+          },
+        ];
+        for (const entry of entries) await store.appendTimeline(input.leadId, entry);
+        expect((await mustGet(store, input.leadId)).timeline).toEqual(entries);
+      });
+
       it("keeps each lead's timeline apart", async () => {
         const { store } = await open();
         const a = newLead();
