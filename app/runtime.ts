@@ -185,7 +185,8 @@ async function redisBackend(env: Env, url: string, options: RuntimeOptions): Pro
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on("error", (err) => options.logger.warn({ err: err.message }, "redis connection error"));
   const store = new RedisLeadStore({ redis, ...ledgerOptions(options) });
-  const checkpointer = new RedisSaver({ redis });
+  // A step's writes go with its checkpoint: one command per task less (docs/architecture.md, "The lead's path").
+  const checkpointer = new RedisSaver({ redis, holdWrites: true });
   const tuning = options.queue ?? {};
   const queue = new BullmqQueue({
     url,

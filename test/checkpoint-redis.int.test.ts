@@ -28,6 +28,12 @@ validate<RedisSaver>({
   createCheckpointer: () => new RedisSaver({ redis, prefix: `t-${randomUUID()}` }),
 });
 
+// The same suite on a saver that holds a task's ordinary writes for the next checkpoint (the runtime's).
+validate<RedisSaver>({
+  checkpointerName: "leadgraph-redis, writes held for the next checkpoint",
+  createCheckpointer: () => new RedisSaver({ redis, prefix: `t-${randomUUID()}`, holdWrites: true }),
+});
+
 /** The part of a key Redis Cluster hashes: between the first "{" and the next "}", if not empty. */
 function hashTag(key: string): string {
   const open = key.indexOf("{");
@@ -150,6 +156,74 @@ describe("RedisSaver", () => {
       client.disconnect();
       admin.disconnect();
     }
+  });
+
+  it("with holdWrites, stores a task's ordinary writes in the HSET of the next checkpoint", async () => {
+    const client = new Redis(server.url);
+    const admin = new Redis(server.url);
+    try {
+      const saver = new RedisSaver({ redis: client, prefix: `t-${randomUUID()}`, holdWrites: true });
+      await client.ping();
+      const thread = { configurable: { thread_id: "lead-5", checkpoint_ns: "" } };
+      const first = await saver.put(
+        thread,
+        { ...emptyCheckpoint(), id: uuid6(-1), channel_values: { a: 1 }, channel_versions: { a: 1 } },
+        { source: "loop", step: 0, parents: {} },
+        { a: 1 },
+      );
+      await admin.config("RESETSTAT");
+      await saver.putWrites(first, [["a", 2]], "task-1");
+      await saver.putWrites(first, [["a", 3]], "task-1");
+      // Held: nothing sent yet.
+      expect(await commandCalls(admin)).toEqual({});
+      await saver.put(
+        first,
+        { ...emptyCheckpoint(), id: uuid6(-1), channel_values: { a: 2 }, channel_versions: { a: 2 } },
+        { source: "loop", step: 1, parents: {} },
+        { a: 2 },
+      );
+      // The next checkpoint, its values and the held writes: one HSET.
+      expect(await commandCalls(admin)).toEqual({ hset: 1 });
+      // A retried task kept its first writes, as with HSETNX.
+      const stored = await saver.getTuple(first);
+      expect(stored?.pendingWrites).toEqual([["task-1", "a", 2]]);
+
+      // A special write is stored at once, with what is held for its checkpoint.
+      const other = await saver.put(
+        { configurable: { thread_id: "lead-6", checkpoint_ns: "" } },
+        { ...emptyCheckpoint(), id: uuid6(-1) },
+        { source: "loop", step: 0, parents: {} },
+        {},
+      );
+      await saver.putWrites(other, [["a", 7]], "task-a");
+      await admin.config("RESETSTAT");
+      await saver.putWrites(other, [[ERROR, { message: "boom" }]], "task-b");
+      expect(await commandCalls(admin)).toEqual({ hset: 2 });
+      expect((await saver.getTuple(other))?.pendingWrites).toEqual([
+        ["task-a", "a", 7],
+        ["task-b", ERROR, { message: "boom" }],
+      ]);
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
+  });
+
+  it("with holdWrites, another process resumes a failed run at the failed node", async () => {
+    const prefix = `t-${randomUUID()}`;
+    const saver = new RedisSaver({ redis: server.url, prefix, holdWrites: true });
+    const { graph, calls } = buildFlakyGraph(saver, 1);
+    const config = { configurable: { thread_id: "lead-7" } };
+    await expect(graph.invoke({ trail: [] }, config)).rejects.toThrow("flaky failed");
+    // Another process (a new client) finds the failed step's error and the finished steps.
+    const worker = new RedisSaver({ redis: server.url, prefix, holdWrites: true });
+    const resumed = buildFlakyGraph(worker, 0);
+    const result = await resumed.graph.invoke(null, config);
+    expect(result.trail).toEqual(["first", "flaky", "inner", "last"]);
+    expect(calls).toEqual({ first: 1, flaky: 1, last: 0 });
+    expect(resumed.calls).toEqual({ first: 0, flaky: 1, last: 1 });
+    await saver.close();
+    await worker.close();
   });
 
   it("prunes a finished thread to its newest checkpoints, keeps its final state and drops unused values", async () => {
