@@ -290,3 +290,18 @@ export interface Counters {
   /** Reads without moving (routing preview). */
   get(key: string): Promise<number>;
 }
+
+/** One graph step, appended when the step ends. */
+export interface TimelineEntry {
+  /** Node id, e.g. "scoreLead". */
+  node: string;
+  /** ISO timestamp. */
+  startedAt: string;
+  /** ISO timestamp. */
+  endedAt?: string;
+  /** Filled in by the store from `startedAt`/`endedAt` when the caller leaves it out. */
+  durationMs?: number;
+  status: "ok" | "error";
+  /** Error message when `status` is "error". */
+  error?: string;
+}

@@ -7,7 +7,10 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Counters, RouteMemory } from "../domain/types.ts";
+import type { Counters, RouteMemory, TimelineEntry } from "../domain/types.ts";
+
+export type { TimelineEntry } from "../domain/types.ts";
+
 import type { EffectAttempt, Ledger } from "../tools/ports.ts";
 
 // ---------------------------------------------------------------- Records
@@ -30,21 +33,6 @@ export interface LeadError {
   cause?: string;
   /** ISO timestamp, set by the store. */
   at: string;
-}
-
-/** One graph step, appended when the step ends. */
-export interface TimelineEntry {
-  /** Node id, e.g. "scoreLead". */
-  node: string;
-  /** ISO timestamp. */
-  startedAt: string;
-  /** ISO timestamp. */
-  endedAt?: string;
-  /** Filled in by the store from `startedAt`/`endedAt` when the caller leaves it out. */
-  durationMs?: number;
-  status: "ok" | "error";
-  /** Error message when `status` is "error". */
-  error?: string;
 }
 
 /**

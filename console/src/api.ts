@@ -3,6 +3,8 @@
  * every state-changing request, and errors turned into a sentence (never a stack trace).
  */
 
+import type { TimelineEntry } from "../../domain/types.ts";
+
 export type Role = "admin" | "viewer";
 
 export interface Session {
@@ -98,14 +100,7 @@ export interface LeadView {
     warnings?: Array<{ node: string; code: string; message: string }>;
     llm?: { adjustment: number; reasons: string[]; model: string };
   };
-  timeline?: Array<{
-    node: string;
-    startedAt: string;
-    endedAt?: string;
-    durationMs?: number;
-    status: "ok" | "error";
-    error?: string;
-  }>;
+  timeline?: TimelineEntry[];
   message?: { text: string; blocks: Array<Record<string, unknown>> };
 }
 
