@@ -8,7 +8,6 @@
 
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import { routeLabel } from "../domain/labels.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
 import { normalizePayload } from "../domain/normalize/lead.ts";
@@ -29,6 +28,7 @@ import {
   MAX_LIST_LIMIT,
 } from "../store/lead-store.ts";
 import { isLive, type JobQueue, type PauseState } from "../store/queue/job-queue.ts";
+import type { RedisClient } from "../store/redis-client.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
@@ -122,7 +122,7 @@ export interface LeadService {
    * Where the host keeps per-client rate-limit counts so that a limit holds across instances: the Redis
    * profile's connection. Absent in the embedded profile, where the counts live in the process.
    */
-  readonly rateLimitRedis?: Redis;
+  readonly rateLimitRedis?: RedisClient;
   /** Stores and enqueues a lead, or finds the lead an earlier delivery of it created. */
   accept(delivery: Delivery, log?: Logger): Promise<AcceptResult>;
   /** Each delivery on its own, in order, one result per item; throws ServiceUnavailableError as `accept`. */
@@ -192,7 +192,7 @@ export interface LeadServiceBackend {
   routing: RoutingAdmin;
   retention: Retention;
   /** The Redis profile's connection, for the host's rate-limit counts. */
-  redis?: Redis;
+  redis?: RedisClient;
   events: LiveEvents;
   /** The compiled graph, for reading a lead's last checkpoint. */
   graph: LeadGraph;

@@ -9,7 +9,6 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
-import type { Redis } from "ioredis";
 import type { Env } from "../config/env.ts";
 import { loadRevOpsConfig } from "../config/revops.ts";
 import { type EventRules, parseEventRules } from "../domain/normalize/hubspot-event.ts";
@@ -31,6 +30,7 @@ import type { EventLog } from "../store/event-log.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
 import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
+import type { RedisClient } from "../store/redis-client.ts";
 import { RedisEventLog } from "../store/redis-event-log.ts";
 import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
@@ -118,7 +118,7 @@ export interface LeadRuntime {
 interface Backend {
   profile: Profile;
   /** The Redis profile's connection (the host keeps its rate-limit counts on it). */
-  redis?: Redis;
+  redis?: RedisClient;
   store: LeadStore;
   checkpointer: BaseCheckpointSaver;
   queue: JobQueue;
@@ -175,21 +175,26 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
  * embedded profile's process never holds them (issue 12: idle memory).
  */
 async function redisBackend(env: Env, url: string, options: RuntimeOptions): Promise<Backend> {
-  const [{ Redis }, { RedisLeadStore }, { RedisSaver }, { BullmqQueue }] = await Promise.all([
-    import("ioredis"),
-    import("../store/redis-lead-store.ts"),
-    import("../graph/checkpoint/redis-saver.ts"),
-    import("../store/queue/bullmq-queue.ts"),
-  ]);
+  const [{ connectRedis, keyPrefixes }, { RedisLeadStore }, { RedisSaver }, { BullmqQueue }] =
+    await Promise.all([
+      import("../store/redis-client.ts"),
+      import("../store/redis-lead-store.ts"),
+      import("../graph/checkpoint/redis-saver.ts"),
+      import("../store/queue/bullmq-queue.ts"),
+    ]);
   // Fail requests fast while Redis is away: the webhook answers 503 and the sender retries.
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  const cluster = env.REDIS_CLUSTER;
+  const prefixes = keyPrefixes(cluster);
+  const redis = connectRedis({ url, cluster }, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
   redis.on("error", (err) => options.logger.warn({ err: err.message }, "redis connection error"));
-  const store = new RedisLeadStore({ redis, ...ledgerOptions(options) });
+  const store = new RedisLeadStore({ redis, prefix: prefixes.store, ...ledgerOptions(options) });
   // A step's writes go with its checkpoint: one command per task less (docs/architecture.md, "The lead's path").
   const checkpointer = new RedisSaver({ redis, holdWrites: true });
   const tuning = options.queue ?? {};
   const queue = new BullmqQueue({
     url,
+    cluster,
+    prefix: prefixes.bull,
     logger: options.logger,
     ...(tuning.attempts !== undefined ? { attempts: tuning.attempts } : {}),
     ...(tuning.backoffMs !== undefined ? { backoffMs: tuning.backoffMs } : {}),
@@ -209,10 +214,10 @@ async function redisBackend(env: Env, url: string, options: RuntimeOptions): Pro
     store,
     checkpointer,
     queue,
-    history: new RedisConfigHistory({ redis }),
+    history: new RedisConfigHistory({ redis, prefix: prefixes.store }),
     ...(standIns ? { standIns } : {}),
-    eventLog: new RedisEventLog({ redis, keep: env.EVENTS_KEEP }),
-    location: new URL(url).host,
+    eventLog: new RedisEventLog({ redis, prefix: prefixes.store, keep: env.EVENTS_KEEP }),
+    location: `${new URL(url).host}${cluster ? " (cluster)" : ""}`,
     async close() {
       await store.close();
       await checkpointer.close();

@@ -28,6 +28,14 @@ export const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   DATA_DIR: z.string().default(".data"),
   REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+  /**
+   * `true`: REDIS_URL names one node of a Redis Cluster (the others are discovered); key prefixes then carry
+   * hash tags so that each script's and transaction's keys share a slot.
+   */
+  REDIS_CLUSTER: z
+    .enum(["true", "false", "1", "0", ""])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   /** Comma-separated bearer tokens; admin routes are closed when empty. */
   ADMIN_TOKENS: csv.pipe(z.array(z.string().min(16, "each admin token needs at least 16 characters"))),
   /** Comma-separated read-only tokens (console and admin API): they see leads and reports, change nothing. */

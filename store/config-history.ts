@@ -4,7 +4,7 @@
  * edit), so each store keeps them in one table or one hash.
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.ts";
 
 export interface StoredConfigVersion {
   kind: string;
@@ -93,10 +93,10 @@ function fromRow(row: Record<string, unknown>): StoredConfigVersion {
 
 /** One hash per kind, `<prefix>:config-versions:<kind>`, field = content hash, value = the version as JSON. */
 export class RedisConfigHistory implements ConfigHistory {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
 
-  constructor(options: { redis: Redis; prefix?: string }) {
+  constructor(options: { redis: RedisClient; prefix?: string }) {
     this.#redis = options.redis;
     this.#prefix = options.prefix ?? "lg";
   }

@@ -5,7 +5,7 @@
  * entry id and its place in the entry, `<ms>-<seq>.<index>`. Readers wait on XREAD BLOCK on a connection
  * of their own, opened on first use.
  */
-import type { Redis } from "ioredis";
+
 import {
   DEFAULT_EVENTS_KEEP,
   type EventLog,
@@ -13,10 +13,11 @@ import {
   InvalidEventIdError,
   type LoggedEvent,
 } from "./event-log.ts";
+import { duplicateRedis, type RedisClient } from "./redis-client.ts";
 
 export interface RedisEventLogOptions {
   /** The lead store's client; commands that block use a duplicate of it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix?: string;
   keep?: number;
 }
@@ -59,10 +60,10 @@ function entryEvents(entry: StreamEntry): LoggedEvent[] {
 
 export class RedisEventLog implements EventLog {
   readonly name = "redis-stream";
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #keep: number;
-  #blocking: Redis | undefined;
+  #blocking: RedisClient | undefined;
   #closed = false;
 
   constructor(options: RedisEventLogOptions) {
@@ -125,7 +126,7 @@ export class RedisEventLog implements EventLog {
     )
       return;
     if (this.#closed) return;
-    this.#blocking ??= this.#redis.duplicate({ maxRetriesPerRequest: null });
+    this.#blocking ??= duplicateRedis(this.#redis, { maxRetriesPerRequest: null });
     try {
       await this.#blocking.xread(
         "COUNT",

@@ -40,10 +40,11 @@ import {
   ttlMs,
   withDuration,
 } from "./lead-store.ts";
+import type { RedisClient } from "./redis-client.ts";
 
 export interface RedisLeadStoreOptions {
   /** A client shared with the queue and checkpointer (left open by `close()`), or a URL the store connects to. */
-  redis: Redis | string;
+  redis: RedisClient | string;
   /** Key prefix; default "lg". For Redis Cluster, wrap it in a hash tag ("{lg}"): status indexes and records change together in one script. */
   prefix?: string;
   /** `ping()` answers false after this long. Default 1000 ms. */
@@ -62,7 +63,7 @@ class LuaScript {
     this.#sha = createHash("sha1").update(source).digest("hex");
   }
 
-  async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  async run(redis: RedisClient, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -72,7 +73,11 @@ class LuaScript {
   }
 
   /** As `run`, with string replies as Buffers. */
-  async runBuffer(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  async runBuffer(
+    redis: RedisClient,
+    keys: string[],
+    args: Array<string | number | Buffer>,
+  ): Promise<unknown> {
     try {
       return await redis.callBuffer("evalsha", this.#sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -292,7 +297,7 @@ export class RedisLeadStore implements LeadStore {
   readonly ledger: LeasedLedger;
   readonly routeMemory: RouteMemory;
 
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #ownsRedis: boolean;
   readonly #prefix: string;
   readonly #pingTimeoutMs: number;

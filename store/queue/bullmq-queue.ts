@@ -5,8 +5,9 @@
  * job to another worker, whose run resumes from the lead's checkpoint.
  */
 import { Job, Queue, Worker } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { Logger } from "../../tools/ports.ts";
+import { connectRedis, type RedisClient } from "../redis-client.ts";
 import {
   backoffDelay,
   type CloseOptions,
@@ -28,6 +29,8 @@ import {
 export interface BullmqQueueOptions extends JobQueueOptions {
   /** Redis URL; the queue opens its own connections (BullMQ's blocking worker connection needs its own). */
   url: string;
+  /** The URL names a node of a Redis Cluster; give `prefix` a hash tag (`{lg:bull}`) then. */
+  cluster?: boolean;
   logger: Logger;
   /** Queue name. Default "leads". */
   name?: string;
@@ -57,22 +60,25 @@ export class BullmqQueue implements JobQueue {
   readonly name = "bullmq";
   readonly #options: BullmqQueueOptions;
   readonly #logger: Logger;
-  readonly #producer: Redis;
+  readonly #producer: RedisClient;
   readonly #queue: Queue<LeadJobData>;
   /** List imports: a queue of their own, so their jobs never get ahead of live ones and have their own workers. */
   readonly #bulkQueue: Queue<LeadJobData>;
   #worker: Worker<LeadJobData> | undefined;
   #bulkWorker: Worker<LeadJobData> | undefined;
-  #workerConnections: Redis[] = [];
+  #workerConnections: RedisClient[] = [];
 
   constructor(options: BullmqQueueOptions) {
     this.#options = options;
     this.#logger = options.logger;
-    this.#producer = new Redis(options.url, {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      ...options.redisOptions,
-    });
+    this.#producer = connectRedis(
+      { url: options.url, cluster: options.cluster ?? false },
+      {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        ...options.redisOptions,
+      },
+    );
     this.#producer.on("error", (err) =>
       this.#logger.warn({ err: err.message }, "queue redis connection error"),
     );
@@ -192,7 +198,10 @@ export class BullmqQueue implements JobQueue {
 
   #startWorker(queue: Queue<LeadJobData>, handler: JobHandler, concurrency: number): Worker<LeadJobData> {
     // BullMQ's blocking commands need a connection that retries forever rather than failing requests.
-    const connection = new Redis(this.#options.url, { maxRetriesPerRequest: null });
+    const connection = connectRedis(
+      { url: this.#options.url, cluster: this.#options.cluster ?? false },
+      { maxRetriesPerRequest: null },
+    );
     connection.on("error", (err) => this.#logger.warn({ err: err.message }, "worker redis connection error"));
     this.#workerConnections.push(connection);
     const worker = new Worker<LeadJobData>(
