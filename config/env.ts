@@ -133,6 +133,8 @@ export const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalString,
   SLACK_API_URL: optionalString.pipe(z.url().optional()),
   SLACK_DEFAULT_CHANNEL: optionalString,
+  /** The Slack app's signing secret: POST /slack/interactions (the message buttons) answers 404 without it. */
+  SLACK_SIGNING_SECRET: optionalString,
   ROUTING_FILE: z.string().default(fileURLToPath(new URL("./routing.json", import.meta.url))),
   SCORING_FILE: z.string().default(fileURLToPath(new URL("./scoring.json", import.meta.url))),
   PROMPTS_DIR: z.string().default(fileURLToPath(new URL("../prompts", import.meta.url))),

@@ -27,6 +27,7 @@ import healthRoutes from "./routes/health.ts";
 import importRoutes from "./routes/imports.ts";
 import routingRoutes from "./routes/routing.ts";
 import sessionRoutes from "./routes/session.ts";
+import slackRoutes from "./routes/slack.ts";
 import webhookRoutes from "./routes/webhook.ts";
 import servicePlugin from "./service-plugin.ts";
 
@@ -144,6 +145,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       tags: [
         { name: "intake", description: "Lead webhooks" },
+        { name: "slack", description: "Slack interactivity: the owner's and the review queue's buttons" },
         {
           name: "admin",
           description:
@@ -183,6 +185,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await app.register(healthRoutes);
   await app.register(webhookRoutes);
+  await app.register(slackRoutes);
   await app.register(adminRoutes, { prefix: "/admin" });
   await app.register(routingRoutes, { prefix: "/admin" });
   await app.register(importRoutes, { prefix: "/admin" });
