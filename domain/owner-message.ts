@@ -95,14 +95,15 @@ function contactBlock(state: LeadSnapshot, lead: NormalizedLead, options: OwnerM
   return section(lines.join("\n"));
 }
 
-/** Score and the reasons that weighed most (by points, either sign), the model's first reason after them. */
+/** Score and the three reasons that weighed most (by points, either sign), the model's first reason after them. */
 function scoreLines(state: LeadSnapshot): string[] {
   const score = state.score;
   if (!score) return [];
   const top = [...score.reasons]
     .sort((a, b) => Math.abs(b.points) - Math.abs(a.points))
     .slice(0, 3)
-    .map((r) => `• ${escapeMrkdwn(r.text)} (${r.points > 0 ? "+" : ""}${r.points})`);
+    // Reason texts carry their points already ("2,600 employees (+20)").
+    .map((r) => `• ${escapeMrkdwn(r.text)}`);
   const llm = score.llm?.reasons[0];
   if (llm && score.llm?.adjustment)
     top.push(`• ${escapeMrkdwn(llm)} (AI ${score.llm.adjustment > 0 ? "+" : ""}${score.llm.adjustment})`);
