@@ -7,11 +7,15 @@ export interface ClickedElement {
   selected_option?: { value: string };
 }
 
-/** The form body of a click on `element` by user U0ANNA, in a message (Slack's block_actions payload). */
-export function blockActions(element: ClickedElement, message?: { channel: string; ts: string }): string {
+/** The form body of a click on `element` by `user` (U0ANNA), in a message (Slack's block_actions payload). */
+export function blockActions(
+  element: ClickedElement,
+  message?: { channel: string; ts: string },
+  user = "U0ANNA",
+): string {
   const payload = {
     type: "block_actions",
-    user: { id: "U0ANNA", username: "anna", name: "anna", team_id: "T0TEAM" },
+    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: "T0TEAM" },
     api_app_id: "A0LEADGRAPH",
     token: "verification-token-unused",
     container: {
