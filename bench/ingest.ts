@@ -12,7 +12,15 @@
  * change in the machine's load during the run weighs on both alike; latency percentiles are computed over
  * every response of a route.
  *
- * Usage: node bench/ingest.ts [--duration 10 (s per route)] [--rounds 5] [--connections 20]
+ * `--workers N` starts N worker processes on the same Redis first (`leadgraph worker`, as production runs
+ * them, info logs to /dev/null), so intake is measured while the workers run flat out on the growing
+ * backlog; the leads they settle in the meantime are counted. The issue-12 target: webhook p99 at most
+ * 25 ms at 50 connections while the workers run (`--connections 50 --workers 1`). `--rate R` offers R
+ * requests a second over all connections (open loop) instead of as many as the answers allow: at the
+ * workers' sustainable rate the backlog stays flat and the workers run as they would in production.
+ *
+ * Usage: node bench/ingest.ts [--duration 10 (s per route)] [--rounds 5] [--connections 20] [--workers 0]
+ *        [--rate 0]
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -24,6 +32,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { createLogger } from "../app/logger.ts";
 import { createRuntime } from "../app/runtime.ts";
@@ -31,7 +40,7 @@ import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
-import { SAMPLES, withEmail } from "./samples.ts";
+import { distinctLead, SAMPLES } from "./samples.ts";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -57,6 +66,8 @@ type Autocannon = (
   options: {
     url: string;
     connections: number;
+    /** Requests per second over all connections (open loop); absent: as fast as answers come back. */
+    overallRate?: number;
     duration: number;
     requests: Array<AutocannonRequest & { setupRequest?: (req: AutocannonRequest) => AutocannonRequest }>;
   },
@@ -73,6 +84,8 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     rounds: { type: "string", default: "5" },
     connections: { type: "string", default: "20" },
+    workers: { type: "string", default: "0" },
+    rate: { type: "string", default: "0" },
   },
 });
 
@@ -151,6 +164,7 @@ async function drive(url: string, duration: number, connections: number, into: R
         url,
         connections,
         duration,
+        ...(Number(values.rate) > 0 ? { overallRate: Number(values.rate) } : {}),
         requests: [
           {
             method: "POST",
@@ -159,8 +173,9 @@ async function drive(url: string, duration: number, connections: number, into: R
             setupRequest: (req) => {
               n += 1;
               const sample = SAMPLES[n % SAMPLES.length] ?? {};
-              // Distinct leads: a new email each time, so no request is a duplicate.
-              return { ...req, body: JSON.stringify(withEmail(sample, `bench-${run}-${n}@example.com`)) };
+              // Distinct leads (a tagged email each time, so no request is a duplicate) that route like the
+              // fixtures, so the workers do a real lead's work.
+              return { ...req, body: JSON.stringify(distinctLead(sample, `bench-${run}-${n}`)) };
             },
           },
         ],
@@ -206,6 +221,7 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const redis = await startRedis();
   const dataDir = mkdtempSync(join(tmpdir(), "leadgraph-bench-ingest-"));
+  let stopWorkers: () => Promise<unknown> = async () => undefined;
   const child = spawn(
     process.execPath,
     ["bench/ingest.ts", "--serve", "--redis", redis.url, "--data-dir", dataDir],
@@ -224,14 +240,45 @@ async function main(): Promise<void> {
     const appUrl = `http://127.0.0.1:${ports.app}`;
     const bareUrl = `http://127.0.0.1:${ports.bare}`;
 
+    const workers = Array.from({ length: Number(values.workers) }, () =>
+      spawn(process.execPath, ["--max-semi-space-size=16", "cli.ts", "worker"], {
+        // Its logs (stderr, info level) go nowhere, as production's would go to a collector.
+        stdio: ["ignore", "ignore", "ignore"],
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          REDIS_URL: redis.url,
+          DATA_DIR: dataDir,
+          LOG_LEVEL: "info",
+        },
+      }),
+    );
+    stopWorkers = () =>
+      Promise.all(
+        workers.map(
+          (worker) =>
+            new Promise<void>((resolve) => {
+              if (worker.exitCode !== null) return resolve();
+              worker.once("exit", () => resolve());
+              worker.kill("SIGTERM");
+              setTimeout(() => worker.kill("SIGKILL"), 15_000).unref();
+            }),
+        ),
+      );
+    const counter = new Redis(redis.url);
+    // Settled leads (completed or awaiting their owner), from the store's status indexes.
+    const settled = async () =>
+      (await counter.zcard("lg:leads:completed")) + (await counter.zcard("lg:leads:awaiting"));
     const loadBefore = loadAverage();
-    // Warm-up of both (JIT, connection pools, Lua script cache); not counted.
+    // Warm-up of both (JIT, connection pools, Lua script cache); not counted. Workers start meanwhile.
     await drive(appUrl, 2, connections, emptyFigures());
     await drive(bareUrl, 2, connections, emptyFigures());
 
     const webhookFigures = emptyFigures();
     const bareFigures = emptyFigures();
     const slice = duration / rounds;
+    const settledBefore = await settled();
+    const measuring = performance.now();
     for (let round = 0; round < rounds; round++) {
       const order: Array<[string, RouteFigures]> = [
         [appUrl, webhookFigures],
@@ -241,6 +288,10 @@ async function main(): Promise<void> {
       for (const [url, into] of order) await drive(url, slice, connections, into);
     }
     const loadAfter = loadAverage();
+    const workerLeadsPerSecond = Math.round(
+      ((await settled()) - settledBefore) / ((performance.now() - measuring) / 1000),
+    );
+    counter.disconnect();
 
     const webhook = summary(webhookFigures);
     const bare = summary(bareFigures);
@@ -255,7 +306,9 @@ async function main(): Promise<void> {
       errors: r.errors,
     });
     console.log(
-      `ingest, Redis profile, loopback, ${connections} connections, ${duration} s per route in ${rounds} ` +
+      `ingest, Redis profile, loopback, ${connections} connections, ` +
+        `${Number(values.rate) > 0 ? `${values.rate} requests/s offered, ` : ""}${values.workers} worker process(es), ` +
+        `${duration} s per route in ${rounds} ` +
         `alternating slices, node ${process.version}, load average (1/5/15 min) ${loadBefore.join(" ")} ` +
         `before, ${loadAfter.join(" ")} after`,
     );
@@ -269,6 +322,10 @@ async function main(): Promise<void> {
         ratio: Number(ratio.toFixed(2)),
         webhookP50Ms: webhook.p50,
         webhookP99Ms: webhook.p99,
+        connections,
+        offeredRate: Number(values.rate) > 0 ? Number(values.rate) : "closed loop",
+        workers: Number(values.workers),
+        workerLeadsPerSecond,
         bareP50Ms: bare.p50,
         bareP99Ms: bare.p99,
         loadBefore,
@@ -278,6 +335,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
+    await stopWorkers();
     child.kill("SIGTERM");
     await new Promise((resolve) => child.once("exit", resolve));
     await redis.stop();

@@ -47,7 +47,7 @@ import {
   statsDelta,
   usedMemory,
 } from "./redis-stats.ts";
-import { distinctLead, SAMPLES } from "./samples.ts";
+import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
 const { values } = parseArgs({
   options: {
@@ -69,11 +69,6 @@ async function pool(count: number, concurrency: number, task: (i: number) => Pro
 }
 
 const SETTLED = new Set(["completed", "awaiting"]);
-
-/** A run's event that settles a lead: completed, or delivered and waiting for its owner. */
-function settles(type: string): boolean {
-  return type === "lead.completed" || type === "lead.awaiting";
-}
 
 async function measure(
   redisBase: string,
@@ -110,7 +105,7 @@ async function measure(
     let settled = 0;
     let wake: () => void = () => undefined;
     worker.subscribe((event) => {
-      if (!settles(event.type)) return;
+      if (!settlesLead(event.type)) return;
       settled += 1;
       wake();
     });

@@ -42,3 +42,11 @@ export function distinctLead(sample: Record<string, unknown>, tag: string): Reco
   const at = email.lastIndexOf("@");
   return withEmail(sample, `${tag}.${email.slice(0, at)}${email.slice(at)}`);
 }
+
+/**
+ * A run event that settles a lead: completed, or delivered and waiting for its owner's decision
+ * (`lead.awaiting`, the owner loop). Benches count a lead as done at either.
+ */
+export function settlesLead(eventType: string): boolean {
+  return eventType === "lead.completed" || eventType === "lead.awaiting";
+}

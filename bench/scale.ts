@@ -27,7 +27,7 @@ import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
-import { distinctLead, SAMPLES } from "./samples.ts";
+import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +77,7 @@ async function child(role: string): Promise<void> {
   const runtime = await createRuntime(env, { logger, worker: true });
   let completed = 0;
   runtime.subscribe((event) => {
-    if (event.type === "lead.completed") completed++;
+    if (settlesLead(event.type)) completed++;
   });
   const report = setInterval(() => {
     if (completed === 0) return;

@@ -6,7 +6,8 @@
  * logs to /dev/null), on the embedded profile (SQLite in a temporary DATA_DIR) or the Redis profile (a
  * private redis-server). This process offers leads at a fixed rate (open loop: a request is sent when it is
  * due, whether or not earlier ones were answered) to POST /webhooks/lead over keep-alive connections, and
- * the child reports when each lead's owner was notified and when it completed (its runner's lead events).
+ * the child reports when each lead's owner was notified and when it settled (its runner's lead events: completed,
+ * or awaiting its owner's decision).
  * A rate is kept up with when, over a window of `--duration` seconds, every webhook answered 202, every lead
  * completed within `--grace` seconds of the window's end (the queue stayed bounded), and the 95th percentile
  * of speed-to-lead (202 received → owner notified) is at most 250 ms. The search starts at half the
@@ -37,7 +38,7 @@ import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
-import { distinctLead, SAMPLES } from "./samples.ts";
+import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
 const { values } = parseArgs({
   options: {
@@ -90,7 +91,7 @@ async function serve(): Promise<void> {
   };
   runtime.subscribe((event) => {
     if (event.type === "lead.notified") progress(event.leadId)[1] = now();
-    else if (event.type === "lead.completed") progress(event.leadId)[2] = now();
+    else if (settlesLead(event.type) && "leadId" in event) progress(event.leadId)[2] = now();
   });
   const report = setInterval(() => {
     if (pending.size === 0) return;
