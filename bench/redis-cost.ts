@@ -16,8 +16,10 @@
  * Commands come from INFO commandstats, which also counts the commands run inside Lua scripts (BullMQ's,
  * mostly); this bench's own INFO and ZCARD calls are taken out. Bytes are used_memory after every lead
  * settled, less before intake (jemalloc's exact count; the first run on the server is a warm-up that pays
- * for Lua's script cache and BullMQ's metadata). The split by command and key comes from MONITOR on the
- * same run.
+ * for Lua's script cache and BullMQ's metadata). Also printed: the MEMORY USAGE of the keys a lead leaves
+ * behind (every key but the capped streams, the live event log and BullMQ's events, and the config
+ * history), which is what grows with the number of leads. The split by command and key comes from
+ * MONITOR on the same run.
  *
  * Usage: node bench/redis-cost.ts [--leads 500] [--trickle-leads 100] [--concurrency 16]
  */
@@ -167,6 +169,7 @@ async function measure(
     const delta = statsDelta(statsAfter, statsBefore, own);
     const commands = delta.reduce((n, [, calls]) => n + calls, 0) / leads;
     const bytes = (memoryAfter - memoryBefore) / leads;
+    const byKey = await memoryByKey(admin, leads);
     return {
       mode,
       leads,
@@ -177,7 +180,12 @@ async function measure(
         delta.map(([cmd, calls]) => [cmd, Number((calls / leads).toFixed(2))]),
       ),
       tally,
-      memoryByKey: await memoryByKey(admin, leads),
+      memoryByKey: byKey,
+      // What stays per lead: every key but the capped streams (the live event log keeps EVENTS_KEEP
+      // entries, BullMQ's event stream 100) and the config history (one entry per config version).
+      ownKeyBytesPerLead: Object.entries(byKey)
+        .filter(([kind]) => !/^lg:(events|bull:.*:events|config-versions:)/.test(kind))
+        .reduce((n, [, b]) => n + b, 0),
     };
   } finally {
     await intake?.close();
@@ -225,8 +233,13 @@ try {
         statuses: r.counts,
         commandsPerLead: r.commandsPerLead,
         bytesPerLead: r.bytesPerLead,
+        ownKeyBytesPerLead: r.ownKeyBytesPerLead,
         byCommandName: r.byCommandName,
-        met: { commands: r.commandsPerLead <= TARGET_COMMANDS, bytes: r.bytesPerLead <= TARGET_BYTES },
+        met: {
+          commands: r.commandsPerLead <= TARGET_COMMANDS,
+          bytes: r.bytesPerLead <= TARGET_BYTES,
+          ownKeyBytes: r.ownKeyBytesPerLead <= TARGET_BYTES,
+        },
       })),
       targets: { commandsPerLead: `<= ${TARGET_COMMANDS}`, bytesPerLead: `<= ${TARGET_BYTES}` },
       loadavg1: { start: Number(loadStart?.toFixed(2)), end: Number(loadavg()[0]?.toFixed(2)) },
