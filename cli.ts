@@ -25,6 +25,9 @@ const USAGE = `leadgraph <command>
   import <leads.csv>           import a list: each row a lead on the queue's import lane (same store as the service)
       [--dry-run] [--source CHANNEL] [--json]   dry run: report every row's problem, store nothing
   accounts index <file>        embed and upsert past accounts into the vector index
+  lead <action> <leadId>       act on a lead waiting for its owner (accept, reassign, decline) or a reviewer
+      [--by NAME] [--reason R] (approve, route, nurture); the service's workers apply it. decline --reason:
+      [--to OWNER] [--json]    wrong_territory, not_a_buyer, spam, existing_customer; reassign/route --to
 
 run, route and routing test use the embedded adapters (local CRM, outbox, no LLM) even when vendor
 credentials are set; --live uses the configured vendors.
@@ -49,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
       since: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       source: { type: "string" },
+      by: { type: "string" },
+      reason: { type: "string" },
+      to: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -111,6 +117,15 @@ async function main(argv: string[]): Promise<number> {
       dryRun: values["dry-run"],
       json: values.json,
       ...(values.source ? { channel: values.source } : {}),
+    });
+  }
+  if (command === "lead" && sub && arg) {
+    const { leadActionCommand } = await import("./cli/lead.ts");
+    return leadActionCommand(env, sub, arg, {
+      json: values.json,
+      ...(values.by ? { by: values.by } : {}),
+      ...(values.reason ? { reason: values.reason } : {}),
+      ...(values.to ? { to: values.to } : {}),
     });
   }
   if (command === "accounts" && sub === "index" && arg) {

@@ -52,6 +52,7 @@ export type {
   OwnershipStatus,
   ReviewActionKind,
 } from "../domain/ownership.ts";
+export { ALL_ACTIONS, DECLINE_REASONS } from "../domain/ownership.ts";
 export { InvalidEventIdError } from "../store/event-log.ts";
 export type {
   LeadFacets,

@@ -94,21 +94,23 @@ function replayOf(lead: LeadRecord): ReplayInputs | undefined {
   return inputs.facts ? inputs : undefined;
 }
 
-/** Completed leads received since `since`, newest first. */
+/** Delivered leads (completed, or awaiting their owner) received since `since`, newest first per status. */
 async function* completedSince(store: LeadStore, since: Date): AsyncGenerator<LeadRecord> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.listLeads({
-      status: "completed",
-      limit: MAX_LIST_LIMIT,
-      ...(cursor ? { cursor } : {}),
-    });
-    for (const lead of page.leads) {
-      if (Date.parse(lead.receivedAt) < since.getTime()) return;
-      yield lead;
-    }
-    cursor = page.nextCursor;
-  } while (cursor);
+  for (const status of ["completed", "awaiting"] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await store.listLeads({ status, limit: MAX_LIST_LIMIT, ...(cursor ? { cursor } : {}) });
+      let done = false;
+      for (const lead of page.leads) {
+        if (Date.parse(lead.receivedAt) < since.getTime()) {
+          done = true;
+          break;
+        }
+        yield lead;
+      }
+      cursor = done ? undefined : page.nextCursor;
+    } while (cursor);
+  }
 }
 
 export function createRoutingAdmin(options: RoutingAdminOptions): RoutingAdmin {

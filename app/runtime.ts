@@ -283,6 +283,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
     ...(metrics ? { metrics } : {}),
     ...(options.keepCheckpoints !== undefined ? { keepCheckpoints: options.keepCheckpoints } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    scheduleTimer: (job) => queue.enqueueResume(job),
     onEvent(event) {
       events.publish(event);
       for (const listener of listeners) {
@@ -325,16 +326,11 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
   if (options.worker) {
     queue.start(
       async (leadId, job) => {
-        if (job.resume) {
-          // The owner loop's resume jobs are queued only for awaiting leads (LeadService.act).
-          logger.warn(
-            { leadId, jobId: job.resume.jobId },
-            "resume job ignored: this build has no owner loop",
-          );
-          return "ignored";
-        }
+        const resumeJob = job.resume;
+        const runOptions = job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs };
+        // A resume job (an owner's action, an SLA timer) resumes the lead's wait; any other runs the lead.
         const run = () =>
-          runner.run(leadId, job.retryDelayMs === undefined ? {} : { retryDelayMs: job.retryDelayMs });
+          resumeJob ? runner.resume(leadId, resumeJob, runOptions) : runner.run(leadId, runOptions);
         try {
           // An admin retry probes vendors whose circuit is open rather than failing fast on them.
           return await (job.probe ? withVendorProbe(run) : run());

@@ -5,6 +5,10 @@
  * API and the CLI build `OwnerAction`s; the graph's awaitOwner and reviewLead steps read them.
  */
 
+import type { RoutingConfig } from "./routing/schema.ts";
+import { describeSla, ownerSla, queueSla, slaDeadline } from "./routing/sla.ts";
+import type { LeadStateValues } from "./snapshot.ts";
+
 export const OWNER_ACTIONS = ["accept", "reassign", "decline"] as const;
 export type OwnerActionKind = (typeof OWNER_ACTIONS)[number];
 export const REVIEW_ACTIONS = ["approve", "route", "nurture"] as const;
@@ -56,6 +60,8 @@ export interface Ownership {
   round?: number;
   /** What the lead waits for: an owner's acceptance or a reviewer's decision. */
   waitingFor?: "owner" | "review";
+  /** The SLA has escalated or reminded: no further timer for this lead. */
+  slaDone?: boolean;
 }
 
 /** What an `interrupt()` of the owner loop carries: checked against the action that resumes it. */
@@ -117,4 +123,71 @@ export function isOwnerWait(value: unknown): value is OwnerWait {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Partial<OwnerWait>;
   return (v.kind === "owner" || v.kind === "review") && typeof v.round === "number";
+}
+
+// ---------------------------------------------------------------- waits
+
+/** The wait a lead is in: whom it waits for, since when, and until when its SLA runs. */
+export interface WaitState extends OwnerWait {
+  /** ISO time the holder was told, or their hours start when that is later. */
+  since: string;
+  /** ISO time the SLA runs out; absent without an SLA, or once the SLA has done what it does. */
+  deadline?: string;
+  /** The SLA in words, for the explanation. */
+  sla?: string;
+}
+
+type WaitInput = Pick<LeadStateValues, "leadId" | "route" | "notifications" | "ownership" | "receivedAt">;
+
+/**
+ * The lead's current wait, from its state alone (so every pass over the same checkpoint sees the same wait):
+ * the holder's clock starts at their latest message, or when their working hours start if that is later,
+ * and the SLA of their rule or pool (counted in their working hours) sets the deadline.
+ */
+export function currentWait(
+  state: WaitInput,
+  routing: RoutingConfig,
+  kind: "owner" | "review" = "owner",
+): WaitState {
+  const ownership = state.ownership;
+  const round = ownership?.round ?? 0;
+  const ownerId = kind === "owner" ? (state.route?.ownerId ?? null) : null;
+  const told = state.notifications.filter((n) => (ownerId ? n.ownerId === ownerId : true)).map((n) => n.at);
+  const starts = [told.sort().at(-1) ?? state.receivedAt];
+  if (kind === "owner" && state.route?.availableFrom) starts.push(state.route.availableFrom);
+  const since = starts.sort().at(-1) as string;
+  const wait: WaitState = { kind, leadId: state.leadId, round, ownerId, since };
+  if (ownership?.slaDone) return wait;
+  const sla =
+    kind === "owner" ? ownerSla(state.route, routing) : queueSla(reviewQueueOf(state, routing), routing);
+  if (!sla) return wait;
+  const owner = ownerId ? routing.owners.find((o) => o.id === ownerId) : undefined;
+  wait.deadline = slaDeadline(new Date(since), sla, owner?.hours ? owner : undefined).toISOString();
+  wait.sla = describeSla(sla);
+  return wait;
+}
+
+/** The review queue a lead waits in: its own queue when that is a review queue, else the first one. */
+export function reviewQueueOf(
+  state: Pick<LeadStateValues, "route">,
+  routing: RoutingConfig,
+): string | undefined {
+  const own = routing.queues.find((q) => q.id === state.route?.queue && q.path === "review");
+  return (own ?? routing.queues.find((q) => q.path === "review"))?.id;
+}
+
+/** Owners who already had the lead: never offered it again by a re-route. */
+export function ownersWhoHadIt(ownership: Ownership | undefined, current: string | undefined): string[] {
+  const had = new Set<string>();
+  for (const h of ownership?.handoffs ?? []) if (h.from) had.add(h.from);
+  if (current) had.add(current);
+  return [...had];
+}
+
+/** Hand-offs an SLA or an owner made by passing the lead on (what `maxReassignments` counts). */
+export function reassignmentsOf(
+  ownership: Ownership | undefined,
+  kinds: Handoff["kind"][] = ["sla"],
+): number {
+  return (ownership?.handoffs ?? []).filter((h) => kinds.includes(h.kind)).length;
 }

@@ -1,3 +1,4 @@
+import type { OwnerResume, Ownership } from "./ownership.ts";
 import type {
   CrmSync,
   Enrichment,
@@ -48,6 +49,8 @@ export interface LeadStateValues extends LeadSnapshot {
   warnings: Issue[];
   errors: Issue[];
   llmUsage: LlmUsage[];
+  ownership: Ownership | undefined;
+  decision: OwnerResume | undefined;
 }
 
 /** A step that runs after capture can rely on the normalised lead; its absence is a wiring bug. */

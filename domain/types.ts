@@ -304,4 +304,6 @@ export interface TimelineEntry {
   status: "ok" | "error";
   /** Error message when `status` is "error". */
   error?: string;
+  /** What the step decided, in words: an owner's wait and how it ended, a hand-off and why. */
+  detail?: string;
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { type BaseCheckpointSaver, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
 import type { Counters } from "../domain/types.ts";
+import { createApplyDecisionNode, createAwaitOwnerNode } from "../nodes/await-owner.ts";
 import { createCaptureNode } from "../nodes/capture.ts";
 import type { GraphDeps, LeadNode } from "../nodes/deps.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
@@ -17,7 +18,7 @@ import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import type { Llm } from "../tools/ports.ts";
 import { FastJsonSerializer } from "./checkpoint/serde.ts";
-import { pathAfterRouting } from "./edges.ts";
+import { pathAfterCrm, pathAfterDecision, pathAfterRouting } from "./edges.ts";
 import { timed } from "./events.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 
@@ -30,6 +31,8 @@ export const NODE_IDS = [
   "notifyOwner",
   "nurtureLead",
   "syncCrm",
+  "awaitOwner",
+  "applyDecision",
 ] as const;
 export type NodeId = (typeof NODE_IDS)[number];
 
@@ -51,6 +54,8 @@ export function leadGraphNodes(deps: GraphDeps): Record<NodeId, LeadNode> {
     notifyOwner: timed("notifyOwner", createNotifyOwnerNode(deps)),
     nurtureLead: timed("nurtureLead", createNurtureLeadNode(deps)),
     syncCrm: timed("syncCrm", createSyncCrmNode(deps)),
+    awaitOwner: timed("awaitOwner", createAwaitOwnerNode(deps)),
+    applyDecision: timed("applyDecision", createApplyDecisionNode(deps)),
   };
 }
 
@@ -67,6 +72,8 @@ export function defineLeadGraph(deps: GraphDeps) {
       .addNode("notifyOwner", nodes.notifyOwner)
       .addNode("nurtureLead", nodes.nurtureLead)
       .addNode("syncCrm", nodes.syncCrm)
+      .addNode("awaitOwner", nodes.awaitOwner)
+      .addNode("applyDecision", nodes.applyDecision)
       // A lead is normalised before anything reads it.
       .addEdge(START, "capture")
       // Scoring needs firmographics and seniority.
@@ -81,7 +88,17 @@ export function defineLeadGraph(deps: GraphDeps) {
       // The CRM is written after the owner knows, so the note can reference the message.
       .addEdge("notifyOwner", "syncCrm")
       .addEdge("nurtureLead", "syncCrm")
-      .addEdge("syncCrm", END)
+      // The owner has the lead once told and in the CRM: it waits for them (an interrupt) until they act.
+      .addConditionalEdges("syncCrm", pathAfterCrm, ["awaitOwner", END])
+      // An action or the SLA timer resumes the wait; the decision is acted on in its own step.
+      .addEdge("awaitOwner", "applyDecision")
+      // A hand-off tells the new holder and moves the CRM owner, then waits again; a kept lead waits again.
+      .addConditionalEdges("applyDecision", pathAfterDecision, [
+        "notifyOwner",
+        "awaitOwner",
+        "nurtureLead",
+        END,
+      ])
   );
 }
 
@@ -126,6 +143,8 @@ export function initialState(input: LeadInput): LeadState {
     warnings: [],
     errors: [],
     llmUsage: [],
+    ownership: undefined,
+    decision: undefined,
   };
 }
 

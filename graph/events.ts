@@ -89,9 +89,18 @@ export type LeadEvent =
       queue?: string;
       pool?: string;
     })
-  | (EventBase & { type: "lead.notified"; channel: string; ownerId?: string })
+  /** `handoff`: the message to a new holder after a hand-off (not the lead's first: no speed to lead). */
+  | (EventBase & { type: "lead.notified"; channel: string; ownerId?: string; handoff?: boolean })
   | (EventBase & { type: "lead.warning"; warning: Issue })
   | (EventBase & { type: "lead.completed"; path: LeadPath | undefined; alreadyCompleted?: boolean })
+  /** Delivered, and waiting for its owner (or a reviewer) or its SLA timer, in wait `round`. */
+  | (EventBase & {
+      type: "lead.awaiting";
+      round: number;
+      waitingFor: "owner" | "review";
+      ownerId?: string;
+      deadline?: string;
+    })
   /** `nextAttemptAt`: the queue runs the lead again then (the lead is `retrying`); absent: it is `failed`. */
   | (EventBase & { type: "lead.failed"; node?: string; error: string; nextAttemptAt?: string });
 

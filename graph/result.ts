@@ -31,6 +31,7 @@ export function resultSummary(state: LeadState): Record<string, unknown> {
     warnings: state.warnings,
     notifications: state.notifications,
     crm: state.crm,
+    ...(state.ownership ? { ownership: state.ownership } : {}),
     configVersion: route?.configVersion,
     scoringVersion: score?.configVersion,
     // What a what-if replay needs to score and route the lead again (app/what-if.ts); not shown to admins.

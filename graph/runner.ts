@@ -8,11 +8,19 @@
  *
  * Over 300 lines because a lead run's lifecycle (claim, stream, record, fail, resume) is one sequence that reads best in one file.
  */
-import type { BaseCheckpointSaver } from "@langchain/langgraph";
+import { type BaseCheckpointSaver, Command } from "@langchain/langgraph";
 import { routeLabel } from "../domain/labels.ts";
+import {
+  isOwnerWait,
+  type OwnerResume,
+  type Ownership,
+  type OwnerWait,
+  type WaitState,
+} from "../domain/ownership.ts";
 import { LEAD_SOURCES } from "../domain/types.ts";
 import { isPermanentError } from "../nodes/capture.ts";
 import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
+import type { ResumeJob } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
 import { isPrunableSaver } from "./checkpoint/types.ts";
@@ -51,9 +59,15 @@ export interface LeadRunnerOptions {
   /** Every event of every run, as it happens (a live view, an event bus). Must not throw. */
   onEvent?: (event: LeadEvent) => void;
   clock?: () => Date;
+  /** Schedules an SLA timer (a resume job at the deadline) when a lead starts waiting with one. */
+  scheduleTimer?: (job: ResumeJob) => Promise<unknown>;
 }
 
-export type RunOutcome = "completed" | "already-completed";
+/**
+ * completed; already-completed (nothing to do); awaiting (delivered, and waiting in the graph for a person
+ * or a timer); stale (a resume whose wait another action or timer had already decided: nothing done).
+ */
+export type RunOutcome = "completed" | "already-completed" | "awaiting" | "stale";
 
 export interface RunOptions {
   /**
@@ -71,6 +85,11 @@ export interface LeadRunner {
    * or failed. The iterator's return value is the outcome; a failure is yielded, then thrown.
    */
   stream(leadId: string, options?: RunOptions): AsyncGenerator<LeadEvent, RunOutcome>;
+  /**
+   * Resumes a waiting lead with an action or a timer (`Command({ resume })`). The first resume of a wait
+   * (its round) decides it, claimed through the ledger; any other resume of that round is a no-op ("stale").
+   */
+  resume(leadId: string, job: { jobId: string; value: unknown }, options?: RunOptions): Promise<RunOutcome>;
 }
 
 /** A failure inside one graph node, with the node's id. */
@@ -100,6 +119,25 @@ function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How a wait ended, for the timeline. */
+function decisionText(decision: OwnerResume): string {
+  if (decision.type === "timer") return `SLA timer fired (round ${decision.round})`;
+  const a = decision.action;
+  return `${a.action}${a.reason ? ` (${a.reason})` : ""}${a.to ? ` to ${a.to}` : ""} by ${a.by} via ${a.via}`;
+}
+
+/** Where the lead stands after a decision, for the timeline. */
+function ownershipText(ownership: Ownership | undefined): string | undefined {
+  if (!ownership) return undefined;
+  const last = ownership.handoffs.at(-1);
+  if (ownership.status === "accepted") return `accepted by ${ownership.decidedBy ?? "?"}`;
+  if (last && last.at === ownership.decidedAt)
+    return `${ownership.status}: ${last.kind} ${last.from} → ${last.to ?? "nobody"}`;
+  if (last)
+    return `${last.kind}: ${last.from} → ${last.to ?? "nobody"} after ${Math.round(last.afterMs / 1000)} s`;
+  return ownership.status;
+}
+
 function inputOf(record: LeadSummary): LeadInput {
   const source = LEAD_SOURCES.find((s) => s === record.source);
   return {
@@ -117,12 +155,37 @@ interface Step {
   endedAt?: number;
   status?: "ok" | "error";
   error?: string;
+  /** What the step decided, in words (a hand-off). */
+  detail?: string;
 }
 
 type StreamChunk =
   | ["custom", unknown]
-  | ["updates", Record<string, Partial<LeadState> | undefined>]
+  | [
+      "updates",
+      Record<string, Partial<LeadState> | undefined> & { __interrupt__?: Array<{ value?: unknown }> },
+    ]
   | ["checkpoints", { values: LeadState }];
+
+/** The owner-loop wait among an update's interrupts, if any. */
+function waitOfInterrupts(interrupts: Array<{ value?: unknown }> | undefined): OwnerWait | undefined {
+  return interrupts?.map((i) => i.value).find(isOwnerWait);
+}
+
+/** The ownership a waiting lead's record shows: the state's, with the wait's round, holder and clock. */
+export function waitingOwnership(state: LeadState, wait: WaitState): Ownership {
+  const base: Ownership = state.ownership ?? { ownerId: wait.ownerId, status: "awaiting", handoffs: [] };
+  const { decidedBy: _by, decidedAt: _at, deadline: _d, ...rest } = base;
+  return {
+    ...rest,
+    ownerId: wait.ownerId,
+    status: "awaiting",
+    round: wait.round,
+    waitingFor: wait.kind,
+    awaitingSince: wait.since,
+    ...(wait.deadline ? { deadline: wait.deadline } : {}),
+  };
+}
 
 export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
   const { graph, store, checkpointer, metrics, hooks = {}, onEvent } = options;
@@ -142,6 +205,26 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
   }
 
+  /** The lead is delivered and waits: its record says for whom and until when, and its SLA timer is set. */
+  async function awaiting(leadId: string, state: LeadState, wait: WaitState): Promise<void> {
+    const ownership = waitingOwnership(state, wait);
+    await store.markAwaiting(leadId, { ...resultSummary(state), ownership }, leadFacets(state));
+    if (wait.deadline && options.scheduleTimer) {
+      const value: OwnerResume = { type: "timer", round: wait.round, at: wait.deadline };
+      // One timer per wait: the id is deterministic, so a replayed wait does not add a second.
+      await options.scheduleTimer({
+        leadId,
+        jobId: `sla:${leadId}:${wait.round}`,
+        value,
+        runAt: Date.parse(wait.deadline),
+      });
+    }
+    log.info(
+      { leadId, ownerId: wait.ownerId, round: wait.round, waitingFor: wait.kind, deadline: wait.deadline },
+      "lead awaiting",
+    );
+  }
+
   async function record(leadId: string, step: Step): Promise<void> {
     const endedAt = step.endedAt ?? clock().getTime();
     const durationMs = Math.max(0, endedAt - step.startedAt);
@@ -153,6 +236,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       durationMs,
       status,
       ...(step.error !== undefined ? { error: step.error } : {}),
+      ...(step.detail !== undefined ? { detail: step.detail } : {}),
     };
     await store.appendTimeline(leadId, entry);
     metrics?.nodeFinished(step.node, durationMs / 1000, status);
@@ -174,47 +258,58 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         ...(route.pool ? { pool: route.pool } : {}),
       });
     }
-    for (const n of update.notifications ?? [])
+    // Each update carries the whole list: its last entry is the message just sent (a hand-off's is not the
+    // first, and speed to lead counts the first only).
+    const sent = update.notifications ?? [];
+    const n = sent.at(-1);
+    if (n)
       events.push({
         type: "lead.notified",
         leadId,
         at,
         channel: n.channel,
         ...(n.ownerId ? { ownerId: n.ownerId } : {}),
+        ...(sent.length > 1 ? { handoff: true } : {}),
       });
     for (const warning of update.warnings ?? []) events.push({ type: "lead.warning", leadId, at, warning });
     return events;
   }
 
-  async function* stream(leadId: string, options: RunOptions = {}): AsyncGenerator<LeadEvent, RunOutcome> {
-    let receivedAtMs = Number.NaN;
-    const emit = (event: LeadEvent): LeadEvent => {
+  /** Emits an event to the caller's listener and metrics; `receivedAtMs` times speed to lead. */
+  function emitter(receivedAtMs: number) {
+    return (event: LeadEvent): LeadEvent => {
       if (event.type === "lead.routed") metrics?.leadRouted?.(event.ownerId, event.path ?? "none");
-      else if (event.type === "lead.notified" && Number.isFinite(receivedAtMs))
+      else if (event.type === "lead.notified" && !event.handoff && Number.isFinite(receivedAtMs))
         metrics?.leadNotified?.(event.ownerId, Math.max(0, Date.parse(event.at) - receivedAtMs) / 1000);
       onEvent?.(event);
       return event;
     };
-    const now = () => clock().toISOString();
+  }
+
+  const now = () => clock().toISOString();
+
+  async function* stream(leadId: string, options: RunOptions = {}): AsyncGenerator<LeadEvent, RunOutcome> {
     // Marks the lead running (one more attempt) and reads it, in one step; a completed lead is left alone.
     const lead = await store.beginAttempt(leadId);
     if (!lead) throw new LeadMissingError(leadId);
-    receivedAtMs = Date.parse(lead.receivedAt);
+    const emit = emitter(Date.parse(lead.receivedAt));
     if (lead.status === "completed") {
       log.info({ leadId }, "lead already completed; nothing to do");
       yield emit({ type: "lead.completed", leadId, at: now(), path: undefined, alreadyCompleted: true });
       return "already-completed";
     }
+    if (lead.status === "awaiting") {
+      // Delivered and waiting for a person or its timer: only a resume job (an action, the timer) moves it.
+      log.info({ leadId }, "lead awaits a decision; nothing to run");
+      return "awaiting";
+    }
     const config = { configurable: { thread_id: leadId } };
-
-    const steps = new Map<string, Step>();
-    let finalState: LeadState | undefined;
+    let input: LeadInput | null = inputOf(lead);
     try {
       // A checkpoint means an earlier run got part-way (or all the way, then stopped before markCompleted).
       // A lead never marked running has never run, so its first run skips the lookup.
       const saved =
         lead.attempts === 0 && lead.status === "queued" ? undefined : await checkpointer.getTuple(config);
-      let input: LeadInput | null = inputOf(lead);
       if (saved) {
         const snapshot = await graph.getState(config);
         if (snapshot.next.length === 0) {
@@ -239,10 +334,79 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         log.info({ leadId, attempt: lead.attempts + 1 }, "running lead");
         yield emit({ type: "run.started", leadId, at: now(), attempt: lead.attempts + 1 });
       }
+    } catch (err) {
+      yield* failed(leadId, err, new Map(), undefined, options, emit, false);
+      throw new LeadRunError(leadId, undefined, err);
+    }
+    return yield* drive(leadId, input, options, emit, {});
+  }
 
+  async function resume(
+    leadId: string,
+    job: { jobId: string; value: unknown },
+    options: RunOptions = {},
+  ): Promise<RunOutcome> {
+    const value = job.value as OwnerResume;
+    const round = value.round;
+    // The first resume of a wait decides it: two jobs of one round (a double click, an action racing its
+    // timer) meet here, and only the one the ledger names goes on, even on two workers at once.
+    const winner = await store.ledger.once(`${leadId}:decide:${round}`, async () => job.jobId);
+    if (winner !== job.jobId) {
+      log.info(
+        { leadId, jobId: job.jobId, round, decidedBy: winner },
+        "resume ignored: the wait was already decided",
+      );
+      return "stale";
+    }
+    const lead = await store.getLead(leadId);
+    if (!lead) throw new LeadMissingError(leadId);
+    const emit = emitter(Date.parse(lead.receivedAt));
+    const config = { configurable: { thread_id: leadId } };
+    const snapshot = await graph.getState(config);
+    const wait = waitOfInterrupts(snapshot.tasks.flatMap((t) => t.interrupts ?? []));
+    let input: Command | null;
+    if (wait && wait.round === round) input = new Command({ resume: value });
+    else if (wait) {
+      log.info(
+        { leadId, jobId: job.jobId, round, waiting: wait.round },
+        "resume ignored: the lead waits in a later round",
+      );
+      return "stale";
+    } else if (snapshot.next.length > 0)
+      input = null; // this resume's earlier run stopped part-way
+    else {
+      if (lead.status !== "completed") await finish(leadId, snapshot.values as LeadState);
+      return "completed";
+    }
+    log.info({ leadId, jobId: job.jobId, round, type: value.type }, "resuming waiting lead");
+    const events = drive(leadId, input, options, emit, {
+      resumeAt: wait?.kind === "review" ? "reviewLead" : "awaitOwner",
+      waitSince: wait && "since" in wait ? String(wait.since) : undefined,
+      resuming: true,
+    });
+    for (;;) {
+      const next = await events.next();
+      if (next.done) return next.value;
+    }
+  }
+
+  /** Streams the graph from `input` (a new lead, null to go on from the checkpoint, or a resume Command). */
+  async function* drive(
+    leadId: string,
+    input: LeadInput | Command | null,
+    options: RunOptions,
+    emit: (event: LeadEvent) => LeadEvent,
+    resumeInfo: { resumeAt?: string; waitSince?: string | undefined; resuming?: boolean },
+  ): AsyncGenerator<LeadEvent, RunOutcome> {
+    const config = { configurable: { thread_id: leadId } };
+    const steps = new Map<string, Step>();
+    let finalState: LeadState | undefined;
+    let wait: OwnerWait | undefined;
+    try {
       // "sync" durability: each step's checkpoint is written before the next node runs, so a checkpoint
       // event means the nodes that ended before it are durable.
-      const chunks = await graph.stream(input, {
+      // The graph is typed by its node ids; a resume Command names none (it only carries the resume value).
+      const chunks = await graph.stream(input as Parameters<LeadGraph["stream"]>[0], {
         ...config,
         streamMode: ["custom", "updates", "checkpoints"],
         durability: "sync",
@@ -256,8 +420,12 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
           if (event) yield emit(event);
         } else if (mode === "updates") {
           const at = now();
-          for (const update of Object.values(payload)) {
-            if (!update) continue;
+          if (payload.__interrupt__) {
+            wait = waitOfInterrupts(payload.__interrupt__) ?? wait;
+            continue;
+          }
+          for (const [node, update] of Object.entries(payload)) {
+            if (!update || node === "__interrupt__" || Array.isArray(update)) continue;
             for (const event of updateEvents(leadId, update, at)) yield emit(event);
           }
         } else {
@@ -265,6 +433,14 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
           for (const step of steps.values()) {
             if (step.status !== "ok") continue;
             steps.delete(step.node);
+            // The wait itself is the step: from when the holder was told to the decision.
+            if (step.node === resumeInfo.resumeAt && resumeInfo.waitSince) {
+              const since = Date.parse(resumeInfo.waitSince);
+              if (Number.isFinite(since)) step.startedAt = Math.min(since, step.startedAt);
+              const decision = finalState.decision;
+              if (decision) step.detail = decisionText(decision);
+            }
+            if (step.node === "applyDecision") step.detail = ownershipText(finalState.ownership);
             await record(leadId, step);
             log.debug({ leadId, node: step.node }, "node done");
             await hooks.onNodeCheckpointed?.(leadId, step.node);
@@ -274,21 +450,54 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       if (!finalState) throw new Error(`lead ${leadId}: the graph produced no checkpoint`);
       // Inside the try: a store that cannot take the completion fails the run like any other error, so the
       // lead is never left `running` by it.
+      if (wait) {
+        const routingWait = wait as WaitState;
+        await awaiting(leadId, finalState, routingWait);
+        yield emit({
+          type: "lead.awaiting",
+          leadId,
+          at: now(),
+          round: wait.round,
+          waitingFor: wait.kind,
+          ...(wait.ownerId ? { ownerId: wait.ownerId } : {}),
+          ...(routingWait.deadline ? { deadline: routingWait.deadline } : {}),
+        });
+        return "awaiting";
+      }
       await finish(leadId, finalState);
     } catch (err) {
-      const failed = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
-      const message = messageOf(err);
-      const cause = rootCauseOf(err);
-      for (const step of steps.values())
-        await record(leadId, { ...step, status: "error", error: step.error ?? message }).catch(
-          () => undefined,
-        );
-      const error = { ...(failed ? { node: failed.node } : {}), message, ...(cause ? { cause } : {}) };
-      const facets = finalState ? leadFacets(finalState) : undefined;
-      const nextAttemptAt =
-        options.retryDelayMs === undefined || isPermanentError(err)
-          ? undefined
-          : new Date(clock().getTime() + options.retryDelayMs).toISOString();
+      yield* failed(leadId, err, steps, finalState, options, emit, resumeInfo.resuming === true);
+      const failedStep = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
+      throw new LeadRunError(leadId, failedStep?.node, err);
+    }
+    yield emit({ type: "lead.completed", leadId, at: now(), path: finalState.path });
+    return "completed";
+  }
+
+  /** Records a failed run on the lead (failed, or retrying with its next attempt time) and yields the event. */
+  async function* failed(
+    leadId: string,
+    err: unknown,
+    steps: Map<string, Step>,
+    finalState: LeadState | undefined,
+    options: RunOptions,
+    emit: (event: LeadEvent) => LeadEvent,
+    resuming: boolean,
+  ): AsyncGenerator<LeadEvent, void> {
+    const failedStep = [...steps.values()].find((s) => s.status === "error") ?? [...steps.values()][0];
+    const message = messageOf(err);
+    const cause = rootCauseOf(err);
+    for (const step of steps.values())
+      await record(leadId, { ...step, status: "error", error: step.error ?? message }).catch(() => undefined);
+    const error = { ...(failedStep ? { node: failedStep.node } : {}), message, ...(cause ? { cause } : {}) };
+    const facets = finalState ? leadFacets(finalState) : undefined;
+    const nextAttemptAt =
+      options.retryDelayMs === undefined || isPermanentError(err)
+        ? undefined
+        : new Date(clock().getTime() + options.retryDelayMs).toISOString();
+    // A resume the queue runs again stays `awaiting` meanwhile: a `retrying` lead would be requeued by the
+    // reconciler as a second, concurrent run. Its last attempt fails the lead (an admin retry goes on).
+    if (!(resuming && nextAttemptAt))
       await (nextAttemptAt
         ? store.markRetrying(leadId, error, nextAttemptAt, facets)
         : store.markFailed(leadId, error, facets)
@@ -298,20 +507,16 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         .catch((storeErr: unknown) =>
           log.error({ leadId, err: messageOf(storeErr) }, "could not mark lead failed"),
         );
-      metrics?.leadFailed(finalState?.path ?? "none", failed?.node);
-      log.error({ leadId, node: failed?.node, err: message }, "lead failed");
-      yield emit({
-        type: "lead.failed",
-        leadId,
-        at: now(),
-        error: message,
-        ...(failed ? { node: failed.node } : {}),
-        ...(nextAttemptAt ? { nextAttemptAt } : {}),
-      });
-      throw new LeadRunError(leadId, failed?.node, err);
-    }
-    yield emit({ type: "lead.completed", leadId, at: now(), path: finalState.path });
-    return "completed";
+    metrics?.leadFailed(finalState?.path ?? "none", failedStep?.node);
+    log.error({ leadId, node: failedStep?.node, err: message }, "lead failed");
+    yield emit({
+      type: "lead.failed",
+      leadId,
+      at: now(),
+      error: message,
+      ...(failedStep ? { node: failedStep.node } : {}),
+      ...(nextAttemptAt ? { nextAttemptAt } : {}),
+    });
   }
 
   /** Tracks the node's step and turns its progress into a LeadEvent. */
@@ -348,5 +553,5 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
   }
 
-  return { run, stream };
+  return { run, stream, resume };
 }

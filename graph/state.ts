@@ -1,5 +1,6 @@
 import { Annotation, EmptyChannelError } from "@langchain/langgraph";
 import { BaseChannel } from "@langchain/langgraph/channels";
+import type { OwnerResume, Ownership } from "../domain/ownership.ts";
 import type { LeadStateValues } from "../domain/snapshot.ts";
 import type {
   CrmSync,
@@ -104,6 +105,10 @@ export const LeadStateAnnotation = Annotation.Root({
   errors: Annotation<Issue[]>({ reducer: appendItems<Issue>, default: () => [] }),
   /** LLM calls made for this lead: purpose, model, tokens, latency. */
   llmUsage: Annotation<LlmUsage[]>({ reducer: appendItems<LlmUsage>, default: () => [] }),
+  /** Who holds the lead after the message: waiting, accepted or declined, and every hand-off. */
+  ownership: optional<Ownership>(),
+  /** The action or timer that ended the last wait, until applyDecision has acted on it. */
+  decision: optional<OwnerResume>(),
 });
 
 export type LeadState = typeof LeadStateAnnotation.State;

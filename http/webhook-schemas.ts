@@ -15,7 +15,7 @@ export const duplicateSchema = {
   required: ["leadId", "status", "duplicate"],
   properties: {
     leadId: { type: "string" },
-    status: { type: "string", enum: ["queued", "running", "completed", "failed"] },
+    status: { type: "string", enum: ["queued", "running", "retrying", "awaiting", "completed", "failed"] },
     duplicate: { type: "boolean", enum: [true] },
   },
 } as const;
@@ -30,7 +30,10 @@ const itemResultSchema = {
   properties: {
     eventId: { type: "string" },
     leadId: { type: "string" },
-    status: { type: "string", enum: ["queued", "running", "completed", "failed", "ignored"] },
+    status: {
+      type: "string",
+      enum: ["queued", "running", "retrying", "awaiting", "completed", "failed", "ignored"],
+    },
     duplicate: { type: "boolean" },
     error: { type: "string" },
     message: { type: "string" },

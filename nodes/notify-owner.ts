@@ -6,6 +6,7 @@ import type { NotificationRecord } from "../domain/types.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
 import { writeOnce } from "./effects.ts";
+import { notifyKey } from "./owner-outcome.ts";
 import { returningThread } from "./returning-thread.ts";
 
 type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl"> &
@@ -39,9 +40,11 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
   return async (state) => {
     const routing = deps.routing();
     const ownerName = ownerDisplayName(state, routing);
-    const key = `${state.leadId}:notify`;
+    // A hand-off (owner loop, round > 0) tells the new holder under a key of its own round.
+    const round = state.ownership?.round ?? 0;
+    const key = notifyKey(state.leadId, round);
     // A person the owner already has gets a short note in the thread of their earlier lead.
-    const thread = await returningThread(deps.ledger, state);
+    const thread = round === 0 ? await returningThread(deps.ledger, state) : undefined;
     const message: OwnerMessage = {
       leadId: state.leadId,
       effectKey: key,
@@ -64,7 +67,7 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
       ...(message.ownerId ? { ownerId: message.ownerId } : {}),
       at: deps.clock().toISOString(),
     };
-    return { notifications: [record] };
+    return { notifications: round === 0 ? [record] : [...state.notifications, record] };
   };
 }
 

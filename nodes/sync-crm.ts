@@ -53,6 +53,27 @@ async function ownContact(deps: CrmDeps, state: LeadState, contactId: string, cr
   return typeof step === "string" ? { set: step } : step;
 }
 
+/**
+ * After a hand-off (owner loop round > 0) the CRM owner follows the lead to its new holder, unless the
+ * contact had an owner of its own before LeadGraph (then it is kept, as on the first route).
+ */
+async function moveContact(
+  deps: CrmDeps,
+  state: LeadState,
+  contactId: string,
+  crmOwnerId: string,
+  round: number,
+) {
+  return deps.ledger.once<{ set: string } | { kept: string }>(
+    `${state.leadId}:crm:owner:${round}`,
+    async () => {
+      if (state.crm.ownerKept) return { kept: state.crm.ownerKept };
+      await deps.crm.setOwner(contactId, crmOwnerId);
+      return { set: crmOwnerId };
+    },
+  );
+}
+
 /** Contact upserted by email, owner set (unless it has one), note with the reasons and summary, task for the owner. */
 export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock">): LeadNode {
   return async (state) => {
@@ -60,8 +81,12 @@ export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "rout
     const crm: CrmSync = { contactId };
     const crmOwnerId = crmOwnerIdOf(state, deps.routing());
     let note = crmNote(state);
+    const round = state.ownership?.round ?? 0;
     if (crmOwnerId) {
-      const step = await ownContact(deps, state, contactId, crmOwnerId);
+      const step =
+        round === 0
+          ? await ownContact(deps, state, contactId, crmOwnerId)
+          : await moveContact(deps, state, contactId, crmOwnerId, round);
       if ("set" in step) crm.ownerSet = step.set;
       else {
         crm.ownerKept = step.kept;

@@ -174,7 +174,7 @@ export interface LeadStore {
   /** `running`, and one more attempt. */
   markRunning(leadId: string): Promise<void>;
   /**
-   * Starts a run in one atomic step: unless the lead is completed, marks it `running` with one more attempt
+   * Starts a run in one atomic step: unless the lead is completed or awaiting, marks it `running` with one more attempt
    * (as `markRunning`). Returns the lead as it was before, without its timeline; null for an unknown id.
    */
   beginAttempt(leadId: string): Promise<LeadSummary | null>;

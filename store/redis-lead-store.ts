@@ -166,13 +166,14 @@ elseif ARGV[2] ~= 'retrying' and not settled and lead[5] then redis.call('HDEL',
 return 1
 `);
 
-// ARGV: leadId, updatedAt. Returns the hash as it was (nil for an unknown lead); a completed one stays so.
+// ARGV: leadId, updatedAt. Returns the hash as it was (nil for an unknown lead); a completed or awaiting one
+// stays so.
 const BEGIN_ATTEMPT = new LuaScript(`${MOVE_TO}
 local hash = redis.call('HGETALL', KEYS[1])
 if #hash == 0 then return false end
 local lead = {}
 for i = 1, #hash, 2 do lead[hash[i]] = hash[i + 1] end
-if lead.status == 'completed' then return hash end
+if lead.status == 'completed' or lead.status == 'awaiting' then return hash end
 moveTo(ARGV[1], lead.status, 'running', lead.receivedAtMs)
 local attempts = tonumber(lead.attempts or '0') + 1
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempts', attempts, 'updatedAt', ARGV[2])

@@ -342,7 +342,9 @@ export class SqliteLeadStore implements LeadStore {
       const row = this.#sql.getLead.get(leadId);
       if (!row) return null;
       const { timeline: _, ...lead } = toRecord(row, []);
-      if (lead.status !== "completed") this.#setStatus(leadId, "running", { attempts: 1 });
+      // A completed lead, and one waiting in the graph for a person or a timer, are not runs to start.
+      if (lead.status !== "completed" && lead.status !== "awaiting")
+        this.#setStatus(leadId, "running", { attempts: 1 });
       return lead;
     });
   }

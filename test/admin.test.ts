@@ -8,7 +8,14 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../app/runtime.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
-import { QUALIFIED_LEAD, sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
+import {
+  DELIVERED,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -81,22 +88,23 @@ describe("admin API", () => {
     expect(second.statusCode).toBe(200);
   });
 
-  it("shows a completed lead: status, score and reasons, owner and explanation, timeline", async () => {
+  it("shows a delivered lead: status, score and reasons, owner and explanation, timeline, ownership", async () => {
     const leadId = await ingest(sampleLead(QUALIFIED_LEAD));
-    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    await waitForStatus(service.runtime.store, leadId, DELIVERED);
     const res = await service.app.inject({ url: `/admin/leads/${leadId}`, headers: auth });
     expect(res.statusCode).toBe(200);
     const lead = res.json();
-    expect(lead).toMatchObject({ leadId, status: "completed", attempts: 1, source: "generic" });
+    expect(lead).toMatchObject({ leadId, status: "awaiting", attempts: 1, source: "generic" });
+    expect(lead.ownership).toMatchObject({ ownerId: "noah.williams", status: "awaiting", handoffs: [] });
     expect(lead.result).toMatchObject({ tier: "hot", owner: "noah.williams", path: "qualified" });
     expect(lead.result.reasons.length).toBeGreaterThan(0);
     expect(lead.result.explanation.length).toBeGreaterThan(0);
     expect(lead.timeline).toHaveLength(7);
     expect(lead.payload).toBeUndefined();
 
-    // Running a completed lead again is a no-op: no node runs.
+    // Running a delivered lead that waits for its owner again is a no-op: no node runs.
     const callsBefore = callsOf(leadId);
-    expect(await service.runtime.runner.run(leadId)).toBe("already-completed");
+    expect(await service.runtime.runner.run(leadId)).toBe("awaiting");
     expect(callsOf(leadId)).toEqual(callsBefore);
 
     const missing = await service.app.inject({ url: "/admin/leads/no-such-lead", headers: auth });
@@ -151,7 +159,7 @@ describe("admin API", () => {
   it("a notifyOwner failure marks the lead failed; retry resumes at notifyOwner and completes", async () => {
     notifier.failing = true;
     const leadId = await ingest({ ...sampleLead(QUALIFIED_LEAD), email: "flaky.slack@bramblewick.com" });
-    const failed = await waitForStatus(service.runtime.store, leadId, ["failed", "completed"]);
+    const failed = await waitForStatus(service.runtime.store, leadId, ["failed", ...DELIVERED]);
     expect(failed.status).toBe("failed");
 
     const shown = (await service.app.inject({ url: `/admin/leads/${leadId}`, headers: auth })).json();
@@ -178,8 +186,8 @@ describe("admin API", () => {
     });
     expect(retry.statusCode).toBe(202);
     expect(retry.json()).toEqual({ leadId, status: "queued" });
-    const done = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
-    expect(done.status).toBe("completed");
+    const done = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"]);
+    expect(done.status).toBeOneOf(DELIVERED);
     expect(done.attempts).toBe(2);
     // Earlier nodes were not run again: the retry started at the node that failed.
     expect(callsOf(leadId)).toEqual({
@@ -190,6 +198,7 @@ describe("admin API", () => {
       summarize: 1,
       notifyOwner: 2,
       syncCrm: 1,
+      awaitOwner: 1,
     });
     expect(notifier.sent - sentBefore).toBe(1);
     // A completed lead shows no error; the failed attempt stays in the timeline.
@@ -210,7 +219,7 @@ describe("admin API", () => {
       headers: auth,
     });
     expect(again.statusCode).toBe(409);
-    expect(again.json().error).toBe("not_failed");
+    expect(again.json().error).toBe("awaiting");
     const unknown = await service.app.inject({
       method: "POST",
       url: "/admin/leads/nope/retry",
@@ -226,13 +235,15 @@ describe("admin API", () => {
       await ingest({ ...sampleLead(QUALIFIED_LEAD), email: "bulk2@bramblewick.com" }),
     ];
     for (const id of ids)
-      expect((await waitForStatus(service.runtime.store, id, ["failed", "completed"])).status).toBe("failed");
+      expect((await waitForStatus(service.runtime.store, id, ["failed", ...DELIVERED])).status).toBe(
+        "failed",
+      );
     notifier.failing = false;
     const res = await service.app.inject({ method: "POST", url: "/admin/leads/retry-failed", headers: auth });
     expect(res.statusCode).toBe(202);
     expect(res.json().leadIds).toEqual(expect.arrayContaining(ids));
     for (const id of ids)
-      expect((await waitForStatus(service.runtime.store, id, ["completed"])).status).toBe("completed");
+      expect((await waitForStatus(service.runtime.store, id, DELIVERED)).status).toBe("awaiting");
     const failedNow = await service.runtime.store.listLeads({ status: "failed" });
     expect(failedNow.leads).toEqual([]);
   });
@@ -291,7 +302,7 @@ describe("admin API", () => {
 
       // The same lead for real does move the pool's counter.
       const leadId = await ingest(pooled);
-      await waitForStatus(service.runtime.store, leadId, ["completed"]);
+      await waitForStatus(service.runtime.store, leadId, DELIVERED);
       expect(increments).toBeGreaterThan(0);
       expect(counters()).not.toEqual(before);
     } finally {

@@ -5,7 +5,14 @@
  * the lead search the console's Leads page uses.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUALIFIED_LEAD, sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
+import {
+  DELIVERED,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
 
 const ADMIN = "admin-token-console-0123456789";
 const VIEWER = "viewer-token-console-0123456789";
@@ -26,7 +33,7 @@ describe("console sessions, roles and CSRF", () => {
       },
     });
     leadId = res.json<{ leadId: string }>().leadId;
-    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    await waitForStatus(service.runtime.store, leadId, DELIVERED);
   });
   afterAll(async () => {
     await service.close();

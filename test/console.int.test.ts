@@ -13,6 +13,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GraphDeps } from "../nodes/deps.ts";
 import {
+  DELIVERED,
   NURTURE_LEAD,
   QUALIFIED_LEAD,
   sampleLead,
@@ -113,7 +114,7 @@ describe("the console in a browser", () => {
       await ingest({ ...sampleLead(NURTURE_LEAD), email: "tom@quillfeather.io", company: "Quillfeather" }),
       await ingest({ ...sampleLead("L010"), email: "li@ironbark.com", company: "Ironbark Mining" }),
     ];
-    for (const id of seeded) await waitForStatus(service.runtime.store, id, ["completed", "failed"]);
+    for (const id of seeded) await waitForStatus(service.runtime.store, id, [...DELIVERED, "failed"]);
   }, 120_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { HubSpotFake } from "./fakes/hubspot-fake.ts";
 import { SlackFake } from "./fakes/slack-fake.ts";
-import { QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
+import { DELIVERED, QUALIFIED_LEAD, sampleLead, waitForStatus } from "./helpers/app.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { ingest, logLines, startWorker, stopWorker, within } from "./helpers/workers.ts";
 
@@ -99,7 +99,7 @@ async function killBetweenWriteAndLedger(options: {
   const second = startWorker(envVars, ["--log", log]);
   try {
     const done = await within(
-      waitForStatus(store, leadId, ["completed", "failed"], 120_000),
+      waitForStatus(store, leadId, [...DELIVERED, "failed"], 120_000),
       125_000,
       "lead completion after restart",
       second.child,

@@ -6,7 +6,14 @@ import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUALIFIED_LEAD, sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
+import {
+  DELIVERED,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
 
 const SECRET = "forwarding-secret-0123456789";
 
@@ -55,14 +62,15 @@ describe("event forwarding", () => {
       payload: sampleLead(QUALIFIED_LEAD),
     });
     const { leadId } = res.json<{ leadId: string }>();
-    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    await waitForStatus(service.runtime.store, leadId, DELIVERED);
     const deadline = Date.now() + 20_000;
-    while (!received.some((e) => e.leadId === leadId && e.type === "lead.completed") && Date.now() < deadline)
+    while (!received.some((e) => e.leadId === leadId && e.type === "lead.awaiting") && Date.now() < deadline)
       await sleep(50);
     const types = received.filter((e) => e.leadId === leadId).map((e) => e.type);
     expect(types[0]).toBe("lead.received");
     expect(types).toContain("lead.routed");
-    expect(types.at(-1)).toBe("lead.completed");
+    // Delivered: the lead now waits for its owner.
+    expect(types.at(-1)).toBe("lead.awaiting");
     expect(refusals).toBe(0);
     expect(badSignatures).toBe(0);
   });

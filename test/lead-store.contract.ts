@@ -276,9 +276,9 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         ]);
         expect((await store.listLeads({ ownerId: "ana" })).leads).toHaveLength(1);
         expect(await store.countByStatus()).toMatchObject({ awaiting: 1, running: 0 });
-        // A decision resumes it: running, then completed.
+        // A run of a waiting lead starts nothing: it stays awaiting (a resume job moves it on).
         expect(await store.beginAttempt(input.leadId)).toMatchObject({ status: "awaiting" });
-        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "running", attempts: 3 });
+        expect(await mustGet(store, input.leadId)).toMatchObject({ status: "awaiting", attempts: 2 });
         await store.markCompleted(input.leadId, { path: "qualified" });
         expect(await store.countByStatus()).toMatchObject({ awaiting: 0, completed: 1 });
       });

@@ -15,7 +15,7 @@ import { createRuntime, type LeadRuntime } from "../app/runtime.ts";
 import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
-import { QUALIFIED_LEAD, sampleLead, TEST_LOAD_SHEDDING, waitForStatus } from "./helpers/app.ts";
+import { DELIVERED, QUALIFIED_LEAD, sampleLead, TEST_LOAD_SHEDDING, waitForStatus } from "./helpers/app.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 import { connectSse, type SseEvent } from "./helpers/sse.ts";
 import { startWorkerProcess, type WorkerProcess } from "./helpers/worker-process.ts";
@@ -140,7 +140,7 @@ describe.each(PROFILES)("live events and pause across processes: $name profile",
 
     // Missed while disconnected: a whole lead.
     const lead2 = await ingest({ ...sampleLead(QUALIFIED_LEAD), email: `live2-${redis}@bramblewick.com` });
-    await waitForStatus(runtime.store, lead2, ["completed"]);
+    await waitForStatus(runtime.store, lead2, DELIVERED);
     const resumed = await connectSse(`${base}/admin/events`, { ...auth, "last-event-id": String(lastSeen) });
     await resumed.waitFor((events) => ofLead(events, lead2).includes("lead.completed"), "lead 2 replayed");
     expect(resumed.events.some((e) => e.event === "gap")).toBe(false);

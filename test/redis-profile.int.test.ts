@@ -11,6 +11,7 @@ import type { GraphDeps } from "../nodes/deps.ts";
 import type { BullmqQueue } from "../store/queue/bullmq-queue.ts";
 import {
   countEffects,
+  DELIVERED,
   NURTURE_LEAD,
   QUALIFIED_LEAD,
   sampleLead,
@@ -91,8 +92,8 @@ describe("Redis profile, host and worker in one process", () => {
     const res = await post(sampleLead(QUALIFIED_LEAD));
     expect(res.statusCode).toBe(202);
     const { leadId } = res.json<{ leadId: string }>();
-    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
-    expect(lead.status).toBe("completed");
+    const lead = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"]);
+    expect(lead.status).toBeOneOf(DELIVERED);
     expect(lead.result).toMatchObject({ owner: "noah.williams", path: "qualified" });
     expect(effects.of(leadId)).toEqual({ messages: 1, messageUpdates: 0, contacts: 1 });
     expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
@@ -105,7 +106,7 @@ describe("Redis profile, host and worker in one process", () => {
 
   it("nurture path", async () => {
     const res = await post(sampleLead(NURTURE_LEAD));
-    const lead = await waitForStatus(service.runtime.store, res.json().leadId, ["completed", "failed"]);
+    const lead = await waitForStatus(service.runtime.store, res.json().leadId, [...DELIVERED, "failed"]);
     expect(lead.result).toMatchObject({ path: "nurture" });
   });
 
@@ -119,8 +120,8 @@ describe("Redis profile, host and worker in one process", () => {
     const leadId = responses.find((r) => r.statusCode === 202)!.json<{ leadId: string }>().leadId;
     expect(new Set(responses.map((r) => r.json().leadId))).toEqual(new Set([leadId]));
 
-    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
-    expect(lead.status).toBe("completed");
+    const lead = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"]);
+    expect(lead.status).toBeOneOf(DELIVERED);
     expect((await service.runtime.store.listLeads({ limit: 500 })).leads.length - before).toBe(1);
     expect(new Set(enqueued)).toEqual(new Set([leadId]));
     expect(lead.attempts).toBe(1);
@@ -152,8 +153,8 @@ describe("Redis profile, host and worker in one process", () => {
       headers: auth,
     });
     expect(retry.statusCode).toBe(202);
-    const done = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
-    expect(done.status).toBe("completed");
+    const done = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"]);
+    expect(done.status).toBeOneOf(DELIVERED);
     expect(nodeCalls.get(leadId)).toEqual([
       "capture",
       "enrich",
@@ -171,7 +172,7 @@ describe("Redis profile, host and worker in one process", () => {
   it("prunes a completed lead's checkpoints to the last one, compacted, with the final state", async () => {
     const res = await post({ ...sampleLead(QUALIFIED_LEAD), email: "pruned@bramblewick.com" });
     const { leadId } = res.json<{ leadId: string }>();
-    await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    await waitForStatus(service.runtime.store, leadId, DELIVERED);
     const admin = new Redis(`${redis.url}/1`);
     try {
       // The runner prunes right after marking the lead completed.
@@ -235,8 +236,8 @@ describe("Redis profile, intake only with `leadgraph worker` processes", () => {
       },
       stdio: ["ignore", "ignore", "inherit"],
     });
-    const lead = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"], 45_000);
-    expect(lead.status).toBe("completed");
+    const lead = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"], 45_000);
+    expect(lead.status).toBeOneOf(DELIVERED);
     expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
     expect(crmContactsFor(service.dataDir, leadId)).toBe(1);
 

@@ -56,7 +56,7 @@ describe("runner.stream", () => {
     return accepted.leadId;
   }
 
-  it("yields each node's start and finish in graph order, the route, then completed", async () => {
+  it("yields each node's start and finish in graph order, the route, then awaiting its owner", async () => {
     const leadId = await stored(sampleLead(QUALIFIED_LEAD));
     const { events, error } = await drain(service.runtime.runner.stream(leadId));
     expect(error).toBeUndefined();
@@ -81,11 +81,13 @@ describe("runner.stream", () => {
     const routed = events.find((e) => e.type === "lead.routed");
     expect(routed).toMatchObject({ path: "qualified", rule: expect.any(String) });
     expect(events.some((e) => e.type === "lead.notified")).toBe(true);
-    expect(events.at(-1)).toMatchObject({ type: "lead.completed", leadId, path: "qualified" });
+    // Delivered: the lead waits in awaitOwner's interrupt for its owner (not a finished step).
+    expect(events.at(-1)).toMatchObject({ type: "lead.awaiting", leadId, round: 0, waitingFor: "owner" });
+    expect(events.some((e) => e.type === "node.started" && e.node === "awaitOwner")).toBe(true);
 
     // The stored timeline is the same steps, in the same order, with the same durations.
     const lead = await service.runtime.store.getLead(leadId);
-    expect(lead?.status).toBe("completed");
+    expect(lead?.status).toBe("awaiting");
     expect(lead?.timeline.map((t) => t.node)).toEqual(finished);
     const durations = events.flatMap((e) => (e.type === "node.finished" ? [e.durationMs] : []));
     expect(lead?.timeline.map((t) => t.durationMs)).toEqual(durations);

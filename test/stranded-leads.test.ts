@@ -11,7 +11,14 @@ import { DATABASE_FILE } from "../app/runtime.ts";
 import { createLeadRunner } from "../graph/runner.ts";
 import type { GraphDeps } from "../nodes/deps.ts";
 import type { LeadStore } from "../store/lead-store.ts";
-import { QUALIFIED_LEAD, sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
+import {
+  DELIVERED,
+  QUALIFIED_LEAD,
+  sampleLead,
+  startService,
+  type TestService,
+  waitForStatus,
+} from "./helpers/app.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -56,7 +63,9 @@ describe("stranded leads, embedded profile", () => {
     const leadId = await stored("final.write@bramblewick.com");
     const failingCompletion: LeadStore = new Proxy(runtime.store, {
       get(target, prop, receiver) {
-        if (prop === "markCompleted") return () => Promise.reject(new Error("store: disk I/O error"));
+        // The final write: a qualified lead ends waiting for its owner (markAwaiting), others completed.
+        if (prop === "markCompleted" || prop === "markAwaiting")
+          return () => Promise.reject(new Error("store: disk I/O error"));
         const value = Reflect.get(target, prop, receiver);
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -77,9 +86,9 @@ describe("stranded leads, embedded profile", () => {
     const retrying = await runtime.store.getLead(leadId);
     expect(retrying?.status).toBe("retrying");
     expect(Date.parse(retrying?.nextAttemptAt ?? "") - Date.now()).toBeGreaterThan(50_000);
-    // The next run finds the finished checkpoint and only records the completion.
-    expect(await runtime.runner.run(leadId)).toBe("completed");
-    expect(await runtime.store.getLead(leadId)).toMatchObject({ status: "completed" });
+    // The next run finds the checkpoint waiting in awaitOwner and only records the wait.
+    expect(await runtime.runner.run(leadId)).toBe("awaiting");
+    expect(await runtime.store.getLead(leadId)).toMatchObject({ status: "awaiting" });
   });
 
   it("the reconciler requeues leads with no live job and fails those whose job failed for good", async () => {
@@ -164,7 +173,7 @@ describe("retrying leads and admin retry, embedded profile", () => {
       payload: { ...sampleLead(QUALIFIED_LEAD), email: "retrying@bramblewick.com" },
     });
     const { leadId } = res.json<{ leadId: string }>();
-    const retrying = await waitForStatus(service.runtime.store, leadId, ["retrying", "failed", "completed"]);
+    const retrying = await waitForStatus(service.runtime.store, leadId, ["retrying", "failed", ...DELIVERED]);
     expect(retrying.status).toBe("retrying");
     const shown = (await get(leadId)).json();
     expect(shown).toMatchObject({
@@ -178,8 +187,8 @@ describe("retrying leads and admin retry, embedded profile", () => {
 
     notifier.failing = false;
     expect((await retry(leadId)).statusCode).toBe(202);
-    const done = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
-    expect(done.status).toBe("completed");
+    const done = await waitForStatus(service.runtime.store, leadId, [...DELIVERED, "failed"]);
+    expect(done.status).toBeOneOf(DELIVERED);
     expect((await get(leadId)).json().nextAttemptAt).toBeUndefined();
   });
 
@@ -191,7 +200,7 @@ describe("retrying leads and admin retry, embedded profile", () => {
     });
     if (!accepted.ok) throw new Error(accepted.message);
     const { leadId } = accepted;
-    await waitForStatus(store, leadId, ["completed"]);
+    await waitForStatus(store, leadId, DELIVERED);
     // A lead the store says is running but that no job will ever run again.
     await store.createLead({
       leadId: "stuck-1",
@@ -201,10 +210,10 @@ describe("retrying leads and admin retry, embedded profile", () => {
     await store.beginAttempt("stuck-1");
     const res = await retry("stuck-1");
     expect(res.statusCode, res.body).toBe(202);
-    expect((await waitForStatus(store, "stuck-1", ["completed", "failed"])).status).toBe("completed");
+    expect((await waitForStatus(store, "stuck-1", [...DELIVERED, "failed"])).status).toBe("awaiting");
 
     const completed = await retry("stuck-1");
     expect(completed.statusCode).toBe(409);
-    expect(completed.json().error).toBe("not_failed");
+    expect(completed.json().error).toBe("awaiting");
   });
 });

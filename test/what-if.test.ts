@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DATABASE_FILE } from "../app/runtime.ts";
 import { whatIfCommand } from "../cli/routing.ts";
-import { startService, type TestService, waitForStatus } from "./helpers/app.ts";
+import { DELIVERED, startService, type TestService, waitForStatus } from "./helpers/app.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -58,7 +58,7 @@ describe("what-if and config versions", () => {
     const db = new DatabaseSync(join(service.dataDir, DATABASE_FILE));
     const update = db.prepare("UPDATE leads SET received_at = ?, received_at_ms = ? WHERE lead_id = ?");
     for (const [i, leadId] of ids.entries()) {
-      const lead = await waitForStatus(service.runtime.store, leadId, ["completed"]);
+      const lead = await waitForStatus(service.runtime.store, leadId, DELIVERED);
       const at = now - ageDays(i) * DAY_MS - 60_000;
       update.run(new Date(at).toISOString(), at, leadId);
       const result = lead.result as { rule: string; tier: string; score: number };
@@ -224,7 +224,7 @@ describe("what-if and config versions", () => {
       idempotencyKey: "after-edit",
     });
     if (!accepted.ok) throw new Error(accepted.message);
-    const routed = await waitForStatus(service.runtime.store, accepted.leadId, ["completed"]);
+    const routed = await waitForStatus(service.runtime.store, accepted.leadId, DELIVERED);
     expect(routed.result?.configVersion).toBe(after.routing.hash);
   });
 });

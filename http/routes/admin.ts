@@ -17,6 +17,7 @@ import type { LeadSource } from "../../domain/types.ts";
 import type { Role } from "../admin-auth.ts";
 import { errorRef, HttpError, orUnavailable, refused } from "../errors.ts";
 import eventsRoutes from "./events.ts";
+import leadActionRoutes from "./lead-actions.ts";
 import processingRoutes from "./processing.ts";
 import reportsRoutes from "./reports.ts";
 
@@ -29,6 +30,7 @@ const timelineEntrySchema = {
     durationMs: { type: "number" },
     status: { type: "string", enum: ["ok", "error"] },
     error: { type: "string" },
+    detail: { type: "string", description: "What the step decided: how a wait ended, a hand-off and why." },
   },
 } as const;
 
@@ -75,6 +77,22 @@ const leadDetailSchema = {
   properties: {
     ...leadSummaryProperties,
     timeline: { type: "array", items: timelineEntrySchema },
+    ownership: {
+      type: "object",
+      description:
+        "Who holds the lead after the message: awaiting (with its round, since when and the SLA deadline), accepted or declined, and every hand-off with how long the previous holder had it.",
+      properties: {
+        ownerId: { type: ["string", "null"] },
+        status: { type: "string", enum: ["awaiting", "accepted", "declined", "reassigned"] },
+        decidedBy: { type: "string" },
+        decidedAt: { type: "string" },
+        awaitingSince: { type: "string" },
+        deadline: { type: "string" },
+        round: { type: "integer" },
+        waitingFor: { type: "string", enum: ["owner", "review"] },
+        handoffs: { type: "array", items: { type: "object", additionalProperties: true } },
+      },
+    },
     message: {
       type: "object",
       description:
@@ -129,6 +147,7 @@ function leadView(lead: LeadRecord, withTimeline: boolean, role: Role | undefine
     tier: f.tier,
     notifiedAt: f.notifiedAt,
     ...(lead.result ? { result } : {}),
+    ...(withTimeline && result.ownership ? { ownership: result.ownership } : {}),
     ...(withTimeline ? { timeline: lead.timeline } : {}),
   };
 }
@@ -462,6 +481,7 @@ export default async function adminRoutes(app: FastifyInstance): Promise<void> {
     },
   );
 
+  await app.register(leadActionRoutes);
   await app.register(processingRoutes);
   await app.register(eventsRoutes);
   await app.register(reportsRoutes);

@@ -72,6 +72,12 @@ export async function startService(
   };
 }
 
+/**
+ * A delivered lead: its owner (or queue) has it. A lead with an owner then waits for them (`awaiting`, the
+ * owner loop); one without (nurture, a queue) is `completed`.
+ */
+export const DELIVERED: LeadStatus[] = ["completed", "awaiting"];
+
 /** Waits (bounded) until the lead reaches one of `statuses`; the bound is a hang guard, not a timing check. */
 export async function waitForStatus(
   store: LeadStore,

@@ -1,0 +1,23 @@
+/** Reads the outbox (the embedded Slack stand-in) of a test service: each owner message and its updates. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+export interface OutboxRow {
+  channel: string;
+  text: string;
+  updates: number;
+}
+
+export function outboxRows(dataDir: string, leadId: string): OutboxRow[] {
+  const path = join(dataDir, "leadgraph.db");
+  if (!existsSync(path)) return [];
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db
+      .prepare("SELECT channel, text, edits AS updates FROM outbox WHERE lead_id = ? ORDER BY seq")
+      .all(leadId) as unknown as OutboxRow[];
+  } finally {
+    db.close();
+  }
+}
