@@ -179,8 +179,9 @@ describe("the console in a browser", () => {
     failing.delete("Failcorp");
     await admin.getByRole("button", { name: "Retry from notifyOwner" }).click();
     await admin.getByRole("status").filter({ hasText: "Retry queued" }).waitFor();
-    await admin.locator(".badge-completed").first().waitFor({ timeout: 20_000 });
-    expect((await service.runtime.store.getLead(leadId))?.status).toBe("completed");
+    // Delivered: the lead now waits for its owner.
+    await admin.locator(".badge-awaiting").first().waitFor({ timeout: 20_000 });
+    expect((await service.runtime.store.getLead(leadId))?.status).toBe("awaiting");
   });
 
   it("shows a new lead on Live within 2 seconds of its webhook", async () => {
@@ -194,7 +195,7 @@ describe("the console in a browser", () => {
     expect(Date.now() - sent).toBeLessThan(2000);
     await page
       .locator("table.live tr", { hasText: "Lumenhollow" })
-      .locator(".badge-completed")
+      .locator(".badge-awaiting")
       .waitFor({ timeout: 20_000 });
     await shot(page, "live");
   });

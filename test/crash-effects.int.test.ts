@@ -104,7 +104,7 @@ async function killBetweenWriteAndLedger(options: {
       "lead completion after restart",
       second.child,
     );
-    expect(done.status, JSON.stringify(done.lastError)).toBe("completed");
+    expect(done.status, JSON.stringify(done.lastError)).toBe("awaiting");
   } finally {
     await stopWorker(second);
     await store.close();

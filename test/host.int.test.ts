@@ -177,7 +177,8 @@ describe("the process", () => {
     const db = new DatabaseSync(join(dataDir, DATABASE_FILE), { readOnly: true });
     try {
       const row = db.prepare("SELECT status FROM leads WHERE lead_id = ?").get(leadId) as { status: string };
-      expect(row.status).toBe("completed");
+      // Finished before the exit: delivered, and waiting for its owner.
+      expect(row.status).toBe("awaiting");
     } finally {
       db.close();
     }

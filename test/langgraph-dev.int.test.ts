@@ -102,7 +102,7 @@ afterAll(async () => {
 }, 30_000);
 
 describe("LangGraph dev server", () => {
-  it("runs a lead through the graph from langgraph.json and returns its owner", async () => {
+  it("runs a lead through the graph from langgraph.json until it waits for its owner", async () => {
     const thread = await json<{ thread_id: string }>("/threads", {});
     expect(thread.status).toBe(200);
     const raw = JSON.parse(readFileSync(join(ROOT, "fixtures/lead.json"), "utf8")) as unknown;
@@ -113,6 +113,14 @@ describe("LangGraph dev server", () => {
     // A failed graph still answers 200, with the error in the body.
     expect(run.body.__error__).toBeUndefined();
     expect(run.status).toBe(200);
+    // Delivered: the run pauses in awaitOwner's interrupt, waiting for the owner it names.
+    expect(run.body.__interrupt__).toMatchObject([
+      { value: { kind: "owner", ownerId: "ethan.brooks", round: 0 } },
+    ]);
+    const state = await fetch(`${base}/threads/${thread.body.thread_id}/state`);
+    const snapshot = (await state.json()) as { values: Record<string, unknown>; next: string[] };
+    expect(snapshot.next).toEqual(["awaitOwner"]);
+    run.body = snapshot.values;
     expect(run.body).toMatchObject({
       leadId: "dev-server-lead",
       path: "qualified",

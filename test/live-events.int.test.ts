@@ -36,7 +36,9 @@ const QUALIFIED_TYPES = [
   "lead.notified",
   "node.started:syncCrm",
   "node.finished:syncCrm",
-  "lead.completed",
+  // Delivered: the lead waits for its owner in awaitOwner's interrupt.
+  "node.started:awaitOwner",
+  "lead.awaiting",
 ];
 
 /** An event as `type` or `type:node`, for comparing sequences. */
@@ -128,7 +130,7 @@ describe.each(PROFILES)("live events and pause across processes: $name profile",
     const first = await connectSse(`${base}/admin/events`, auth);
     expect(first.status).toBe(200);
     const lead1 = await ingest({ ...sampleLead(QUALIFIED_LEAD), email: `live1-${redis}@bramblewick.com` });
-    await first.waitFor((events) => ofLead(events, lead1).includes("lead.completed"), "lead 1 completed");
+    await first.waitFor((events) => ofLead(events, lead1).includes("lead.awaiting"), "lead 1 delivered");
     expectLeadEvents(first.events, lead1);
     expect(first.events.find((e) => e.data.type === "lead.received")?.data).toMatchObject({
       leadId: lead1,
@@ -142,7 +144,7 @@ describe.each(PROFILES)("live events and pause across processes: $name profile",
     const lead2 = await ingest({ ...sampleLead(QUALIFIED_LEAD), email: `live2-${redis}@bramblewick.com` });
     await waitForStatus(runtime.store, lead2, DELIVERED);
     const resumed = await connectSse(`${base}/admin/events`, { ...auth, "last-event-id": String(lastSeen) });
-    await resumed.waitFor((events) => ofLead(events, lead2).includes("lead.completed"), "lead 2 replayed");
+    await resumed.waitFor((events) => ofLead(events, lead2).includes("lead.awaiting"), "lead 2 replayed");
     expect(resumed.events.some((e) => e.event === "gap")).toBe(false);
     expect(ofLead(resumed.events, lead1)).toEqual([]);
     expectLeadEvents(resumed.events, lead2);
@@ -183,9 +185,9 @@ describe.each(PROFILES)("live events and pause across processes: $name profile",
 
     const resumed = await fetch(`${base}/admin/processing/resume`, { method: "POST", headers: auth });
     expect(await resumed.json()).toMatchObject({ paused: false });
-    await live.waitFor((events) => ofLead(events, held).includes("lead.completed"), "held lead completed");
+    await live.waitFor((events) => ofLead(events, held).includes("lead.awaiting"), "held lead delivered");
     await live.waitFor((events) => events.some((e) => e.data.type === "processing.resumed"), "resumed event");
-    expect((await runtime.store.getLead(held))?.status).toBe("completed");
+    expect((await runtime.store.getLead(held))?.status).toBe("awaiting");
     live.close();
   }, 120_000);
 });

@@ -19,7 +19,7 @@ import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
 import { PROFILES, postJson, profileEnv } from "./helpers/profiles.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
-import { ingest, startWorker, stopWorker, within } from "./helpers/workers.ts";
+import { ingest, startWorker, within } from "./helpers/workers.ts";
 
 /** routing.json with every owner always working and an SLA on the na-enterprise pool (L025 goes there). */
 function slaRouting(dir: string, acceptWithin: string): string {
@@ -220,7 +220,9 @@ describe.each(PROFILES)("a worker killed while the lead waits, %s profile", (pro
         // The timer of the killed worker's wait fired once: one SLA hand-off, ever.
         expect(slaHandoffs(own)).toHaveLength(1);
       } finally {
-        await stopWorker(second);
+        second.child.kill("SIGTERM");
+        // Bounded: a worker that does not stop is killed, never left behind.
+        await within(second.exited, 15_000, "worker shutdown", second.child).catch(() => undefined);
       }
     } finally {
       await store.close();

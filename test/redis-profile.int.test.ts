@@ -101,7 +101,7 @@ describe("Redis profile, host and worker in one process", () => {
 
     const again = await post(sampleLead(QUALIFIED_LEAD));
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toEqual({ leadId, status: "completed", duplicate: true });
+    expect(again.json()).toEqual({ leadId, status: "awaiting", duplicate: true });
   });
 
   it("nurture path", async () => {
@@ -164,6 +164,7 @@ describe("Redis profile, host and worker in one process", () => {
       "notifyOwner",
       "notifyOwner",
       "syncCrm",
+      "awaitOwner",
     ]);
     expect(effects.of(leadId).messages).toBe(1);
     expect(outboxMessagesFor(service.dataDir, leadId)).toBe(1);
@@ -173,6 +174,14 @@ describe("Redis profile, host and worker in one process", () => {
     const res = await post({ ...sampleLead(QUALIFIED_LEAD), email: "pruned@bramblewick.com" });
     const { leadId } = res.json<{ leadId: string }>();
     await waitForStatus(service.runtime.store, leadId, DELIVERED);
+    // A waiting lead keeps its checkpoints (its interrupt is in them); its owner's acceptance completes it.
+    expect(await service.runtime.service.act(leadId, { action: "accept", by: "noah", via: "admin" })).toEqual(
+      {
+        ok: true,
+        queued: true,
+      },
+    );
+    await waitForStatus(service.runtime.store, leadId, ["completed"]);
     const admin = new Redis(`${redis.url}/1`);
     try {
       // The runner prunes right after marking the lead completed.

@@ -53,6 +53,8 @@ function describe(event: LiveEvent): string {
       return `owner notified${event.ownerId ? `: ${event.ownerId}` : ""}`;
     case "lead.completed":
       return "completed";
+    case "lead.awaiting":
+      return `delivered: waiting for ${event.ownerId ?? "review"}`;
     case "lead.failed":
       return `failed${event.node ? ` in ${event.node}` : ""}`;
     case "processing.paused":
@@ -90,6 +92,11 @@ function apply(leads: Map<string, LiveLead>, event: LiveEvent): void {
       break;
     case "lead.completed":
       lead.status = "completed";
+      lead.step = undefined;
+      break;
+    case "lead.awaiting":
+      // Delivered: the owner (or a reviewer) has it and the lead waits for their decision.
+      lead.status = "awaiting";
       lead.step = undefined;
       break;
     case "lead.failed":
