@@ -17,3 +17,8 @@ export interface KeyedWrite<T> {
 export function writeOnce<T>(ledger: Ledger, key: string, write: KeyedWrite<T>): Promise<T> {
   return ledger.once(key, async ({ mayExist }) => (mayExist ? await write.find() : null) ?? write.create());
 }
+
+/** The ledger key of the owner's message of wait round `round` (round 0 keeps the key every earlier lead has). */
+export function notifyKey(leadId: string, round: number): string {
+  return round === 0 ? `${leadId}:notify` : `${leadId}:notify:${round}`;
+}

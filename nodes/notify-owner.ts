@@ -5,8 +5,7 @@ import { ownerDisplayName } from "../domain/summary.ts";
 import type { NotificationRecord } from "../domain/types.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
-import { writeOnce } from "./effects.ts";
-import { notifyKey } from "./owner-outcome.ts";
+import { notifyKey, writeOnce } from "./effects.ts";
 import { returningThread } from "./returning-thread.ts";
 
 type Deps = Pick<GraphDeps, "notifier" | "ledger" | "routing" | "clock" | "publicUrl"> &

@@ -64,7 +64,7 @@ describe.each(PROFILES)("owner loop, %s profile", (profile) => {
     const rows = outboxRows(service.dataDir, leadId);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.updates).toBeGreaterThanOrEqual(1);
-    expect(rows[0]?.text).toMatch(/accept/);
+    expect(rows[0]?.text).toMatch(/Accepted by ethan/);
     // Decided: a second action changes nothing.
     expect(await act(leadId, { action: "decline", by: "ethan", reason: "spam" })).toMatchObject({
       ok: false,
