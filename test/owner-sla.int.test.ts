@@ -189,14 +189,27 @@ describe.each(PROFILES)("a worker killed while the lead waits, %s profile", (pro
 
       const second = startWorker(envVars, []);
       try {
+        // A failure here says what the restarted worker logged (its warnings and errors).
         const moved = await within(
           waitForRound(store, leadId, 1, 120_000),
           125_000,
           "timer after restart",
           second.child,
-        );
+        ).catch(async (err: Error) => {
+          throw new Error(`${err.message}\nworker: ${(await second.exited).stderr.slice(-4000)}`);
+        });
         expect(slaHandoffs(moved)).toHaveLength(1);
         expect(moved.ownerId).not.toBe(waiting.ownerId);
+        // The new owner's own SLA runs out too (a reminder: maxReassignments is 1), which ends the timers; an
+        // action queued before that would be of a wait already decided, and change nothing.
+        const reminded = await within(
+          waitForRound(store, leadId, 2, 120_000),
+          125_000,
+          "reminder",
+          second.child,
+        );
+        expect(reminded.deadline).toBeUndefined();
+        expect(reminded.ownerId).toBe(moved.ownerId);
         // An action from another process resumes the new owner's wait.
         const cli = spawnSync(process.execPath, ["cli.ts", "lead", "accept", leadId, "--by", "new-owner"], {
           env: {

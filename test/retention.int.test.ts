@@ -83,6 +83,9 @@ describe.each(PROFILES.map((profile, i) => ({ profile, db: i + 1 })))(
     it("deletes a completed lead past the window with all kept for it; keeps failed and unfinished leads", async () => {
       const { store } = service.runtime;
       const completed = await post("kept.briefly@bramblewick.com");
+      // Delivered, it waits for its owner (never deleted while it waits); the owner's Accept completes it.
+      expect((await waitForStatus(store, completed, ["awaiting", "failed"])).status).toBe("awaiting");
+      await service.runtime.service.act(completed, { action: "accept", by: "noah", via: "admin" });
       expect((await waitForStatus(store, completed, ["completed", "failed"])).status).toBe("completed");
       notifier.failing = true;
       const failed = await post("not.delivered@bramblewick.com");
@@ -123,7 +126,7 @@ describe.each(PROFILES.map((profile, i) => ({ profile, db: i + 1 })))(
       // Back to today before the queued lead runs, or the next sweep would take it once it completes.
       offsetMs = 0;
       await service.runtime.queue.resume();
-      await waitForStatus(store, queued, ["completed", "failed"]);
+      await waitForStatus(store, queued, ["awaiting", "completed", "failed"]);
     });
 
     it("an admin deletes a failed lead (handled), not an unfinished one", async () => {
