@@ -2,7 +2,9 @@
  * The short note an owner gets when a person they already have comes back (sticky ownership): posted in the
  * thread of that person's earlier lead, so the history reads as one conversation instead of a second DM.
  */
+import { ownerActions } from "./message-actions.ts";
 import { escapeMrkdwn, type MessageBody, SLACK_LIMITS, truncate } from "./owner-message.ts";
+import type { RoutingConfig } from "./routing/schema.ts";
 import { type LeadSnapshot, requireLead } from "./snapshot.ts";
 
 const mrkdwn = (text: string, max: number = SLACK_LIMITS.sectionText) => ({
@@ -10,7 +12,8 @@ const mrkdwn = (text: string, max: number = SLACK_LIMITS.sectionText) => ({
   text: truncate(text, max),
 });
 
-export function buildReturningMessage(state: LeadSnapshot): MessageBody {
+/** The note, with the owner's buttons: a returning lead waits for its owner's Accept like any other. */
+export function buildReturningMessage(state: LeadSnapshot, routing?: RoutingConfig): MessageBody {
   const lead = requireLead(state, "notifyOwner");
   const previous = state.route?.previous;
   const person = lead.fullName ?? ([lead.firstName, lead.lastName].filter(Boolean).join(" ") || lead.email);
@@ -27,6 +30,7 @@ export function buildReturningMessage(state: LeadSnapshot): MessageBody {
     text: truncate(text, SLACK_LIMITS.sectionText),
     blocks: [
       { type: "section", text: mrkdwn(lines.join("\n")) },
+      ownerActions(state.leadId, state.route?.ownerId, routing),
       {
         type: "context",
         elements: [

@@ -49,7 +49,7 @@ export function createNotifyOwnerNode(deps: Deps): LeadNode {
       effectKey: key,
       ...messageTarget(state, routing),
       ...(thread
-        ? { ...buildReturningMessage(state), thread }
+        ? { ...buildReturningMessage(state, routing), thread }
         : buildOwnerMessage(state, { ownerName, routing, ...contactLink(deps, state) })),
     };
     const previous = await deps.ledger.get<PostedMessage>(key);

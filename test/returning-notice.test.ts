@@ -67,7 +67,9 @@ describe("a returning person through the graph", () => {
       // Both in the first lead's thread: Slack threads hang off their first message, never a reply.
       expect(reply).toMatchObject({ thread: root?.messageId, channel: root?.channel, edits: 0 });
       expect(reply.text).toMatch(/^🔁 Returning lead: Sam Okoro, Kestrova Cloud/);
-      expect(reply.blocks).toHaveLength(2);
+      // The note, the owner's buttons (Accept, Reassign, Not a fit), the lead's line.
+      expect(reply.blocks.map((b) => b.type)).toEqual(["section", "actions", "context"]);
+      expect(JSON.stringify(reply.blocks)).toContain(`"value":"${reply.leadId}"`);
     }
     expect(JSON.stringify(replies[0]?.blocks)).toContain("&lt;!channel&gt;");
 
