@@ -223,6 +223,13 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       { leadId, ownerId: wait.ownerId, round: wait.round, waitingFor: wait.kind, deadline: wait.deadline },
       "lead awaiting",
     );
+    // A waiting lead resumes from its newest checkpoint and the interrupt written on it, which pruning keeps;
+    // the steps before it would otherwise stay for as long as the owner takes (issue 12: bytes per lead).
+    if (isPrunableSaver(checkpointer)) {
+      await checkpointer
+        .prune(leadId, { keepLast })
+        .catch((err: unknown) => log.warn({ leadId, err: messageOf(err) }, "checkpoint prune failed"));
+    }
   }
 
   async function record(leadId: string, step: Step): Promise<void> {
