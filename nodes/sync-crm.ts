@@ -5,6 +5,7 @@ import type { CrmSync } from "../domain/types.ts";
 import type { ContactInput } from "../tools/ports.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
 import { writeOnce } from "./effects.ts";
+import { linkContactInMessage } from "./notify-owner.ts";
 
 type CrmDeps = Pick<GraphDeps, "crm" | "ledger">;
 
@@ -75,9 +76,15 @@ async function moveContact(
 }
 
 /** Contact upserted by email, owner set (unless it has one), note with the reasons and summary, task for the owner. */
-export function createSyncCrmNode(deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock">): LeadNode {
+export function createSyncCrmNode(
+  deps: Pick<GraphDeps, "crm" | "ledger" | "routing" | "clock"> &
+    Partial<Pick<GraphDeps, "notifier" | "publicUrl">>,
+): LeadNode {
   return async (state) => {
     const contactId = await ensureContact(deps, state);
+    // The owner's message went out before the contact existed: it gains the contact's CRM link now.
+    const notifier = deps.notifier;
+    if (notifier) await linkContactInMessage({ ...deps, notifier }, state, contactId);
     const crm: CrmSync = { contactId };
     const crmOwnerId = crmOwnerIdOf(state, deps.routing());
     let note = crmNote(state);

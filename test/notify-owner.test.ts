@@ -13,9 +13,10 @@ import {
 } from "../domain/owner-message.ts";
 import { humanizeId, whyYours } from "../domain/why-yours.ts";
 import { contactLink, createNotifyOwnerNode } from "../nodes/notify-owner.ts";
+import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import { MemoryLedger } from "../store/memory.ts";
 import type { Crm } from "../tools/ports.ts";
-import { recordingNotifier } from "./helpers/fakes.ts";
+import { recordingCrm, recordingNotifier } from "./helpers/fakes.ts";
 import { aLead, aState, shippedRouting } from "./helpers/state.ts";
 
 const routing = shippedRouting();
@@ -357,5 +358,59 @@ describe("notifyOwner node", () => {
       ownerId: "ethan.brooks",
     });
     expect(second.notifications?.[0]?.messageId).toBe("1");
+  });
+});
+
+describe("the first DM's CRM link", () => {
+  it("is added in place once syncCrm has the new contact, once per lead", async () => {
+    const notifier = recordingNotifier();
+    const ledger = new MemoryLedger();
+    const crm = {
+      ...recordingCrm(),
+      contactUrl: (id: string) => `https://app.hubspot.com/contacts/42/record/0-1/${id}`,
+    };
+    const deps = {
+      notifier,
+      ledger,
+      crm,
+      routing: () => routing,
+      clock: () => new Date("2026-11-21T10:00:00Z"),
+    };
+    await createNotifyOwnerNode(deps)(routed);
+    expect(JSON.stringify(notifier.sent[0]?.message.blocks)).not.toContain("Open in HubSpot");
+
+    const sync = createSyncCrmNode(deps);
+    const { crm: synced } = await sync(routed);
+    expect(notifier.sent).toHaveLength(2);
+    expect(notifier.sent[1]?.previous).toEqual({ channel: "dm:ethan.brooks", messageId: "1" });
+    expect(JSON.stringify(notifier.sent[1]?.message.blocks)).toContain(
+      `<https://app.hubspot.com/contacts/42/record/0-1/${synced?.contactId}|Open in HubSpot>`,
+    );
+    // A retried syncCrm does not edit the message again.
+    await sync(routed);
+    expect(notifier.sent).toHaveLength(2);
+  });
+
+  it("leaves alone a message that had the link, a CRM without pages, and a nurture lead", async () => {
+    const cases = [
+      { state: { ...routed, lead: aLead({ hubspotContactId: "77" }) }, pages: true },
+      { state: routed, pages: false },
+      { state: { ...routed, path: "nurture" as const }, pages: true },
+    ];
+    for (const { state, pages } of cases) {
+      const notifier = recordingNotifier();
+      const base = recordingCrm();
+      const crm = pages ? { ...base, contactUrl: (id: string) => `https://crm.example/${id}` } : base;
+      const deps = {
+        notifier,
+        ledger: new MemoryLedger(),
+        crm,
+        routing: () => routing,
+        clock: () => new Date(),
+      };
+      await createNotifyOwnerNode(deps)(state);
+      await createSyncCrmNode(deps)(state);
+      expect(notifier.sent).toHaveLength(1);
+    }
   });
 });
