@@ -2,6 +2,8 @@
  * The owner's Slack message as Block Kit, what it says and where it goes, always within Slack's limits: the
  * owner's DM (with Accept, Reassign and Not a fit), the review queue's message (Approve, Route to…, Nurture),
  * and either one once decided (the outcome line, no buttons). Pure: nodes send them through the Notifier port.
+ *
+ * Over 300 lines because the DM, the review message and the decided form share one set of block builders and Slack's limits; the buttons live in message-actions.ts and the reasons in why-yours.ts.
  */
 import { DECLINE_REASON_LABELS, ownerActions, reviewActions } from "./message-actions.ts";
 import type { RoutingConfig } from "./routing/schema.ts";

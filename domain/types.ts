@@ -1,6 +1,8 @@
 /**
  * The lead's types, shared by the graph state, the ports and the pure rules: a lead as capture normalises
  * it, its enrichment, score and route, and what the owner is told. Types only; no I/O.
+ *
+ * Over 300 lines because it is types only: one place for every shape a lead takes through the graph.
  */
 
 /**

@@ -3,6 +3,8 @@
  * second enqueue of a lead is a no-op inside BullMQ's own add script. Workers may run in other processes
  * (`leadgraph worker`); a worker that dies mid-job loses its lock and BullMQ's stalled-job check hands the
  * job to another worker, whose run resumes from the lead's checkpoint.
+ *
+ * Over 300 lines because lanes, resume jobs, pause and the stalled-job handling all wrap one BullMQ queue and worker.
  */
 import { Job, Queue, Worker } from "bullmq";
 import type { RedisOptions } from "ioredis";
