@@ -28,6 +28,13 @@ export function connectRedis(target: RedisTarget, options: RedisOptions = {}): R
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], { redisOptions: nodeOptions });
 }
 
+/** The client a caller passed, or one opened on a URL; `owned` when opened here (its owner closes it). */
+export function clientOf(redis: RedisClient | string): { client: RedisClient; owned: boolean } {
+  return typeof redis === "string"
+    ? { client: new Redis(redis), owned: true }
+    : { client: redis, owned: false };
+}
+
 /** Another connection to the same Redis or cluster, with `options` on top (a blocking reader). */
 export function duplicateRedis(redis: RedisClient, options: RedisOptions): RedisClient {
   if (redis instanceof Cluster)

@@ -3,7 +3,6 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { Redis } from "ioredis";
 import { personKey } from "../domain/routing/sticky.ts";
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
 import {
@@ -40,7 +39,7 @@ import {
   ttlMs,
   withDuration,
 } from "./lead-store.ts";
-import type { RedisClient } from "./redis-client.ts";
+import { clientOf, type RedisClient } from "./redis-client.ts";
 
 export interface RedisLeadStoreOptions {
   /** A client shared with the queue and checkpointer (left open by `close()`), or a URL the store connects to. */
@@ -305,13 +304,9 @@ export class RedisLeadStore implements LeadStore {
   readonly #clock: () => Date;
 
   constructor(options: RedisLeadStoreOptions) {
-    if (typeof options.redis === "string") {
-      this.#redis = new Redis(options.redis);
-      this.#ownsRedis = true;
-    } else {
-      this.#redis = options.redis;
-      this.#ownsRedis = false;
-    }
+    const { client, owned } = clientOf(options.redis);
+    this.#redis = client;
+    this.#ownsRedis = owned;
     this.#prefix = options.prefix ?? "lg";
     this.#pingTimeoutMs = options.pingTimeoutMs ?? 1000;
     this.#clock = options.clock ?? (() => new Date());

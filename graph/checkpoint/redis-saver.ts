@@ -36,7 +36,8 @@ import {
   type SerializerProtocol,
   TASKS,
 } from "@langchain/langgraph-checkpoint";
-import { type ChainableCommander, Cluster, Redis } from "ioredis";
+import { type ChainableCommander, Cluster, type Redis } from "ioredis";
+import { clientOf } from "../../store/redis-client.ts";
 import {
   type DumpedBlob,
   type DumpedWrite,
@@ -125,13 +126,9 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     if (/[{}]/.test(prefix)) throw new Error(`RedisSaver prefix must not contain braces, got "${prefix}"`);
     this.#prefix = prefix;
     this.#holdWrites = options.holdWrites ?? false;
-    if (typeof options.redis === "string") {
-      this.#redis = new Redis(options.redis);
-      this.#ownsRedis = true;
-    } else {
-      this.#redis = options.redis;
-      this.#ownsRedis = false;
-    }
+    const { client, owned } = clientOf(options.redis);
+    this.#redis = client;
+    this.#ownsRedis = owned;
   }
 
   async close(): Promise<void> {
