@@ -18,10 +18,10 @@
  * Usage: node bench/memory.ts [--profile embedded|redis|both] [--leads 50000] [--mark 5000]
  *        [--backlog 200] [--connections 8] [--idle-ms 5000]
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -31,6 +31,7 @@ import type { LeadStore } from "../store/lead-store.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { freePort, startRedis } from "../test/helpers/redis-server.ts";
+import { healthy, postLead, stopChild } from "./http.ts";
 import { distinctLead, SAMPLES } from "./samples.ts";
 
 const { values } = parseArgs({
@@ -69,47 +70,7 @@ async function rssNow(pid: number): Promise<number> {
   return Math.round(((readings[4] ?? 0) + (readings[5] ?? 0)) / 2);
 }
 
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    child.once("exit", () => done());
-    child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
-  });
-}
-
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-
-function post(port: number, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/webhooks/lead",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", () => resolve(0));
-    req.end(body);
-  });
-}
 
 async function settledCount(store: LeadStore): Promise<{ settled: number; failed: number }> {
   const counts = (await store.countByStatus()) as Record<string, number>;
@@ -202,7 +163,7 @@ async function profileRun(profile: "embedded" | "redis") {
           }
           const i = sent++;
           const body = JSON.stringify(distinctLead(SAMPLES[i % SAMPLES.length] ?? {}, `mem-${tag}-${i}`));
-          const status = await post(port, body);
+          const status = (await postLead(agent, port, body)).status;
           if (status === 202) accepted++;
           else rejected++;
         }
@@ -226,7 +187,7 @@ async function profileRun(profile: "embedded" | "redis") {
       met: { idle: idle <= IDLE_TARGET_MB, flat: Math.abs(change) <= FLAT_WITHIN && rejected === 0 },
     };
   } finally {
-    await stop(child);
+    await stopChild(child, 15_000);
     await store?.close();
     await redis?.stop();
     rmSync(dataDir, { recursive: true, force: true });

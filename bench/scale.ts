@@ -15,7 +15,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +27,7 @@ import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
+import { postLead } from "./http.ts";
 import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
 const { values } = parseArgs({
@@ -122,27 +123,6 @@ function start(role: string, args: string[], onCompleted: (n: number) => void): 
 
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
-function post(port: number, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/webhooks/lead",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", () => resolve(0));
-    req.end(body);
-  });
-}
-
 async function run(workers: number, redisUrl: string, leads: number): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), "leadgraph-scale-"));
   const args = ["--data-dir", dataDir, "--redis", redisUrl];
@@ -160,7 +140,7 @@ async function run(workers: number, redisUrl: string, leads: number): Promise<nu
       Array.from({ length: 32 }, async () => {
         for (let i = next++; i < leads; i = next++) {
           const body = JSON.stringify(distinctLead(SAMPLES[i % SAMPLES.length] ?? {}, `scale-${tag}-${i}`));
-          const status = await post(port, body);
+          const status = (await postLead(agent, port, body)).status;
           if (status !== 202) throw new Error(`intake answered ${status}`);
         }
       }),

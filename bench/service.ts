@@ -22,7 +22,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -38,6 +38,7 @@ import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
+import { postLead } from "./http.ts";
 import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
 const { values } = parseArgs({
@@ -184,38 +185,14 @@ async function startService(args: string[]): Promise<Service> {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-function post(port: number, body: string): Promise<{ status: number; leadId?: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/webhooks/lead",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        res.on("end", () => {
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              leadId: (JSON.parse(text) as { leadId?: string }).leadId,
-            });
-          } catch {
-            resolve({ status: res.statusCode ?? 0 });
-          }
-        });
-      },
-    );
-    req.on("error", () => resolve({ status: 0 }));
-    req.end(body);
-  });
+/** Posts a lead and reads the id it was given. */
+async function post(port: number, body: string): Promise<{ status: number; leadId?: string }> {
+  const { status, text } = await postLead(agent, port, body);
+  try {
+    return { status, leadId: (JSON.parse(text) as { leadId?: string }).leadId };
+  } catch {
+    return { status };
+  }
 }
 
 interface Step {

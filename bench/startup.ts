@@ -13,13 +13,14 @@
  * Usage: node bench/startup.ts [--mode strip] [--runs 10] [--idle-ms 2000] [--cwd DIR]
  * `--cwd` runs the service of another checkout (for a before/after comparison on the same machine).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { freePort } from "../test/helpers/redis-server.ts";
+import { healthy, stopChild } from "./http.ts";
 
 const { values } = parseArgs({
   options: {
@@ -52,25 +53,6 @@ function cpuMs(pid: number): number {
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1000;
-}
-
-async function healthy(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url);
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((done) => {
-    if (child.exitCode !== null || child.signalCode !== null) return done();
-    child.once("exit", () => done());
-    child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-  });
 }
 
 interface Run {
@@ -107,7 +89,7 @@ async function once(args: string[], cwd: string, idleMs: number): Promise<Run> {
     await sleep(idleMs);
     return { ms, cpu, rss: rssMiB(child.pid!) };
   } finally {
-    await stop(child);
+    await stopChild(child, 10_000);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
