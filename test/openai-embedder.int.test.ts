@@ -11,7 +11,7 @@ const callers: VendorCaller[] = [];
 function caller(overrides: Partial<Omit<VendorPolicy, "classify">> = {}): VendorCaller {
   const c = new VendorCaller(
     openAiPolicy({
-      timeoutMs: 300,
+      timeoutMs: 2_000,
       retries: 2,
       baseDelayMs: 10,
       maxDelayMs: 20,
@@ -30,7 +30,7 @@ function embedder(
   return new OpenAiEmbedder({
     apiKey: API_KEY,
     baseURL: fake.baseURL,
-    timeoutMs: 300,
+    timeoutMs: 2_000,
     caller: options.caller ?? caller(),
     ...(options.dimension === undefined ? {} : { dimension: options.dimension }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),

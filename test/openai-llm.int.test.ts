@@ -23,7 +23,7 @@ const callers: VendorCaller[] = [];
 function caller(overrides: Partial<Omit<VendorPolicy, "classify">> = {}): VendorCaller {
   const c = new VendorCaller(
     openAiPolicy({
-      timeoutMs: 300,
+      timeoutMs: 2_000,
       retries: 2,
       baseDelayMs: 10,
       maxDelayMs: 20,
@@ -40,7 +40,7 @@ function llm(options: { caller?: VendorCaller; structuredOutput?: "jsonSchema" |
   return new OpenAiLlm({
     apiKey: API_KEY,
     baseURL: fake.baseURL,
-    timeoutMs: 300,
+    timeoutMs: 2_000,
     caller: options.caller ?? caller(),
     ...(options.structuredOutput ? { structuredOutput: options.structuredOutput } : {}),
   });
@@ -206,7 +206,7 @@ describe("OpenAiLlm (against a loopback OpenAI fake)", () => {
     const model = new OpenAiLlm({
       apiKey: "sk-wrong",
       baseURL: fake.baseURL,
-      timeoutMs: 300,
+      timeoutMs: 2_000,
       caller: caller(),
     });
     const error = await model.assessLead({ system: RUBRIC, data: DATA }).catch((e: unknown) => e);

@@ -13,7 +13,7 @@ import { SlackFake } from "./fakes/slack-fake.ts";
 function testCaller(overrides: Partial<Parameters<typeof slackPolicy>[0]> = {}) {
   return new VendorCaller(
     slackPolicy({
-      timeoutMs: 300,
+      timeoutMs: 2_000,
       retries: 2,
       baseDelayMs: 10,
       maxDelayMs: 40,
@@ -127,7 +127,7 @@ describe("SlackNotifier against a loopback Slack", () => {
   });
 
   it("posts with metadata naming the lead and effect, and finds that post again by it", async () => {
-    // 260 posts in a row: the 300 ms timeout of the other cases is a hang guard a loaded machine trips here.
+    // 260 posts in a row: the 2 s timeout of the other cases is a hang guard a loaded machine trips here.
     caller.shutdown();
     caller = testCaller({ timeoutMs: 10_000 });
     notifier = new SlackNotifier({
