@@ -382,6 +382,13 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
           message: check.message,
           ...(check.field ? { field: check.field } : {}),
         };
+      if (check.action.action === "approve" && !lead.result?.ownerId)
+        return {
+          ok: false,
+          code: "invalid",
+          field: "action",
+          message: "approve: the lead has no routed owner (a fallback lead); route it to someone with to",
+        };
       const to = check.action.to;
       if (to !== undefined && !deps.routing().owners.some((o) => o.id === to))
         return { ok: false, code: "invalid", field: "to", message: `to: routing.json has no owner "${to}"` };

@@ -1,8 +1,8 @@
 /**
  * Reports over the leads received in a window of days (UTC): speed to lead (webhook to owner notified,
  * p50/p95 per day), leads per owner against their pool weight share, paths and tiers per day, failures and
- * retries, and the LLM's share of leads and its cost (tokens × LLM_*_PRICE_PER_1K). Time to accept and SLA
- * breaches come with the owner loop; the `acceptance` section says so until then.
+ * retries, and the LLM's share of leads and its cost (tokens × LLM_*_PRICE_PER_1K); time to accept (p50/p90)
+ * and SLA breaches per owner.
  *
  * The figures are computed from the stored leads' facets (store/lead-store.ts `LeadFacets`), read page by
  * page, at most MAX_REPORT_LEADS per report (the report says when it stopped there).
@@ -73,7 +73,19 @@ export interface Reports {
     costUsd: number;
     prices: Prices;
   };
-  acceptance: { available: boolean; note: string };
+  acceptance: Acceptance;
+}
+
+/** Time to accept and SLA breaches, overall and per owner (the owner loop). */
+export interface Acceptance {
+  available: boolean;
+  note: string;
+  accepted: number;
+  p50Ms?: number;
+  p90Ms?: number;
+  slaBreaches: number;
+  handoffs: number;
+  byOwner: Array<{ ownerId: string; accepted: number; p50Ms?: number; p90Ms?: number; slaBreaches: number }>;
 }
 
 export type ReportSection = "speed-to-lead" | "owners" | "paths" | "failures" | "llm" | "acceptance";
@@ -132,6 +144,9 @@ export function computeReports(
   let retried = 0;
   let routed = 0;
   const all: number[] = [];
+  const acceptByOwner = new Map<string, number[]>();
+  const breachesByOwner = new Map<string, number>();
+  let handoffs = 0;
 
   for (const lead of leads) {
     const day = dayOf(lead.receivedAt);
@@ -172,6 +187,14 @@ export function computeReports(
         poolCounts.set(f.pool, members);
       }
     }
+    if (f.acceptMs !== undefined && f.ownerId) {
+      const list = acceptByOwner.get(f.ownerId) ?? [];
+      list.push(f.acceptMs);
+      acceptByOwner.set(f.ownerId, list);
+    }
+    for (const owner of f.slaBreachedBy ?? [])
+      breachesByOwner.set(owner, (breachesByOwner.get(owner) ?? 0) + 1);
+    handoffs += f.handoffs ?? 0;
     if (f.llm && f.llm.calls > 0) {
       llm.leadsWithLlm += 1;
       llm.calls += f.llm.calls;
@@ -246,10 +269,42 @@ export function computeReports(
       costUsd: Math.round(cost * 1e6) / 1e6,
       prices: options.prices,
     },
-    acceptance: {
-      available: false,
-      note: "Time to accept and SLA breaches appear here once owners accept leads in Slack or the console (the owner loop).",
-    },
+    acceptance: acceptanceOf(acceptByOwner, breachesByOwner, handoffs),
+  };
+}
+
+function acceptanceOf(
+  acceptByOwner: Map<string, number[]>,
+  breachesByOwner: Map<string, number>,
+  handoffs: number,
+): Acceptance {
+  const pct = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    const p90 = percentile(sorted, 90);
+    return { ...(p50 !== undefined ? { p50Ms: p50 } : {}), ...(p90 !== undefined ? { p90Ms: p90 } : {}) };
+  };
+  const owners = new Set([...acceptByOwner.keys(), ...breachesByOwner.keys()]);
+  const all = [...acceptByOwner.values()].flat();
+  const slaBreaches = [...breachesByOwner.values()].reduce((a, b) => a + b, 0);
+  return {
+    available: all.length + slaBreaches > 0,
+    note:
+      all.length + slaBreaches > 0
+        ? "Time to accept: from the accepting owner's message to their Accept. SLA breaches: per owner who let the SLA run out."
+        : "No lead in the window was accepted or missed an SLA yet.",
+    accepted: all.length,
+    ...pct(all),
+    slaBreaches,
+    handoffs,
+    byOwner: [...owners]
+      .map((ownerId) => ({
+        ownerId,
+        accepted: acceptByOwner.get(ownerId)?.length ?? 0,
+        ...pct(acceptByOwner.get(ownerId) ?? []),
+        slaBreaches: breachesByOwner.get(ownerId) ?? 0,
+      }))
+      .sort((a, b) => b.accepted - a.accepted || a.ownerId.localeCompare(b.ownerId)),
   };
 }
 

@@ -62,6 +62,8 @@ export interface Ownership {
   waitingFor?: "owner" | "review";
   /** The SLA has escalated or reminded: no further timer for this lead. */
   slaDone?: boolean;
+  /** SLAs that ran out on this lead (reports count them). */
+  breaches?: number;
 }
 
 /** What an `interrupt()` of the owner loop carries: checked against the action that resumes it. */

@@ -12,13 +12,14 @@ import type { GraphDeps, LeadNode } from "../nodes/deps.ts";
 import { createEnrichNode } from "../nodes/enrich.ts";
 import { createNotifyOwnerNode } from "../nodes/notify-owner.ts";
 import { createNurtureLeadNode } from "../nodes/nurture-lead.ts";
+import { createPostReviewNode, createReviewLeadNode } from "../nodes/review-lead.ts";
 import { createRouteLeadNode } from "../nodes/route-lead.ts";
 import { createScoreLeadNode } from "../nodes/score-lead.ts";
 import { createSummarizeNode } from "../nodes/summarize.ts";
 import { createSyncCrmNode } from "../nodes/sync-crm.ts";
 import type { Llm } from "../tools/ports.ts";
 import { FastJsonSerializer } from "./checkpoint/serde.ts";
-import { pathAfterCrm, pathAfterDecision, pathAfterRouting } from "./edges.ts";
+import { pathAfterCrm, pathAfterDecision, pathAfterRouting, pathAfterSummary } from "./edges.ts";
 import { timed } from "./events.ts";
 import { type LeadInput, type LeadState, LeadStateAnnotation } from "./state.ts";
 
@@ -32,6 +33,8 @@ export const NODE_IDS = [
   "nurtureLead",
   "syncCrm",
   "awaitOwner",
+  "postReview",
+  "reviewLead",
   "applyDecision",
 ] as const;
 export type NodeId = (typeof NODE_IDS)[number];
@@ -55,6 +58,8 @@ export function leadGraphNodes(deps: GraphDeps): Record<NodeId, LeadNode> {
     nurtureLead: timed("nurtureLead", createNurtureLeadNode(deps)),
     syncCrm: timed("syncCrm", createSyncCrmNode(deps)),
     awaitOwner: timed("awaitOwner", createAwaitOwnerNode(deps)),
+    postReview: timed("postReview", createPostReviewNode(deps)),
+    reviewLead: timed("reviewLead", createReviewLeadNode(deps)),
     applyDecision: timed("applyDecision", createApplyDecisionNode(deps)),
   };
 }
@@ -73,6 +78,8 @@ export function defineLeadGraph(deps: GraphDeps) {
       .addNode("nurtureLead", nodes.nurtureLead)
       .addNode("syncCrm", nodes.syncCrm)
       .addNode("awaitOwner", nodes.awaitOwner)
+      .addNode("postReview", nodes.postReview)
+      .addNode("reviewLead", nodes.reviewLead)
       .addNode("applyDecision", nodes.applyDecision)
       // A lead is normalised before anything reads it.
       .addEdge(START, "capture")
@@ -83,8 +90,11 @@ export function defineLeadGraph(deps: GraphDeps) {
       .addEdge("scoreLead", "routeLead")
       // Low scores never reach an AE: they go to nurture.
       .addConditionalEdges("routeLead", pathAfterRouting, ["summarize", "nurtureLead"])
-      // The owner's message carries the summary.
-      .addEdge("summarize", "notifyOwner")
+      // The owner's message carries the summary; a lead the rules could not settle goes to review first.
+      .addConditionalEdges("summarize", pathAfterSummary, ["notifyOwner", "postReview"])
+      // Reviewers are asked in their channel, then the lead waits for their decision.
+      .addEdge("postReview", "reviewLead")
+      .addEdge("reviewLead", "applyDecision")
       // The CRM is written after the owner knows, so the note can reference the message.
       .addEdge("notifyOwner", "syncCrm")
       .addEdge("nurtureLead", "syncCrm")
@@ -96,6 +106,7 @@ export function defineLeadGraph(deps: GraphDeps) {
       .addConditionalEdges("applyDecision", pathAfterDecision, [
         "notifyOwner",
         "awaitOwner",
+        "reviewLead",
         "nurtureLead",
         END,
       ])

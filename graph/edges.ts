@@ -1,5 +1,13 @@
 import type { LeadState } from "./state.ts";
 
+/**
+ * After the summary: a lead the rules could not settle (grey zone, fallback) is reviewed first (postReview,
+ * then reviewLead waits for a decision); any other goes to its owner.
+ */
+export function pathAfterSummary(state: Pick<LeadState, "path">): "notifyOwner" | "postReview" {
+  return state.path === "review" ? "postReview" : "notifyOwner";
+}
+
 /** Low scores never reach an AE: nurture; qualified and review leads get a summary and a message. */
 export function pathAfterRouting(state: Pick<LeadState, "path">): "summarize" | "nurtureLead" {
   return state.path === "nurture" ? "nurtureLead" : "summarize";
@@ -23,10 +31,11 @@ export function pathAfterCrm(
  */
 export function pathAfterDecision(
   state: Pick<LeadState, "path" | "ownership">,
-): "notifyOwner" | "awaitOwner" | "nurtureLead" | "__end__" {
+): "notifyOwner" | "awaitOwner" | "reviewLead" | "nurtureLead" | "__end__" {
   const status = state.ownership?.status;
   if (status === "reassigned") return "notifyOwner";
-  if (status === "awaiting") return "awaitOwner";
+  // Kept where it was (escalated, reminded): a lead in review waits for its reviewers again.
+  if (status === "awaiting") return state.path === "review" ? "reviewLead" : "awaitOwner";
   if (state.path === "nurture") return "nurtureLead";
   return "__end__";
 }

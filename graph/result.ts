@@ -65,6 +65,22 @@ export function leadFacets(state: LeadState): LeadFacets | undefined {
     ...(score ? { tier: score.tier } : {}),
     ...(notifiedAt ? { notifiedAt } : {}),
   };
+  const own = state.ownership;
+  if (own) {
+    const accepted =
+      own.status === "accepted" && own.decidedAt && own.awaitingSince
+        ? Date.parse(own.decidedAt) - Date.parse(own.awaitingSince)
+        : Number.NaN;
+    if (Number.isFinite(accepted)) facets.acceptMs = Math.max(0, accepted);
+    const breachedBy = own.handoffs
+      .filter((h) => h.kind === "sla" || h.kind === "escalate")
+      .map((h) => h.from);
+    // A reminder leaves no hand-off: it counts for the holder.
+    for (let i = breachedBy.length; i < (own.breaches ?? 0); i++) breachedBy.push(own.ownerId ?? "review");
+    if (breachedBy.length > 0) facets.slaBreachedBy = breachedBy;
+    const moves = own.handoffs.filter((h) => h.to !== null && h.kind !== "escalate").length;
+    if (moves > 0) facets.handoffs = moves;
+  }
   if (state.llmUsage.length > 0)
     facets.llm = {
       calls: state.llmUsage.length,

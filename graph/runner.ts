@@ -37,6 +37,12 @@ export interface RunnerMetrics {
   leadRouted?(ownerId: string | undefined, path: string): void;
   /** The owner (or queue) was told, `seconds` after the webhook received the lead (speed to lead). */
   leadNotified?(ownerId: string | undefined, seconds: number): void;
+  /** The owner accepted the lead `seconds` after they were told (time to accept). */
+  leadAccepted?(ownerId: string, seconds: number): void;
+  /** An acceptance SLA ran out for `ownerId` (undefined: a review queue); `action`: reassign, escalate, notify. */
+  slaBreached?(ownerId: string | undefined, action: string): void;
+  /** The lead went from one holder to another (`kind`: reassign, decline, sla, review). */
+  leadHandedOver?(kind: string): void;
 }
 
 /** Observers of a run, called in order and awaited; a throwing observer fails the run. */
@@ -166,6 +172,19 @@ type StreamChunk =
       Record<string, Partial<LeadState> | undefined> & { __interrupt__?: Array<{ value?: unknown }> },
     ]
   | ["checkpoints", { values: LeadState }];
+
+/** What a resume run knows of the wait it ends. */
+interface ResumeInfo {
+  /** The node the wait is (awaitOwner, reviewLead): its step on the timeline spans the wait. */
+  resumeAt?: string;
+  waitSince?: string | undefined;
+  resuming?: boolean;
+  /** The ownership before the decision (metrics: what changed). */
+  before?: Ownership | undefined;
+  /** The SLA timer ended the wait. */
+  timer?: boolean;
+  waitOwner?: string | null;
+}
 
 /** The owner-loop wait among an update's interrupts, if any. */
 function waitOfInterrupts(interrupts: Array<{ value?: unknown }> | undefined): OwnerWait | undefined {
@@ -386,10 +405,14 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       return "completed";
     }
     log.info({ leadId, jobId: job.jobId, round, type: value.type }, "resuming waiting lead");
+    const before = (snapshot.values as Partial<LeadState>).ownership;
     const events = drive(leadId, input, options, emit, {
       resumeAt: wait?.kind === "review" ? "reviewLead" : "awaitOwner",
       waitSince: wait && "since" in wait ? String(wait.since) : undefined,
       resuming: true,
+      before,
+      timer: value.type === "timer",
+      waitOwner: wait?.ownerId ?? null,
     });
     for (;;) {
       const next = await events.next();
@@ -403,7 +426,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     input: LeadInput | Command | null,
     options: RunOptions,
     emit: (event: LeadEvent) => LeadEvent,
-    resumeInfo: { resumeAt?: string; waitSince?: string | undefined; resuming?: boolean },
+    resumeInfo: ResumeInfo,
   ): AsyncGenerator<LeadEvent, RunOutcome> {
     const config = { configurable: { thread_id: leadId } };
     const steps = new Map<string, Step>();
@@ -455,6 +478,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         }
       }
       if (!finalState) throw new Error(`lead ${leadId}: the graph produced no checkpoint`);
+      if (resumeInfo.resuming) observeDecision(resumeInfo.before, finalState.ownership, resumeInfo);
       // Inside the try: a store that cannot take the completion fails the run like any other error, so the
       // lead is never left `running` by it.
       if (wait) {
@@ -524,6 +548,30 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       ...(failedStep ? { node: failedStep.node } : {}),
       ...(nextAttemptAt ? { nextAttemptAt } : {}),
     });
+  }
+
+  /** The owner loop's figures from one decision: time to accept, an SLA breach, hand-offs. */
+  function observeDecision(
+    before: Ownership | undefined,
+    after: Ownership | undefined,
+    info: ResumeInfo,
+  ): void {
+    if (!metrics || !after) return;
+    const since = info.waitSince ? Date.parse(info.waitSince) : Number.NaN;
+    if (after.status === "accepted" && before?.status !== "accepted" && after.ownerId && after.decidedAt) {
+      const ms = Date.parse(after.decidedAt) - since;
+      if (Number.isFinite(ms)) metrics.leadAccepted?.(after.ownerId, Math.max(0, ms) / 1000);
+    }
+    const added = after.handoffs.slice(before?.handoffs.length ?? 0);
+    for (const h of added) if (h.to !== null && h.kind !== "escalate") metrics.leadHandedOver?.(h.kind);
+    if (info.timer) {
+      const action = added.some((h) => h.kind === "sla")
+        ? "reassign"
+        : added.some((h) => h.kind === "escalate")
+          ? "escalate"
+          : "notify";
+      metrics.slaBreached?.(info.waitOwner ?? undefined, action);
+    }
   }
 
   /** Tracks the node's step and turns its progress into a LeadEvent. */

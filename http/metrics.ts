@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics: leads received, duplicate, completed and failed; node durations; queue depth; LLM
- * calls, tokens and latency by purpose. One registry per `createMetrics()`, so tests and several apps in
+ * calls, tokens and latency by purpose; the owner loop's time to accept, SLA breaches and hand-offs. One registry per `createMetrics()`, so tests and several apps in
  * one process do not share counters. Served at `GET /metrics`.
  */
 import type { FastifyInstance } from "fastify";
@@ -95,6 +95,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     labelNames: ["owner", "path"] as const,
     registers,
   });
+  const timeToAccept = new Histogram({
+    name: "leadgraph_time_to_accept_seconds",
+    help: "Owner told to owner accepted (the wait in which they accepted), by owner.",
+    labelNames: ["owner"] as const,
+    buckets: [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400],
+    registers,
+  });
+  const slaBreaches = new Counter({
+    name: "leadgraph_sla_breaches_total",
+    help: "Acceptance SLAs that ran out, by the owner (or 'queue' for a review queue) and what was done (reassign, escalate, notify).",
+    labelNames: ["owner", "action"] as const,
+    registers,
+  });
+  const reassignments = new Counter({
+    name: "leadgraph_reassignments_total",
+    help: "Leads handed from one owner to another, by kind (reassign, decline, sla, review).",
+    labelNames: ["kind"] as const,
+    registers,
+  });
   let owners: () => readonly string[] = () => [];
   // Label values come only from routing.json, so the series stay bounded however many ids the leads carry.
   const ownerLabel = (ownerId: string | undefined) =>
@@ -128,6 +147,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): LeadM
     },
     leadRouted: (ownerId, path) => routedTo.inc({ owner: ownerLabel(ownerId), path }),
     leadNotified: (ownerId, seconds) => speedToLead.observe({ owner: ownerLabel(ownerId) }, seconds),
+    leadAccepted: (ownerId, seconds) => timeToAccept.observe({ owner: ownerLabel(ownerId) }, seconds),
+    slaBreached: (ownerId, action) => slaBreaches.inc({ owner: ownerLabel(ownerId), action }),
+    leadHandedOver: (kind) => reassignments.inc({ kind }),
     watchQueue: (depth) => {
       queueDepth = depth;
     },

@@ -16,19 +16,14 @@ import {
   ownersWhoHadIt,
   reassignmentsOf,
 } from "../domain/ownership.ts";
-import {
-  assignOutsideRules,
-  factsFromState,
-  type RouteDecision,
-  routeLead,
-  toRoute,
-} from "../domain/routing/engine.ts";
-import type { Assignment } from "../domain/routing/schema.ts";
+import { toRoute } from "../domain/routing/engine.ts";
 import { formatDuration, ownerSla } from "../domain/routing/sla.ts";
 import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
-import type { Issue, Route } from "../domain/types.ts";
+import type { Route } from "../domain/types.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
+import { type Deps, nextHolder, warning } from "./hand-over.ts";
 import { type Outcome, showOutcome, tellAbout } from "./owner-outcome.ts";
+import { decideReview } from "./review-lead.ts";
 
 /** Pauses until an owner's action or the SLA timer; the wait it shows the runner is `currentWait`'s. */
 export function createAwaitOwnerNode(deps: Pick<GraphDeps, "routing">): LeadNode {
@@ -40,62 +35,8 @@ export function createAwaitOwnerNode(deps: Pick<GraphDeps, "routing">): LeadNode
   };
 }
 
-type Deps = Pick<
-  GraphDeps,
-  "routing" | "counters" | "clock" | "notifier" | "ledger" | "logger" | "publicUrl" | "crm"
->;
-
 const byOf = (d: OwnerResume): string => (d.type === "timer" ? "sla-timer" : d.action.by);
 const viaOf = (d: OwnerResume): OwnerAction["via"] => (d.type === "timer" ? "timer" : d.action.via);
-
-/** Who gets the lead next, by the rule that fits the hand-off; null when nobody is available. */
-async function nextHolder(
-  deps: Deps,
-  state: LeadState,
-  how: { to?: string; byRules?: boolean; account?: boolean },
-  exclude: string[],
-): Promise<{ decision: RouteDecision } | { none: string[] }> {
-  const routing = deps.routing();
-  const now = deps.clock();
-  const facts = state.route?.facts ?? {};
-  const options = {
-    counters: deps.counters,
-    now,
-    exclude,
-    ...(facts.accountOwnerCrmId ? { accountOwnerCrmId: facts.accountOwnerCrmId } : {}),
-    ...(facts.contactOwnerCrmId ? { contactOwnerCrmId: facts.contactOwnerCrmId } : {}),
-  };
-  if (how.byRules) {
-    const decision = await routeLead(
-      factsFromState(state, { existingAccount: facts.existingAccount }),
-      routing,
-      {
-        ...options,
-        explain: false,
-      },
-    );
-    return decision.ownerId ? { decision } : { none: decision.explanation };
-  }
-  let assignment: Assignment;
-  if (how.to) assignment = { type: "owner", owner: how.to };
-  else if (how.account) assignment = { type: "account" };
-  else if (state.route?.pool) assignment = { type: "pool", pool: state.route.pool };
-  else return nextHolder(deps, state, { byRules: true }, exclude);
-  // A person picked by name is asked even if they had the lead before; a pool deals to those who have not.
-  const picked = await assignOutsideRules(
-    assignment,
-    routing,
-    how.to ? { ...options, exclude: [] } : options,
-    state.route?.ruleName ?? "reassign",
-  );
-  return picked.ok && picked.decision.ownerId
-    ? { decision: picked.decision }
-    : { none: picked.ok ? [] : picked.explanation };
-}
-
-function warning(code: string, message: string): Issue {
-  return { node: "applyDecision", code, message };
-}
 
 /** Acts on the decision that ended the wait (see the file comment); every hand-off is on `ownership`. */
 export function createApplyDecisionNode(deps: Deps): LeadNode {
@@ -103,7 +44,9 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
     const decision = state.decision;
     if (!decision) throw new Error("applyDecision: no decision in state (awaitOwner did not run)");
     const routing = deps.routing();
-    const wait = currentWait(state, routing, "owner");
+    // A lead in review (grey zone, fallback) waits for reviewers; any other for its owner.
+    const reviewing = state.path === "review";
+    const wait = currentWait(state, routing, reviewing ? "review" : "owner");
     const round = wait.round;
     const ownership: Ownership = state.ownership ?? {
       ownerId: wait.ownerId,
@@ -114,13 +57,14 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
     const afterMs = Math.max(0, Date.parse(at) - Date.parse(wait.since));
     const by = byOf(decision);
     const via = viaOf(decision);
-    const from = state.route?.ownerId ?? "";
+    const from = reviewing ? "review" : (state.route?.ownerId ?? "");
     const decided = (status: Ownership["status"]): Ownership => ({
       ...ownership,
       ownerId: status === "accepted" ? from : ownership.ownerId,
       status,
       decidedBy: by,
       decidedAt: at,
+      awaitingSince: wait.since,
       round,
     });
 
@@ -188,6 +132,8 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
       };
     };
 
+    if (reviewing) return decideReview(deps, state, { decision, round, by, at, afterMs, via, ownership });
+
     if (decision.type === "action") {
       const action = decision.action;
       if (action.action === "accept") {
@@ -233,42 +179,47 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
       );
     }
 
-    // The SLA ran out.
-    const sla = ownerSla(state.route, routing);
-    if (!sla) return { ownership: { ...ownership, round: round + 1, slaDone: true } };
-    if (sla.onBreach === "reassign" && reassignmentsOf(ownership) < sla.maxReassignments) {
-      const moved = await handOver("sla", {});
-      if (moved) return moved;
-    }
-    const escalateTo = sla.escalateTo;
-    if (sla.onBreach !== "notify" && escalateTo) {
-      const queue = routing.queues.some((q) => q.id === escalateTo) ? escalateTo : undefined;
+    // The SLA ran out: whatever it does, the breach is counted on the lead (reports).
+    const breach = async (): Promise<Partial<LeadState>> => {
+      const sla = ownerSla(state.route, routing);
+      if (!sla) return { ownership: { ...ownership, round: round + 1, slaDone: true } };
+      if (sla.onBreach === "reassign" && reassignmentsOf(ownership) < sla.maxReassignments) {
+        const moved = await handOver("sla", {});
+        if (moved) return moved;
+      }
+      const escalateTo = sla.escalateTo;
+      if (sla.onBreach !== "notify" && escalateTo) {
+        const queue = routing.queues.some((q) => q.id === escalateTo) ? escalateTo : undefined;
+        await tellAbout(
+          deps,
+          state,
+          round,
+          queue ? { queue } : { ownerId: escalateTo },
+          `⏰ Lead ${state.leadId} has waited ${formatDuration(afterMs)} for ${from} without an answer (${sla.source}).`,
+        );
+        const handoff: Handoff = { from, to: escalateTo, kind: "escalate", by: "sla-timer", at, afterMs };
+        return {
+          ownership: {
+            ...ownership,
+            handoffs: [...ownership.handoffs, handoff],
+            round: round + 1,
+            slaDone: true,
+          },
+        };
+      }
+      if (sla.onBreach === "reassign")
+        return keep(`the SLA ran out and nobody else can take it (${sla.source})`);
       await tellAbout(
         deps,
         state,
         round,
-        queue ? { queue } : { ownerId: escalateTo },
-        `⏰ Lead ${state.leadId} has waited ${formatDuration(afterMs)} for ${from} without an answer (${sla.source}).`,
+        { ownerId: from, remind: true },
+        `⏰ Reminder: this lead has waited ${formatDuration(afterMs)} for you.`,
       );
-      const handoff: Handoff = { from, to: escalateTo, kind: "escalate", by: "sla-timer", at, afterMs };
-      return {
-        ownership: {
-          ...ownership,
-          handoffs: [...ownership.handoffs, handoff],
-          round: round + 1,
-          slaDone: true,
-        },
-      };
-    }
-    if (sla.onBreach === "reassign")
-      return keep(`the SLA ran out and nobody else can take it (${sla.source})`);
-    await tellAbout(
-      deps,
-      state,
-      round,
-      { ownerId: from, remind: true },
-      `⏰ Reminder: this lead has waited ${formatDuration(afterMs)} for you.`,
-    );
-    return { ownership: { ...ownership, round: round + 1, slaDone: true } };
+      return { ownership: { ...ownership, round: round + 1, slaDone: true } };
+    };
+    const done = await breach();
+    const after = done.ownership ?? ownership;
+    return { ...done, ownership: { ...after, breaches: (ownership.breaches ?? 0) + 1 } };
   };
 }

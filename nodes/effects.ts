@@ -22,3 +22,8 @@ export function writeOnce<T>(ledger: Ledger, key: string, write: KeyedWrite<T>):
 export function notifyKey(leadId: string, round: number): string {
   return round === 0 ? `${leadId}:notify` : `${leadId}:notify:${round}`;
 }
+
+/** The ledger key of the review queue's message about the lead. */
+export function reviewKey(leadId: string): string {
+  return `${leadId}:review`;
+}

@@ -3,7 +3,12 @@
  * that asked for it (buttons gone), and a note to an escalation target or a reminder to the owner. Each
  * goes through the ledger under a key of its round, so a resumed lead never posts or updates twice.
  */
-import { buildDecidedMessage, type DecidedOutcome, messageTarget } from "../domain/owner-message.ts";
+import {
+  buildDecidedMessage,
+  type DecidedOutcome,
+  messageTarget,
+  reviewTarget,
+} from "../domain/owner-message.ts";
 import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import { ownerDisplayName } from "../domain/summary.ts";
 import type { OwnerMessage, PostedMessage } from "../tools/ports.ts";
@@ -29,13 +34,14 @@ export async function showOutcome(
   round: number,
   outcome: Outcome,
   messageKey = notifyKey(state.leadId, round),
+  review = false,
 ): Promise<void> {
   const previous = await deps.ledger.get<PostedMessage>(messageKey);
   if (!previous) return;
   const routing = deps.routing();
   const message: OwnerMessage = {
     leadId: state.leadId,
-    ...messageTarget(state, routing),
+    ...(review ? reviewTarget(state, routing) : messageTarget(state, routing)),
     // The layout is domain/owner-message.ts's: the lead's facts, the outcome line, no buttons.
     ...buildDecidedMessage(state, outcome, {
       ownerName: ownerDisplayName(state, routing),

@@ -57,6 +57,12 @@ export interface LeadFacets {
   tier?: string;
   /** ISO time the owner or queue was first notified (speed to lead). */
   notifiedAt?: string;
+  /** The owner loop: ms from the accepting owner being told to their Accept. */
+  acceptMs?: number;
+  /** The owners whose acceptance SLA ran out on this lead, once per breach. */
+  slaBreachedBy?: string[];
+  /** Hand-offs from one holder to another. */
+  handoffs?: number;
   /** LLM calls made for the lead and their tokens. */
   llm?: { calls: number; promptTokens: number; completionTokens: number };
 }

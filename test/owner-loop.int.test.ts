@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OwnerAction } from "../domain/ownership.ts";
 import { sampleLead, startService, type TestService, waitForStatus } from "./helpers/app.ts";
 import { outboxMessagesFor } from "./helpers/outbox.ts";
-import { outboxRows } from "./helpers/owner-loop.ts";
+import { outboxRows, outboxUpdates } from "./helpers/owner-loop.ts";
 import { PROFILES, postJson, profileEnv } from "./helpers/profiles.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 
@@ -65,6 +65,10 @@ describe.each(PROFILES)("owner loop, %s profile", (profile) => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.updates).toBeGreaterThanOrEqual(1);
     expect(rows[0]?.text).toMatch(/Accepted by ethan/);
+    // The outbox keeps the update itself, not only the latest text.
+    expect(outboxUpdates(service.dataDir, leadId).map((u) => u.text)).toEqual([
+      expect.stringMatching(/Accepted by ethan/),
+    ]);
     // Decided: a second action changes nothing.
     expect(await act(leadId, { action: "decline", by: "ethan", reason: "spam" })).toMatchObject({
       ok: false,
@@ -205,6 +209,78 @@ describe.each(PROFILES)("owner loop, %s profile", (profile) => {
     });
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("not_awaiting");
+  });
+
+  it("a grey-zone lead waits for review in the review channel; Approve hands it to the routed owner", async () => {
+    const leadId = await delivered("L014");
+    const review = (await service.runtime.service.getLead(leadId))?.result?.ownership;
+    expect(review).toMatchObject({ status: "awaiting", waitingFor: "review", ownerId: null, round: 0 });
+    const rows = outboxRows(service.dataDir, leadId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.channel).toBe("#lead-review");
+    // An owner's action does not fit a review.
+    expect(await act(leadId, { action: "accept", by: "x" })).toMatchObject({
+      ok: false,
+      code: "invalid",
+      field: "action",
+    });
+    expect(await act(leadId, { action: "approve", by: "reviewer" })).toEqual({ ok: true, queued: true });
+    await waitForRound(leadId, 1);
+    const lead = await service.runtime.service.getLead(leadId);
+    expect(lead?.result).toMatchObject({
+      path: "qualified",
+      ownership: {
+        ownerId: "daniel.cohen",
+        waitingFor: "owner",
+        handoffs: [{ from: "review", to: "daniel.cohen", kind: "review", by: "reviewer", reason: "approve" }],
+      },
+    });
+    // The review message shows the decision; the owner got their own message.
+    const after = outboxRows(service.dataDir, leadId);
+    expect(after).toHaveLength(2);
+    expect(after[0]?.updates).toBeGreaterThanOrEqual(1);
+    expect(after[0]?.text).toMatch(/Approved by reviewer/);
+    expect(await act(leadId, { action: "accept", by: "daniel" })).toMatchObject({ ok: true });
+    const done = await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    expect(done.result).toMatchObject({ ownership: { status: "accepted", ownerId: "daniel.cohen" } });
+  });
+
+  it("a review can route the lead to someone else, or send it to nurture", async () => {
+    const routed = await delivered("L020");
+    expect(await act(routed, { action: "route", by: "reviewer", to: "grace.kim" })).toMatchObject({
+      ok: true,
+    });
+    await waitForRound(routed, 1);
+    const lead = await service.runtime.service.getLead(routed);
+    expect(lead?.result).toMatchObject({ ownerId: "grace.kim", ownership: { ownerId: "grace.kim" } });
+    expect(lead?.result?.explanation).toEqual(
+      expect.arrayContaining([expect.stringContaining("review: routed to grace.kim by reviewer")]),
+    );
+    const nurtured = await delivered("L022");
+    expect(await act(nurtured, { action: "nurture", by: "reviewer" })).toMatchObject({ ok: true });
+    const done = await waitForStatus(service.runtime.store, nurtured, ["completed", "failed"]);
+    expect(done.result).toMatchObject({
+      path: "nurture",
+      ownership: { status: "declined", decidedBy: "reviewer" },
+    });
+    expect(done.timeline.map((t) => t.node)).toContain("nurtureLead");
+  });
+
+  it("counts time to accept, hand-offs and SLA-free decisions in /metrics and the acceptance report", async () => {
+    const leadId = await delivered("L011");
+    expect(await act(leadId, { action: "accept", by: "ethan" })).toMatchObject({ ok: true });
+    await waitForStatus(service.runtime.store, leadId, ["completed", "failed"]);
+    const metrics = (await service.app.inject("/metrics")).body;
+    expect(metrics).toMatch(/leadgraph_time_to_accept_seconds_count\{owner="ethan.brooks"\} [1-9]/);
+    expect(metrics).toMatch(/leadgraph_reassignments_total\{kind="reassign"\} [1-9]/);
+    const report = await service.runtime.service.reports(1);
+    expect(report.acceptance.available).toBe(true);
+    expect(report.acceptance.accepted).toBeGreaterThanOrEqual(2);
+    expect(report.acceptance.byOwner.find((o) => o.ownerId === "ethan.brooks")).toMatchObject({
+      accepted: expect.any(Number),
+      p50Ms: expect.any(Number),
+      p90Ms: expect.any(Number),
+    });
   });
 
   /** The CLI's environment: the service's DATA_DIR and, in the Redis profile, its Redis. */

@@ -121,6 +121,14 @@ describe.each(PROFILES)("acceptance SLA, %s profile", (profile) => {
     expect(waits.length).toBeGreaterThanOrEqual(2);
     expect(waits[0]?.durationMs).toBeGreaterThanOrEqual(2000);
     expect(lead?.timeline.find((t) => t.node === "applyDecision")?.detail).toMatch(/sla/);
+    // Two breaches: the one that reassigned, the one that reminded.
+    expect(lead?.facets.slaBreachedBy).toEqual([first.ownerId, own?.ownerId]);
+    const metrics = (await service.app.inject("/metrics")).body;
+    expect(metrics).toMatch(/leadgraph_sla_breaches_total\{owner="[a-z.]+",action="reassign"\} [1-9]/);
+    expect(metrics).toMatch(/leadgraph_sla_breaches_total\{owner="[a-z.]+",action="notify"\} [1-9]/);
+    expect(metrics).toMatch(/leadgraph_reassignments_total\{kind="sla"\} [1-9]/);
+    const report = await service.runtime.service.reports(1);
+    expect(report.acceptance.slaBreaches).toBeGreaterThanOrEqual(2);
   });
 
   it("Accept racing a timer of the same wait: exactly one outcome", async () => {

@@ -103,7 +103,7 @@ describe("runner.stream", () => {
   });
 
   it("yields the failing node and the failure, then throws; a resumed run starts at that node", async () => {
-    const leadId = await stored({ ...sampleLead(QUALIFIED_LEAD), email: "resume.me@northwind-example.com" });
+    const leadId = await stored({ ...sampleLead(QUALIFIED_LEAD), email: "resume.me@bramblewick.com" });
     notifier.failing = true;
     const first = await drain(service.runtime.runner.stream(leadId));
     expect(first.error?.message).toMatch(/notifyOwner: channel_not_found|channel_not_found/);

@@ -21,3 +21,17 @@ export function outboxRows(dataDir: string, leadId: string): OutboxRow[] {
     db.close();
   }
 }
+
+/** Every update of the lead's messages, in order, as the outbox recorded them. */
+export function outboxUpdates(dataDir: string, leadId: string): Array<{ messageId: string; text: string }> {
+  const path = join(dataDir, "leadgraph.db");
+  if (!existsSync(path)) return [];
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db
+      .prepare("SELECT message_id AS messageId, text FROM outbox_updates WHERE lead_id = ? ORDER BY seq")
+      .all(leadId) as unknown as Array<{ messageId: string; text: string }>;
+  } finally {
+    db.close();
+  }
+}

@@ -48,6 +48,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_lead ON outbox (lead_id);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+CREATE TABLE IF NOT EXISTS outbox_updates (
+  seq INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL,
+  lead_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  blocks TEXT NOT NULL,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS outbox_updates_lead ON outbox_updates (lead_id);
 `;
 
 const COLUMNS =
@@ -89,6 +98,10 @@ export class OutboxNotifier implements Notifier {
       update: db.prepare(
         "UPDATE outbox SET text = ?, blocks = ?, edits = edits + 1, updated_at = ? WHERE message_id = ?",
       ),
+      // Every update as it was sent (the owner loop's outcomes, a retried message), not only the latest.
+      recordUpdate: db.prepare(
+        "INSERT INTO outbox_updates (message_id, lead_id, text, blocks, at) VALUES (?, ?, ?, ?, ?)",
+      ),
       byKey: db.prepare(`SELECT ${COLUMNS} FROM outbox WHERE effect_key = ?`),
       all: db.prepare(`SELECT ${COLUMNS} FROM outbox ORDER BY seq`),
       deleteBefore: db.prepare("DELETE FROM outbox WHERE created_at < ?"),
@@ -102,7 +115,9 @@ export class OutboxNotifier implements Notifier {
     let posted: PostedMessage;
     if (previous) {
       posted = { ...previous };
-      this.#sql.update.run(message.text, JSON.stringify(message.blocks), at, previous.messageId);
+      const blocks = JSON.stringify(message.blocks);
+      this.#sql.update.run(message.text, blocks, at, previous.messageId);
+      this.#sql.recordUpdate.run(previous.messageId, message.leadId, message.text, blocks, at);
     } else {
       posted = {
         channel:

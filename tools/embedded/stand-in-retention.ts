@@ -1,6 +1,6 @@
 /**
  * Retention for the embedded stand-ins' tables (app/retention.ts): the per-lead effect records go with
- * their lead — the outbox's owner messages and the local CRM's notes and tasks, all keyed by the lead's
+ * their lead — the outbox's owner messages (and their updates) and the local CRM's notes and tasks, all keyed by the lead's
  * effect keys (`<leadId>:…`). Contacts stay: they are the CRM's data about a person (one row per email,
  * whichever lead last upserted it), as HubSpot keeps its contacts whatever LeadGraph deletes.
  */
@@ -10,7 +10,7 @@ function tables(db: DatabaseSync): Set<string> {
   return new Set(
     db
       .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('outbox', 'crm_notes', 'crm_tasks')",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('outbox', 'outbox_updates', 'crm_notes', 'crm_tasks')",
       )
       .all()
       .map((row) => String(row.name)),
@@ -24,8 +24,10 @@ export function forgetLeadEffects(db: DatabaseSync, leadId: string): number {
   const low = `${leadId}:`;
   const high = `${leadId};`;
   let deleted = 0;
-  if (present.has("outbox"))
-    deleted += Number(db.prepare("DELETE FROM outbox WHERE lead_id = ?").run(leadId).changes);
+  for (const table of ["outbox", "outbox_updates"]) {
+    if (!present.has(table)) continue;
+    deleted += Number(db.prepare(`DELETE FROM ${table} WHERE lead_id = ?`).run(leadId).changes);
+  }
   for (const table of ["crm_notes", "crm_tasks"]) {
     if (!present.has(table)) continue;
     deleted += Number(
