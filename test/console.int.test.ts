@@ -177,9 +177,10 @@ describe("the console in a browser", () => {
     expect(await admin.locator(".failure").textContent()).toContain("channel_not_found");
     await shot(admin, "lead-failed");
     failing.delete("Failcorp");
-    await admin.getByRole("button", { name: "Retry from notifyOwner" }).click();
+    // A grey-zone lead from an unknown company: it failed posting to the review channel.
+    await admin.getByRole("button", { name: "Retry from postReview" }).click();
     await admin.getByRole("status").filter({ hasText: "Retry queued" }).waitFor();
-    // Delivered: the lead now waits for its owner.
+    // Delivered: the lead now waits for its reviewers.
     await admin.locator(".badge-awaiting").first().waitFor({ timeout: 20_000 });
     expect((await service.runtime.store.getLead(leadId))?.status).toBe("awaiting");
   });
