@@ -181,6 +181,13 @@ describe("retrying leads and admin retry, embedded profile", () => {
       lastError: { node: "notifyOwner", message: expect.stringContaining("channel_not_found") },
     });
     expect(Date.parse(shown.nextAttemptAt) - Date.now()).toBeGreaterThan(50_000);
+    // The queue records the run's outcome just after the runner records the lead's: wait for that write.
+    for (
+      let tries = 0;
+      tries < 250 && (await service.runtime.queue.inspect(leadId))?.state === "active";
+      tries++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await service.runtime.queue.inspect(leadId))?.state).toBe("delayed");
     const listed = await service.app.inject({ url: "/admin/leads?status=retrying", headers: auth });
     expect(listed.json().leads.map((l: { leadId: string }) => l.leadId)).toContain(leadId);
