@@ -374,6 +374,12 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
   ): Promise<RunOutcome> {
     const value = job.value as OwnerResume;
     const round = value.round;
+    // A timer or action that outlived its lead (deleted by retention or an admin) has nothing to decide.
+    const lead = await store.getLead(leadId);
+    if (!lead) {
+      log.info({ leadId, jobId: job.jobId, round }, "resume ignored: the lead no longer exists");
+      return "stale";
+    }
     // The first resume of a wait decides it: two jobs of one round (a double click, an action racing its
     // timer) meet here, and only the one the ledger names goes on, even on two workers at once.
     const winner = await store.ledger.once(`${leadId}:decide:${round}`, async () => job.jobId);
@@ -384,8 +390,6 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       );
       return "stale";
     }
-    const lead = await store.getLead(leadId);
-    if (!lead) throw new LeadMissingError(leadId);
     const emit = emitter(Date.parse(lead.receivedAt));
     const config = { configurable: { thread_id: leadId } };
     const snapshot = await graph.getState(config);

@@ -128,6 +128,14 @@ describe("runner.stream", () => {
     const { events } = await drain(service.runtime.runner.stream(leadId));
     expect(subscribed.slice(before)).toEqual(events);
   });
+
+  it("ignores a timer or action that outlived its lead (deleted by retention or an admin)", async () => {
+    const outcome = await service.runtime.runner.resume("0b9e5c1e-0000-4000-8000-000000000000", {
+      jobId: "sla:0b9e5c1e-0000-4000-8000-000000000000:0",
+      value: { type: "timer", round: 0 },
+    });
+    expect(outcome).toBe("stale");
+  });
 });
 
 describe("timed", () => {
