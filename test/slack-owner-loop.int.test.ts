@@ -64,10 +64,12 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
   });
 
   /** A lead from the na-west territory (L010, Ethan Brooks), waiting for its owner; its id and DM. */
-  async function waitingLead(): Promise<{ leadId: string; message: SlackPostedMessage; user: string }> {
+  /** A delivered lead waiting for someone: a sample lead (L010: Ethan Brooks's territory) under a fresh email. */
+  async function delivered(sample: string): Promise<string> {
+    const email = String(sampleLead(sample).email);
     const payload = {
-      ...sampleLead("L010"),
-      email: `${profile}-${Math.random().toString(36).slice(2)}@saltmarsh.io`,
+      ...sampleLead(sample),
+      email: `${profile}-${Math.random().toString(36).slice(2)}@${email.split("@")[1]}`,
     };
     const res = await fetch(`${base}/webhooks/lead`, {
       method: "POST",
@@ -77,13 +79,21 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
     expect(res.status).toBe(202);
     const { leadId } = (await res.json()) as { leadId: string };
     await waitForStatus(service.runtime.store, leadId, ["awaiting"]);
+    return leadId;
+  }
+
+  /** A lead waiting for its owner (Ethan Brooks), with its DM and the owner's Slack user. */
+  async function waitingLead(): Promise<{ leadId: string; message: SlackPostedMessage; user: string }> {
+    const leadId = await delivered("L010");
     const message = dmOf(leadId, 0);
     return { leadId, message, user: userOf(message) };
   }
 
   /** The `n`th DM posted for the lead (a hand-off posts another). */
   function dmOf(leadId: string, n: number): SlackPostedMessage {
-    const posted = slack.messages.filter((m) => m.metadata?.event_payload.leadId === leadId);
+    const posted = slack.messages.filter(
+      (m) => m.metadata?.event_payload.leadId === leadId && m.channel.startsWith("D"),
+    );
     const message = posted[n];
     if (!message) throw new Error(`lead ${leadId} has ${posted.length} messages, not ${n + 1}`);
     return message;
@@ -131,7 +141,8 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
   }
 
   const handedOn = (leadId: string) =>
-    slack.messages.filter((m) => m.metadata?.event_payload.leadId === leadId).length > 1;
+    slack.messages.filter((m) => m.metadata?.event_payload.leadId === leadId && m.channel.startsWith("D"))
+      .length > 1;
   const hasButtons = (message: SlackPostedMessage) =>
     (message.blocks ?? []).some((b) => (b as { type?: string }).type === "actions");
 
@@ -199,5 +210,30 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
     await waitsFor(leadId, "maya.patel");
     await eventually(() => (hasButtons(message) ? undefined : true), "the old message's update");
     expect(JSON.stringify(message.blocks)).toContain(`Reassigned to Maya Patel by <@${user}>`);
+  });
+  it("a reviewer's Approve in the review channel hands the lead to the routed owner, whose DM has the buttons", async () => {
+    const leadId = await delivered("L014");
+    const review = await eventually(
+      () =>
+        slack.messages.find(
+          (m) => m.channel === "#lead-review" && m.metadata?.event_payload.leadId === leadId,
+        ),
+      "the review message",
+    );
+    const approve = elementOf(review, ACTION_IDS.approve);
+    expect(approve.value).toBe(leadId);
+    expect(await click(review, { action_id: ACTION_IDS.approve, value: leadId }, "U0REVIEWER")).toMatchObject(
+      { status: 200, body: { ok: true } },
+    );
+    const dm = await eventually(
+      () =>
+        slack.messages.find((m) => m.metadata?.event_payload.leadId === leadId && m.channel.startsWith("D")),
+      "the owner's DM",
+    );
+    const owner = service.runtime.deps.routing().owners.find((o) => o.id === ownerOf.get(userOf(dm)));
+    expect(hasButtons(dm)).toBe(true);
+    await eventually(() => (hasButtons(review) ? undefined : true), "the review message's update");
+    expect(JSON.stringify(review.blocks)).toContain(`Approved by <@U0REVIEWER>`);
+    expect(JSON.stringify(review.blocks)).toContain(`sent to ${owner?.name}`);
   });
 });
