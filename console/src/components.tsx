@@ -49,10 +49,33 @@ export function StatusBadge(props: { status: string }) {
   return <span class={`badge badge-${props.status}`}>{props.status}</span>;
 }
 
-/** Slack mrkdwn, simply: *bold*, `code`, escaped entities; never HTML from the message. */
+/** Slack mrkdwn, simply: links (`<url|label>`, mailto and tel), mentions, *bold*, `code`, escaped entities. */
 function Mrkdwn(props: { text: string }) {
-  const text = props.text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
-  const parts = text.split(/(\*[^*\n]+\*|`[^`\n]+`)/g);
+  // Links first: Slack escapes a literal < as &lt;, so every < here opens a link or a mention.
+  const pieces = props.text.split(/(<[^<>\s|]+(?:\|[^<>]*)?>)/g);
+  return (
+    <>
+      {pieces.map((piece, i) => {
+        const link = /^<([^<>\s|]+)(?:\|([^<>]*))?>$/.exec(piece);
+        if (!link) return <Styled key={i} text={piece} />;
+        const [, target = "", label] = link;
+        if (target.startsWith("@")) return <span key={i}>{target}</span>;
+        if (!/^(https?:|mailto:|tel:)/.test(target)) return <Styled key={i} text={label ?? target} />;
+        return (
+          <a key={i} href={target} rel="noreferrer noopener" target="_blank">
+            {unescaped(label ?? target.replace(/^(mailto|tel):/, ""))}
+          </a>
+        );
+      })}
+    </>
+  );
+}
+
+const unescaped = (text: string) =>
+  text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+
+function Styled(props: { text: string }) {
+  const parts = unescaped(props.text).split(/(\*[^*\n]+\*|`[^`\n]+`)/g);
   return (
     <>
       {parts.map((part, i) =>
@@ -98,7 +121,10 @@ export function BlockKit(props: { blocks: Block[] }) {
               <p key={i} class="slack-actions">
                 {((block.elements as unknown[]) ?? []).map((e, j) => (
                   <span key={j} class="slack-button">
-                    {textOf((e as { text?: unknown }).text)}
+                    {textOf(
+                      (e as { text?: unknown; placeholder?: unknown }).text ??
+                        (e as { placeholder?: unknown }).placeholder,
+                    )}
                   </span>
                 ))}
               </p>
