@@ -193,3 +193,17 @@ export function reassignmentsOf(
 ): number {
   return (ownership?.handoffs ?? []).filter((h) => kinds.includes(h.kind)).length;
 }
+
+/**
+ * The ownership after a hand-over that ends wait `round`: `to` holds the lead ("reassigned": they are told
+ * next, then waited for), and the hand-off joins the history.
+ */
+export function handedOver(ownership: Ownership, to: string, handoff: Handoff, round: number): Ownership {
+  return {
+    ...ownership,
+    ownerId: to,
+    status: "reassigned",
+    handoffs: [...ownership.handoffs, handoff],
+    round: round + 1,
+  };
+}

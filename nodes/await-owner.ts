@@ -9,6 +9,7 @@ import { interrupt } from "@langchain/langgraph";
 import {
   currentWait,
   type Handoff,
+  handedOver,
   type OwnerAction,
   type OwnerResume,
   type Ownership,
@@ -106,14 +107,7 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
       return {
         route,
         path: "qualified",
-        // "reassigned": the new holder is told next (notifyOwner), then waited for.
-        ownership: {
-          ...ownership,
-          ownerId: to,
-          status: "reassigned",
-          handoffs: [...ownership.handoffs, handoff],
-          round: round + 1,
-        },
+        ownership: handedOver(ownership, to, handoff, round),
       };
     };
 

@@ -9,6 +9,7 @@ import { buildReviewMessage, reviewTarget } from "../domain/owner-message.ts";
 import {
   currentWait,
   type Handoff,
+  handedOver,
   type OwnerAction,
   type OwnerResume,
   type Ownership,
@@ -180,14 +181,6 @@ export async function decideReview(
   return {
     ...(route ? { route } : {}),
     path: "qualified",
-    // "reassigned": the owner is told next (notifyOwner), then waited for.
-    ownership: {
-      ...ownership,
-      ownerId: to,
-      status: "reassigned",
-      handoffs: [...ownership.handoffs, handoff],
-      round: round + 1,
-      waitingFor: "owner",
-    },
+    ownership: { ...handedOver(ownership, to, handoff, round), waitingFor: "owner" },
   };
 }
