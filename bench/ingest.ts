@@ -18,13 +18,20 @@
  * 25 ms at 50 connections while the workers run (`--connections 50 --workers 1`). `--rate R` offers R
  * requests a second over all connections (open loop) instead of as many as the answers allow: at the
  * workers' sustainable rate the backlog stays flat and the workers run as they would in production.
+ * autocannon's rate limiter releases each second's requests together at the start of the second (60
+ * requests/s are 60 simultaneous requests once a second), so its open-loop tail measures a burst, not a
+ * rate. `--paced` sends them evenly instead: request i is due at i / R seconds and goes out on connection
+ * i mod N of N keep-alive connections (N = `--connections`), and its latency is counted from when it was
+ * due, so a request held back by a busy connection or a late timer counts its wait (no coordinated
+ * omission).
  *
  * Usage: node bench/ingest.ts [--duration 10 (s per route)] [--rounds 5] [--connections 20] [--workers 0]
- *        [--rate 0]
+ *        [--rate 0] [--paced]
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { Agent } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
@@ -40,6 +47,7 @@ import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
+import { postLead } from "./http.ts";
 import { distinctLead, SAMPLES } from "./samples.ts";
 
 interface AutocannonResult {
@@ -86,6 +94,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "20" },
     workers: { type: "string", default: "0" },
     rate: { type: "string", default: "0" },
+    paced: { type: "boolean", default: false },
   },
 });
 
@@ -156,6 +165,8 @@ function emptyFigures(): RouteFigures {
 
 /** Drives `url` for `duration` seconds with distinct leads and adds the outcome to `into`. */
 async function drive(url: string, duration: number, connections: number, into: RouteFigures): Promise<void> {
+  if (values.paced && Number(values.rate) > 0)
+    return drivePaced(url, duration, connections, Number(values.rate), into);
   let n = 0;
   const run = randomUUID().slice(0, 8);
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
@@ -190,6 +201,48 @@ async function drive(url: string, duration: number, connections: number, into: R
   into.seconds += result.duration;
   into.non2xx += result.non2xx;
   into.errors += result.errors + result.timeouts;
+}
+
+/**
+ * Drives `url` at `rate` requests a second, evenly spaced, over `connections` keep-alive connections (one
+ * agent of one socket each, taken in turn); latency runs from when a request was due.
+ */
+async function drivePaced(
+  url: string,
+  duration: number,
+  connections: number,
+  rate: number,
+  into: RouteFigures,
+): Promise<void> {
+  const port = Number(new URL(url).port);
+  const agents = Array.from({ length: connections }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+  const run = randomUUID().slice(0, 8);
+  const total = Math.round(rate * duration);
+  const inFlight: Array<Promise<void>> = [];
+  const started = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const i = sent;
+      const dueAt = started + (i / rate) * 1000;
+      const sample = SAMPLES[i % SAMPLES.length] ?? {};
+      const body = JSON.stringify(distinctLead(sample, `paced-${run}-${i}`));
+      const agent = agents[i % connections] as Agent;
+      inFlight.push(
+        postLead(agent, port, body).then(({ status }) => {
+          into.latencies.push(performance.now() - dueAt);
+          if (status === 0) into.errors += 1;
+          else if (status < 200 || status > 299) into.non2xx += 1;
+        }),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  into.requests += total;
+  into.seconds += (performance.now() - started) / 1000;
+  for (const agent of agents) agent.destroy();
 }
 
 /** Nearest-rank percentile of ascending `sorted`, to 0.1 ms. */
@@ -307,7 +360,7 @@ async function main(): Promise<void> {
     });
     console.log(
       `ingest, Redis profile, loopback, ${connections} connections, ` +
-        `${Number(values.rate) > 0 ? `${values.rate} requests/s offered, ` : ""}${values.workers} worker process(es), ` +
+        `${Number(values.rate) > 0 ? `${values.rate} requests/s offered${values.paced ? " evenly" : " by autocannon"}, ` : ""}${values.workers} worker process(es), ` +
         `${duration} s per route in ${rounds} ` +
         `alternating slices, node ${process.version}, load average (1/5/15 min) ${loadBefore.join(" ")} ` +
         `before, ${loadAfter.join(" ")} after`,
@@ -324,6 +377,7 @@ async function main(): Promise<void> {
         webhookP99Ms: webhook.p99,
         connections,
         offeredRate: Number(values.rate) > 0 ? Number(values.rate) : "closed loop",
+        ...(Number(values.rate) > 0 ? { sender: values.paced ? "paced" : "autocannon" } : {}),
         workers: Number(values.workers),
         workerLeadsPerSecond,
         bareP50Ms: bare.p50,
