@@ -35,6 +35,7 @@ import { RedisEventLog } from "../store/redis-event-log.ts";
 import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
+import { WalCheckpointer } from "../store/wal-checkpointer.ts";
 import type { Logger } from "../tools/ports.ts";
 import { withVendorProbe } from "../tools/resilience.ts";
 import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
@@ -140,7 +141,13 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
   // transaction, so nothing interleaves on it, and other processes on the file wait on SQLite's lock. The
   // writes of one turn of the event loop commit together (group commit), each resolving once committed.
   const { db, path } = openDatabase(env.DATA_DIR);
-  const batch = new SqliteBatch(db);
+  // The WAL goes back into the database file on a thread of its own, not inside a commit of this one.
+  const walCheckpointer = new WalCheckpointer({
+    path,
+    db,
+    onError: (err) => options.logger.warn({ err: err.message }, "WAL checkpoint thread failed"),
+  });
+  const batch = new SqliteBatch(db, { afterCommit: () => walCheckpointer.wake() });
   const store = new SqliteLeadStore({ db, batch, ...ledgerOptions(options) });
   const checkpointer = new SqliteSaver({ db, batch });
   const tuning = options.queue ?? {};
@@ -163,6 +170,7 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
     eventLog: new SqliteEventLog({ db, keep: env.EVENTS_KEEP }),
     location: path,
     async close() {
+      await walCheckpointer.close();
       await store.close();
       await checkpointer.close();
       if (db.isOpen) db.close();

@@ -19,13 +19,20 @@ interface Queued {
   reject: (reason: unknown) => void;
 }
 
+export interface SqliteBatchOptions {
+  /** Called after each commit, e.g. to wake the WAL checkpointer (store/wal-checkpointer.ts). */
+  afterCommit?: () => void;
+}
+
 export class SqliteBatch {
   readonly #db: DatabaseSync;
+  readonly #afterCommit: (() => void) | undefined;
   #queue: Queued[] = [];
   #scheduled = false;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, options: SqliteBatchOptions = {}) {
     this.#db = db;
+    this.#afterCommit = options.afterCommit;
   }
 
   /** Runs `write` in the next group transaction; resolves with its result once that has committed. */
@@ -70,6 +77,7 @@ export class SqliteBatch {
       for (const { item } of done) item.reject(err);
       return;
     }
+    this.#afterCommit?.();
     for (const { item, value } of done) item.resolve(value);
   }
 }
