@@ -1,5 +1,6 @@
 import { accountText } from "../domain/accounts/profile.ts";
 import type { PastAccount } from "../domain/types.ts";
+import { isSparseEmbedder, isSparseVectorIndex } from "../tools/embedded/sparse-vector.ts";
 import type { Embedder, VectorIndex } from "../tools/ports.ts";
 
 export interface IndexAccountsResult {
@@ -13,7 +14,9 @@ export interface IndexAccountsResult {
 
 /**
  * Embeds past accounts and upserts them keyed by account id, so running it again (after an edit
- * to accounts.json, or by mistake) overwrites in place instead of adding duplicates.
+ * to accounts.json, or by mistake) overwrites in place instead of adding duplicates. When the embedder and
+ * the index both speak sparse vectors (the embedded profile), the vectors go from one to the other sparsely
+ * and the index keeps the account objects given instead of copying them: callers hand the corpus over.
  */
 export async function indexAccounts(
   accounts: PastAccount[],
@@ -23,8 +26,21 @@ export async function indexAccounts(
 ): Promise<IndexAccountsResult> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
   // Last version of each id wins, as it would in the index; also avoids two writes of one id in a batch.
-  const unique = [...new Map(accounts.map((a) => [a.id, a])).values()];
+  const byId = new Map<string, PastAccount>();
+  for (const account of accounts) byId.set(account.id, account);
+  const unique = [...byId.values()];
   let batches = 0;
+  if (isSparseEmbedder(embedder) && isSparseVectorIndex(index)) {
+    const embed = embedder.bulkSparse();
+    for (let start = 0; start < unique.length; start += batchSize) {
+      const batch = unique.slice(start, start + batchSize);
+      await index.upsertSparse(
+        batch.map((account) => ({ id: account.id, vector: embed(accountText(account)), account })),
+      );
+      batches++;
+    }
+    return { accounts: accounts.length, upserted: unique.length, batches };
+  }
   for (let start = 0; start < unique.length; start += batchSize) {
     const batch = unique.slice(start, start + batchSize);
     const vectors = await embedder.embed(batch.map(accountText));

@@ -146,6 +146,27 @@ describe("HashingEmbedder", () => {
     expect(fnv1a("東京 tokyo")).toBe(fnvReference("東京 tokyo"));
   });
 
+  it("hands out its vectors sparsely: embedOne's non-zero entries, ascending, for queries and for bulk loads", () => {
+    const texts = [
+      "industry: software\nsize: 201-1000 employees\nsegment: mid-market\ncountry: DE\nregion: EMEA",
+      "industry: healthcare\ncountry: CA",
+      "Geschäftsführer Müller, 東京",
+      "",
+    ];
+    const queries = new HashingEmbedder({ dimension: 512, keyWeights: { industry: 4 } });
+    const bulk = new HashingEmbedder({ dimension: 512, keyWeights: { industry: 4 } }).bulkSparse();
+    for (const text of texts) {
+      const dense = queries.embedOne(text);
+      const nonZero = dense.flatMap((v, i) => (v === 0 ? [] : [i]));
+      const expected = { dimension: 512, indices: nonZero, values: nonZero.map((i) => dense[i]) };
+      expect(queries.embedSparse(text)).toEqual(expected);
+      expect(bulk(text)).toEqual(expected);
+    }
+    // Identical texts share one vector: what lets a corpus of repeated profiles stay small.
+    expect(bulk(texts[0]!)).toBe(bulk(`${texts[0]}`));
+    expect(queries.embedSparse(texts[1]!)).toBe(queries.embedSparse(texts[1]!));
+  });
+
   it("rejects a nonsensical dimension", () => {
     expect(() => new HashingEmbedder({ dimension: 0 })).toThrow(RangeError);
   });

@@ -154,6 +154,67 @@ describe("MemoryVectorIndex against the brute-force index it replaced", () => {
   });
 });
 
+describe("MemoryVectorIndex, sparse records", () => {
+  it("scores sparse records bit-for-bit as the same vectors upserted densely, overwrites and mixed paths included", async () => {
+    const next = random(5);
+    const dimension = 64;
+    const vectorOf = () => {
+      const v = new Array<number>(dimension).fill(0);
+      for (let j = 0; j < 8; j++) v[Math.floor(next() * dimension)] = (next() * 2 - 1) / 3;
+      return v;
+    };
+    const sparseOf = (v: number[]) => {
+      const indices = v.flatMap((x, i) => (x === 0 ? [] : [i]));
+      return { dimension, indices, values: indices.map((i) => v[i] as number) };
+    };
+    const dense = new MemoryVectorIndex();
+    const sparse = new MemoryVectorIndex();
+    for (let round = 0; round < 6; round++) {
+      const records = Array.from({ length: 300 }, () => {
+        const id = `a-${Math.floor(next() * 700)}`;
+        return { id, values: vectorOf(), account: account(id, { outcome: next() < 0.5 ? "won" : "lost" }) };
+      });
+      await dense.upsert(records);
+      // Every third round goes in densely on both: the two paths store the same thing.
+      if (round % 3 === 2) await sparse.upsert(records);
+      else
+        await sparse.upsertSparse(
+          records.map((r) => ({ id: r.id, vector: sparseOf(r.values), account: r.account })),
+        );
+      for (let q = 0; q < 40; q++) {
+        const options = {
+          topK: [1, 3, 10, 1000][q % 4] as number,
+          ...(q % 5 === 0 ? { filter: { outcome: "won" as const } } : {}),
+        };
+        const vector = vectorOf();
+        expect(await sparse.query(vector, options)).toEqual(await dense.query(vector, options));
+      }
+    }
+    expect(sparse.size).toBe(dense.size);
+  });
+
+  it("refuses sparse vectors of another dimension, out of order or out of range, and stores none of them", async () => {
+    const index = new MemoryVectorIndex();
+    const record = (id: string, dimension: number, indices: number[], values: number[]) => ({
+      id,
+      vector: { dimension, indices, values },
+      account: account(id),
+    });
+    await index.upsertSparse([record("a", 4, [1, 3], [0.6, 0.8])]);
+    await expect(index.upsertSparse([record("b", 5, [1], [1])])).rejects.toThrow(/dimensions/);
+    await expect(index.upsertSparse([record("b", 4, [3, 1], [1, 1])])).rejects.toThrow(/ascending/);
+    await expect(index.upsertSparse([record("b", 4, [4], [1])])).rejects.toThrow(/within 4 dimensions/);
+    await expect(index.upsertSparse([record("b", 4, [1, 2], [1])])).rejects.toThrow(/2 indices and 1 values/);
+    expect(index.size).toBe(1);
+    const [match] = await index.query([0, 3, 0, 4], { topK: 5 });
+    expect(match?.id).toBe("a");
+    expect(match?.score).toBeCloseTo(1, 12);
+    // The stored account is the one handed over; what a query returns is a copy.
+    match!.account.name = "changed";
+    expect((await index.query([0, 3, 0, 4], { topK: 1 }))[0]?.account).toEqual(account("a"));
+  });
+});
+
 // Vectors the random test copies to make ties.
 const batch0 = Array.from({ length: 20 }, (_, i) => {
   const v = new Array<number>(64).fill(0);

@@ -1,5 +1,5 @@
 import { PROFILE_KEY_WEIGHTS } from "../../domain/accounts/profile.ts";
-import type { Embedder } from "../ports.ts";
+import type { SparseEmbedder, SparseVector } from "./sparse-vector.ts";
 
 export interface HashingEmbedderOptions {
   /** Number of buckets; default 256. */
@@ -92,14 +92,10 @@ function tokenizeLine(line: string, keyWeights: Readonly<Record<string, number>>
 }
 
 // Lines and texts remembered per embedder: profile texts are made of a few hundred distinct lines, and
-// past accounts share profiles (a sparse vector is some 200 bytes).
+// leads share profiles (a sparse vector is some 200 bytes). A corpus is embedded through `bulkSparse`,
+// whose memory is its own, so these caches stay the size queries need.
 const LINE_CACHE_SIZE = 10_000;
 const TEXT_CACHE_SIZE = 20_000;
-
-interface SparseVector {
-  buckets: number[];
-  values: number[];
-}
 
 /**
  * Feature hashing (the "hashing trick"): each token adds ±weight to one bucket, the sign taken
@@ -107,7 +103,7 @@ interface SparseVector {
  * model, no network and no training, and gives identical vectors for identical text, which keeps
  * the embedded profile and its tests deterministic.
  */
-export class HashingEmbedder implements Embedder {
+export class HashingEmbedder implements SparseEmbedder {
   readonly name = "hashing";
   readonly dimension: number;
   readonly #keyWeights: Readonly<Record<string, number>>;
@@ -134,16 +130,37 @@ export class HashingEmbedder implements Embedder {
   }
 
   embedOne(text: string): number[] {
-    const { buckets, values } = this.#sparse(text);
+    const { indices, values } = this.embedSparse(text);
     const vector = this.#zeros.slice();
-    for (let i = 0; i < buckets.length; i++) vector[buckets[i] as number] = values[i] as number;
+    for (let i = 0; i < indices.length; i++) vector[indices[i] as number] = values[i] as number;
     return vector;
   }
 
-  /** The text's unit vector as its non-zero buckets (ascending) and values; remembered per text. */
-  #sparse(text: string): SparseVector {
+  /** The text's unit vector as its non-zero buckets (ascending) and values: `embedOne`'s, without the zeros. */
+  embedSparse(text: string): SparseVector {
     const cached = this.#texts.get(text);
     if (cached) return cached;
+    const vector = this.#compute(text);
+    if (this.#texts.size >= TEXT_CACHE_SIZE) this.#texts.clear();
+    this.#texts.set(text, vector);
+    return vector;
+  }
+
+  /** For a corpus: remembers its own texts (as many as the query cache would), dropped with the function. */
+  bulkSparse(): (text: string) => SparseVector {
+    const seen = new Map<string, SparseVector>();
+    return (text) => {
+      let vector = seen.get(text);
+      if (vector === undefined) {
+        vector = this.#compute(text);
+        if (seen.size >= TEXT_CACHE_SIZE) seen.clear();
+        seen.set(text, vector);
+      }
+      return vector;
+    };
+  }
+
+  #compute(text: string): SparseVector {
     const sums = this.#scratch;
     const touched: number[] = [];
     for (const line of lowerCaseLines(text)) {
@@ -159,20 +176,17 @@ export class HashingEmbedder implements Embedder {
     let sumOfSquares = 0;
     for (const bucket of touched) sumOfSquares += (sums[bucket] as number) * (sums[bucket] as number);
     const norm = Math.sqrt(sumOfSquares);
-    const buckets: number[] = [];
+    const indices: number[] = [];
     const values: number[] = [];
     for (const bucket of touched) {
       const sum = sums[bucket] as number;
       sums[bucket] = 0;
       // An empty text stays the zero vector: its cosine with anything is 0, which is the honest answer.
       if (sum === 0 || norm === 0) continue;
-      buckets.push(bucket);
+      indices.push(bucket);
       values.push(sum / norm);
     }
-    const sparse = { buckets, values };
-    if (this.#texts.size >= TEXT_CACHE_SIZE) this.#texts.clear();
-    this.#texts.set(text, sparse);
-    return sparse;
+    return { dimension: this.dimension, indices, values };
   }
 
   /** Each token of the line as its bucket and signed weight, the same numbers on every call. */
