@@ -7,7 +7,7 @@
 
 import type { RoutingConfig } from "./routing/schema.ts";
 import { describeSla, ownerSla, queueSla, slaDeadline } from "./routing/sla.ts";
-import type { LeadStateValues } from "./snapshot.ts";
+import type { NotificationRecord, Route } from "./types.ts";
 
 export const OWNER_ACTIONS = ["accept", "reassign", "decline"] as const;
 export type OwnerActionKind = (typeof OWNER_ACTIONS)[number];
@@ -139,7 +139,14 @@ export interface WaitState extends OwnerWait {
   sla?: string;
 }
 
-type WaitInput = Pick<LeadStateValues, "leadId" | "route" | "notifications" | "ownership" | "receivedAt">;
+/** What a wait is worked out from: these fields of the lead's state (domain/snapshot.ts's LeadStateValues). */
+interface WaitInput {
+  leadId: string;
+  route: Route | undefined;
+  notifications: NotificationRecord[];
+  ownership: Ownership | undefined;
+  receivedAt: string;
+}
 
 /**
  * The lead's current wait, from its state alone (so every pass over the same checkpoint sees the same wait):
@@ -170,10 +177,7 @@ export function currentWait(
 }
 
 /** The review queue a lead waits in: its own queue when that is a review queue, else the first one. */
-export function reviewQueueOf(
-  state: Pick<LeadStateValues, "route">,
-  routing: RoutingConfig,
-): string | undefined {
+export function reviewQueueOf(state: Pick<WaitInput, "route">, routing: RoutingConfig): string | undefined {
   const own = routing.queues.find((q) => q.id === state.route?.queue && q.path === "review");
   return (own ?? routing.queues.find((q) => q.path === "review"))?.id;
 }
