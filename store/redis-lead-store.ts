@@ -2,9 +2,10 @@
  * Over 300 lines because it is one adapter of the LeadStore port (records, search index, idempotency, counters, ledger, route memory) kept beside its key layout; the shared contract test (test/lead-store.contract.ts) holds it to the SQLite one.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { inflateRawSync } from "node:zlib";
 import { personKey } from "../domain/routing/sticky.ts";
 import type { Counters, PersonRoute, RouteMemory } from "../domain/types.ts";
+import { deflateJson, inflateJson } from "./json-deflate.ts";
 import {
   compareIds,
   DEFAULT_IDEMPOTENCY_TTL_SECONDS,
@@ -86,21 +87,30 @@ class LuaScript {
   }
 }
 
-// JSON fields of a lead (payload, result, last error) this long are stored deflated, behind a 0x01 byte
-// (JSON text never starts with one): a lead's result summary shrinks by half.
-const DEFLATE_MIN_BYTES = 512;
+// JSON fields of a lead (payload, result, last error) this long are stored deflated with the preset JSON
+// dictionary (`deflateJson`), behind a 0x02 byte; an earlier version deflated longer ones without it, behind
+// 0x01 (JSON text never starts with either): a lead's result summary shrinks to a third.
+const DEFLATE_MIN_BYTES = 128;
 // Completed leads read per round trip when looking for expired ones.
 const EXPIRY_PAGE = 500;
 const DEFLATED = 1;
+const DEFLATED_WITH_DICTIONARY = 2;
 
 function packJson(value: unknown): string | Buffer {
   const json = JSON.stringify(value ?? null);
   if (json.length < DEFLATE_MIN_BYTES) return json;
-  return Buffer.concat([Buffer.of(DEFLATED), deflateRawSync(json)]);
+  const deflated = deflateJson(Buffer.from(json));
+  if (deflated.byteLength >= Buffer.byteLength(json)) return json;
+  return Buffer.concat([Buffer.of(DEFLATED_WITH_DICTIONARY), deflated]);
 }
 
 function unpackJson(stored: Buffer): unknown {
-  const json = stored[0] === DEFLATED ? inflateRawSync(stored.subarray(1)) : stored;
+  const json =
+    stored[0] === DEFLATED_WITH_DICTIONARY
+      ? inflateJson(stored.subarray(1))
+      : stored[0] === DEFLATED
+        ? inflateRawSync(stored.subarray(1))
+        : stored;
   return JSON.parse(json.toString("utf8"));
 }
 
@@ -136,26 +146,42 @@ end
 // ARGV: leadId, new status, attempts increment, facets JSON ('' keeps them), space-separated terms, term
 // key prefix, the lead's ledger key, field/value pairs. New facets replace the lead's terms: the old ones
 // come from its 'terms' field (their keys are built here, under the same prefix and so the same hash tag as
-// KEYS). A completed lead drops its last error (the failed steps stay in its timeline) and its ledger claims
-// (every effect it made has its result); only a retrying lead keeps a next attempt time.
+// KEYS); record, facets and terms are one HSET. A completed lead drops its last error (the failed steps stay
+// in its timeline) and its ledger claims (every effect it made has its result); a lead that starts waiting
+// drops the claims of effects that have their result (a claim beside a result is never read again: the
+// result answers every later claim), and keeps any other, which still marks an attempt that may have taken
+// effect. Only a retrying lead keeps a next attempt time.
 const SET_STATUS = new LuaScript(`${MOVE_TO}
 local lead = redis.call('HMGET', KEYS[1], 'status', 'receivedAtMs', 'attempts', 'terms', 'nextAttemptAt', 'lastError')
 if not lead[2] then return 0 end
 moveTo(ARGV[1], lead[1], ARGV[2], lead[2])
 local attempts = tonumber(lead[3] or '0') + tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 8))
 if ARGV[4] ~= '' then
   local old, new = {}, {}
   for t in string.gmatch(lead[4] or '', '%S+') do old[t] = true end
   for t in string.gmatch(ARGV[5], '%S+') do new[t] = true end
   for t in pairs(old) do if not new[t] then redis.call('ZREM', ARGV[6] .. t, ARGV[1]) end end
   for t in pairs(new) do if not old[t] then redis.call('ZADD', ARGV[6] .. t, lead[2], ARGV[1]) end end
-  redis.call('HSET', KEYS[1], 'facets', ARGV[4], 'terms', ARGV[5])
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, 'facets', ARGV[4], 'terms', ARGV[5], unpack(ARGV, 8))
+else
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'attempts', attempts, unpack(ARGV, 8))
 end
 if ARGV[2] == 'completed' then
   local claims = {}
   for _, field in ipairs(redis.call('HKEYS', ARGV[7])) do
     if string.sub(field, 1, 1) == '?' then claims[#claims + 1] = field end
+  end
+  if #claims > 0 then redis.call('HDEL', ARGV[7], unpack(claims)) end
+elseif ARGV[2] == 'awaiting' then
+  local ledger = redis.call('HGETALL', ARGV[7])
+  local results = {}
+  for i = 1, #ledger, 2 do
+    if string.sub(ledger[i], 1, 1) ~= '?' and string.sub(ledger[i + 1], 1, 1) ~= '?' then results[ledger[i]] = true end
+  end
+  local claims = {}
+  for i = 1, #ledger, 2 do
+    local field = ledger[i]
+    if string.sub(field, 1, 1) == '?' and results[string.sub(field, 2)] then claims[#claims + 1] = field end
   end
   if #claims > 0 then redis.call('HDEL', ARGV[7], unpack(claims)) end
 end

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { deflateRawSync } from "node:zlib";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { personKey } from "../domain/routing/sticky.ts";
@@ -202,6 +203,51 @@ describe("RedisLeadStore", () => {
     }
   });
 
+  it("drops the claims of effects that have their result when a lead starts waiting, and keeps the others", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
+    const hash = `${prefix}:ledger:l-wait`;
+    try {
+      await store.createLead({ leadId: "l-wait", receivedAt: "2025-03-01T09:00:00.000Z", payload: {} });
+      await store.markRunning("l-wait");
+      await store.ledger.once("l-wait:notify", async () => "ts-1");
+      // An attempt that failed: its claim stays, as the mark of an attempt that may have taken effect.
+      await expect(
+        store.ledger.once("l-wait:notify:link", async () => {
+          throw new Error("timeout");
+        }),
+      ).rejects.toThrow("timeout");
+      // An earlier version's claim in the result's field is no result.
+      await redis.hset(hash, "crm:task", "?0:old-token", "?crm:task", "?0:newer-token");
+
+      await store.markAwaiting("l-wait", { path: "qualified" });
+
+      expect(Object.keys(await redis.hgetall(hash)).sort()).toEqual([
+        "?crm:task",
+        "?notify:link",
+        "crm:task",
+        "notify",
+      ]);
+      // The result still answers; the kept claims still say an attempt may have taken effect.
+      expect(await store.ledger.once("l-wait:notify", async () => "ts-2")).toBe("ts-1");
+      const told: Array<[string, boolean]> = [];
+      for (const effect of ["notify:link", "crm:task"]) {
+        await store.ledger.once(`l-wait:${effect}`, async ({ mayExist }) => {
+          told.push([effect, mayExist]);
+          return "done";
+        });
+      }
+      expect(told).toEqual([
+        ["notify:link", true],
+        ["crm:task", true],
+      ]);
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
+  });
+
   it("stores long JSON fields deflated and reads them back whole", async () => {
     const redis = new Redis(server.url);
     const prefix = `t-${randomUUID()}`;
@@ -218,6 +264,30 @@ describe("RedisLeadStore", () => {
       expect(await redis.hstrlen(`${prefix}:lead:big`, "result")).toBeLessThan(JSON.stringify(result).length);
       expect(await store.getLead("big")).toMatchObject({ payload, result, status: "completed" });
       expect((await store.listLeads()).leads[0]).toMatchObject({ payload, result });
+    } finally {
+      await store.close();
+      redis.disconnect();
+    }
+  });
+
+  it("reads JSON fields an earlier version stored deflated without the dictionary, or plain", async () => {
+    const redis = new Redis(server.url);
+    const prefix = `t-${randomUUID()}`;
+    const store = new RedisLeadStore({ redis, prefix });
+    try {
+      const payload = { email: "ada@example.com", notes: "long form text ".repeat(60) };
+      const result = { path: "qualified", ownership: { ownerId: "ana", status: "awaiting" } };
+      await store.createLead({ leadId: "old", receivedAt: "2025-03-01T09:00:00.000Z", payload });
+      await store.markAwaiting("old", result);
+      await redis.hset(
+        `${prefix}:lead:old`,
+        "payload",
+        Buffer.concat([Buffer.of(1), deflateRawSync(JSON.stringify(payload))]),
+        "result",
+        JSON.stringify(result),
+      );
+      expect(await store.getLead("old")).toMatchObject({ payload, result, status: "awaiting" });
+      expect(await store.beginAttempt("old")).toMatchObject({ payload, result });
     } finally {
       await store.close();
       redis.disconnect();

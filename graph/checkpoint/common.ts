@@ -17,6 +17,7 @@ import {
   TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
+import { deflateJson, inflateJson } from "../../store/json-deflate.ts";
 
 /** One channel value, ready to store once per (channel, version). */
 export interface DumpedBlob {
@@ -171,28 +172,25 @@ export function restorePendingSends(
  */
 export const COMPRESS_MIN_BYTES = 512;
 
-// First byte of a value stored by `withMarker`.
+// First byte of a value stored by `withMarker`. (The Redis saver's one-byte stub is a 2 alone.)
 const RAW = 0;
 const DEFLATED = 1;
+const DEFLATED_WITH_DICTIONARY = 3;
 
 /**
- * `bytes` behind a one-byte marker: deflated (raw DEFLATE, no header) when `deflate` allows and they are
- * long enough, else as they are.
+ * `bytes` behind a one-byte marker: deflated (raw DEFLATE, no header, with the preset JSON dictionary)
+ * when `deflate` allows and they are long enough, else as they are.
  */
 export function withMarker(bytes: Uint8Array, deflate = true): Buffer {
   if (deflate && bytes.byteLength >= COMPRESS_MIN_BYTES) {
-    const deflated = deflateRawSync(bytes);
-    if (deflated.byteLength < bytes.byteLength) return Buffer.concat([Buffer.of(DEFLATED), deflated]);
+    const deflated = deflateJson(bytes);
+    if (deflated.byteLength < bytes.byteLength)
+      return Buffer.concat([Buffer.of(DEFLATED_WITH_DICTIONARY), deflated]);
   }
   return Buffer.concat([Buffer.of(RAW), bytes]);
 }
 
-/** Whether `withMarker` deflated the value. */
-export function isDeflated(stored: Uint8Array): boolean {
-  return stored[0] === DEFLATED;
-}
-
-/** The bytes `withMarker` was given. */
+/** The bytes `withMarker` was given (or an earlier version, which deflated without the dictionary). */
 export function withoutMarker(stored: Uint8Array): Buffer {
   const body = Buffer.from(stored.buffer, stored.byteOffset + 1, stored.byteLength - 1);
   switch (stored[0]) {
@@ -200,6 +198,8 @@ export function withoutMarker(stored: Uint8Array): Buffer {
       return body;
     case DEFLATED:
       return inflateRawSync(body);
+    case DEFLATED_WITH_DICTIONARY:
+      return inflateJson(body);
     default:
       throw new Error(`Corrupt checkpoint value: unknown marker ${String(stored[0])}`);
   }
