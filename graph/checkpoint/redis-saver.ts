@@ -4,9 +4,10 @@
  *
  * One hash per thread, `<prefix>:{<thread tag>}:cp` (the tag keeps a thread in one cluster hash slot), so
  * deleting or pruning a thread needs no key bookkeeping. Its fields:
- * - `c<ns>\0<checkpoint id>`: a checkpoint without its values, its metadata and its parent id;
+ * - `c<ns>\0<checkpoint id>`: a checkpoint without its values, its metadata and its parent id; once `prune`
+ *   kept it, a one-byte stub (`IN_BUNDLE`) and the checkpoint is in `b<ns>`;
  * - `v[ns, channel, version]` (JSON): one channel value, written by the step that changed it and shared by
- *   every checkpoint still at that version; `b<ns>`: the values `prune` kept, bundled;
+ *   every checkpoint still at that version; `b<ns>`: the values and checkpoints `prune` kept, bundled;
  * - `w[ns, checkpoint id, task id]` (JSON): every ordinary pending write of one `putWrites` call;
  *   `w[ns, checkpoint id, task id, idx]` one write on its own: a special one (error, interrupt, ...), or
  *   one a later call added for an index the first call did not have.
@@ -18,7 +19,7 @@
  * at one more command per step.
  *
  * Steps write plainly: most of what they write is gone once the lead completes. `prune` deflates what it
- * keeps (`withMarker`): a finished lead's checkpoint and the bundle of its values.
+ * keeps (`withMarker`) in one stream: a finished (or waiting) lead's checkpoint and its values, bundled.
  *
  * Over 300 lines because it is one storage layout (keys, fields, prune) that only reads right whole; the checkpointer conformance suite tests it as one unit.
  */
@@ -43,7 +44,6 @@ import {
   type DumpedWrite,
   dumpCheckpoint,
   dumpWrites,
-  isDeflated,
   matchesFilter,
   namespaceOf,
   nextChannelVersion,
@@ -104,6 +104,8 @@ interface StoredWrite extends Typed {
   channel: string;
 }
 
+// Deleting a field that is not there still moves one bucket of a hash table being resized.
+const REHASH_STEPS: string[] = Array.from({ length: 16 }, () => "");
 // How many checkpoints `list` loads per round trip.
 const LIST_BATCH = 50;
 // Threads whose held writes stay in memory at most; past it the oldest thread's are stored (a run given up
@@ -332,23 +334,36 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     const kept = [...byNamespace.values()].flatMap((list) => list.slice(0, keepLast));
     const keptFields = new Set(kept.map(recordField));
 
-    // The kept checkpoints' versions tell which values are live; those go into their namespace's bundle.
-    const bundles = new Map<string, Map<string, BundledValue>>();
+    // The kept checkpoints' versions tell which values are live; those go into their namespace's bundle,
+    // and the kept checkpoints themselves with them (their fields keep a stub, `IN_BUNDLE`).
+    const bundles = new Map<string, Bundle>();
+    const oldBundles = new Map<string, Bundle>();
+    const oldBundle = (ns: string): Bundle => {
+      let bundle = oldBundles.get(ns);
+      if (!bundle) {
+        const packed = hash[bundleField(ns)];
+        bundle = packed === undefined ? emptyBundle() : unpackBundle(packed);
+        oldBundles.set(ns, bundle);
+      }
+      return bundle;
+    };
     for (const ref of kept) {
       const packed = hash[recordField(ref)];
       if (packed === undefined) continue;
-      const checkpoint = (await this.#loads(unpackRecord(packed).checkpoint)) as Checkpoint;
-      const oldBundle = hash[bundleField(ref.ns)];
-      const previous = oldBundle === undefined ? new Map<string, BundledValue>() : unpackBundle(oldBundle);
-      const bundle = bundles.get(ref.ns) ?? new Map<string, BundledValue>();
+      const previous = oldBundle(ref.ns);
+      const record = isInBundle(packed) ? previous.records.get(ref.id) : unpackRecord(packed);
+      if (record === undefined) continue;
+      const checkpoint = (await this.#loads(record.checkpoint)) as Checkpoint;
+      const bundle = bundles.get(ref.ns) ?? emptyBundle();
       bundles.set(ref.ns, bundle);
+      bundle.records.set(ref.id, record);
       for (const [channel, v] of Object.entries(checkpoint.channel_versions)) {
         const version = String(v);
         const slot = bundleSlot(channel, version);
         const single = hash[valueField(ref.ns, channel, version)];
         const value =
-          single === undefined ? previous.get(slot) : { channel, version, ...unpackValue(single) };
-        if (value !== undefined) bundle.set(slot, value);
+          single === undefined ? previous.values.get(slot) : { channel, version, ...unpackValue(single) };
+        if (value !== undefined) bundle.values.set(slot, value);
       }
     }
     const live = (field: string) => {
@@ -366,24 +381,27 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
       }
     };
     const dead = fields.filter((field) => !live(field));
-    const plainRecords = kept.flatMap((ref) => {
-      const packed = hash[recordField(ref)];
-      if (packed === undefined || isDeflated(packed)) return [];
-      const deflated = withMarker(withoutMarker(packed));
-      return isDeflated(deflated) ? [recordField(ref), deflated] : [];
-    });
-    // Already compact: nothing dropped, every value in its bundle, the checkpoints deflated.
-    if (dead.length === 0 && plainRecords.length === 0) return 0;
+    const unbundled = [...bundles].flatMap(([ns, bundle]) =>
+      [...bundle.records.keys()]
+        .map((id) => recordField({ ns, id }))
+        .filter((field) => !isInBundle(hash[field] as Buffer)),
+    );
+    // Already compact: nothing dropped, every value and checkpoint in its bundle.
+    if (dead.length === 0 && unbundled.length === 0) return 0;
 
-    // Bundles first, then the fields they replace: a reader always finds each live value in one of them,
-    // and one that listed a dropped checkpoint just before finds it gone and skips it.
+    // Bundles and stubs in one HSET, then the fields they replace: a reader always finds each live value and
+    // checkpoint, and one that listed a dropped checkpoint just before finds it gone and skips it.
     const batch = this.#redis.pipeline();
     const rewritten = [
-      ...[...bundles].flatMap(([ns, bundle]) => [bundleField(ns), packBundle([...bundle.values()])]),
-      ...plainRecords,
+      ...[...bundles].flatMap(([ns, bundle]) => [bundleField(ns), packBundle(bundle)]),
+      ...unbundled.flatMap((field) => [field, IN_BUNDLE_STUB]),
     ];
     if (rewritten.length > 0) batch.hset(key, ...rewritten);
-    if (dead.length > 0) batch.hdel(key, ...dead);
+    // Redis shrinks a hash's table only on a delete that finds it sparse, and not while it is still moving
+    // entries between tables (it moves one bucket per operation on the hash): names of a field no thread
+    // has ("") before and after the dead ones finish that move in this command, so the table shrinks to the
+    // few fields kept now rather than staying sized for the whole run (about 0.5 KB a lead; issue 12).
+    if (dead.length > 0) batch.hdel(key, ...REHASH_STEPS, ...dead, ...REHASH_STEPS);
     await execAll(batch);
     return refs.length - kept.length;
   }
@@ -424,10 +442,26 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
   ): Promise<CheckpointTuple[]> {
     if (refs.length === 0) return [];
     const key = this.#key(threadId);
-    const first = this.#redis.pipeline().hmgetBuffer(key, ...refs.map((ref) => recordField(ref)));
+    // A pruned checkpoint's field is a stub and the checkpoint is in its namespace's bundle: read with it,
+    // in the same command, so the two agree.
+    const refNamespaces = [...new Set(refs.map((ref) => ref.ns))];
+    const first = this.#redis
+      .pipeline()
+      .hmgetBuffer(key, ...refs.map((ref) => recordField(ref)), ...refNamespaces.map(bundleField));
     if (!knownFields) first.hkeys(key);
-    const [records, listed] = (await execAll(first)) as [(Buffer | null)[], string[] | undefined];
+    const [stored, listed] = (await execAll(first)) as [(Buffer | null)[], string[] | undefined];
     const fields = knownFields ?? listed ?? [];
+    const records = stored.slice(0, refs.length);
+    const firstBundles = new Map<string, Bundle>();
+    const bundledRecord = (ref: CheckpointRef): StoredRecord | undefined => {
+      let bundle = firstBundles.get(ref.ns);
+      if (!bundle) {
+        const packed = stored[refs.length + refNamespaces.indexOf(ref.ns)];
+        bundle = packed ? unpackBundle(packed) : emptyBundle();
+        firstBundles.set(ref.ns, bundle);
+      }
+      return bundle.records.get(ref.id);
+    };
 
     const found: Array<{
       ref: CheckpointRef;
@@ -439,7 +473,8 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
       const packed = records[i];
       // Pruned or deleted since its id was read.
       if (packed === null || packed === undefined) continue;
-      const record = unpackRecord(packed);
+      const record = isInBundle(packed) ? bundledRecord(ref) : unpackRecord(packed);
+      if (record === undefined) continue;
       const metadata = (await this.#loads(record.metadata)) as CheckpointMetadata;
       if (!matchesFilter(metadata, filter)) continue;
       found.push({ ref, record, metadata, checkpoint: (await this.#loads(record.checkpoint)) as Checkpoint });
@@ -478,7 +513,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     const bundles = new Map(
       namespaces.map((ns, i) => {
         const packed = values[wanted.length + i];
-        return [ns, packed ? unpackBundle(packed) : new Map<string, BundledValue>()] as const;
+        return [ns, (packed ? unpackBundle(packed) : emptyBundle()).values] as const;
       }),
     );
     const writesHash: Record<string, Buffer> = {};
@@ -702,15 +737,29 @@ type RecordHeader = [
   parentId: string | null,
 ];
 
-function packRecord(record: StoredRecord): Buffer {
-  const header: RecordHeader = [
+function recordHeader(record: StoredRecord): RecordHeader {
+  return [
     record.checkpoint.type,
     record.checkpoint.bytes.byteLength,
     record.metadata.type,
     record.metadata.bytes.byteLength,
     record.parentId ?? null,
   ];
-  return pack(header, [record.checkpoint.bytes, record.metadata.bytes]);
+}
+
+function packRecord(record: StoredRecord): Buffer {
+  return pack(recordHeader(record), [record.checkpoint.bytes, record.metadata.bytes]);
+}
+
+/**
+ * The value of a checkpoint's field once `prune` moved the checkpoint into its namespace's bundle: a byte
+ * no `withMarker` value starts with, alone.
+ */
+const IN_BUNDLE = 2;
+const IN_BUNDLE_STUB = Buffer.of(IN_BUNDLE);
+
+function isInBundle(stored: Uint8Array): boolean {
+  return stored.byteLength === 1 && stored[0] === IN_BUNDLE;
 }
 
 function unpackRecord(stored: Uint8Array): StoredRecord {
@@ -738,26 +787,66 @@ function unpackValue(stored: Uint8Array): Typed {
   };
 }
 
-type BundleHeader = [channel: string, version: string, type: string, length: number][];
+/** A pruned namespace's live values by `bundleSlot`, and its kept checkpoints by id. */
+interface Bundle {
+  values: Map<string, BundledValue>;
+  records: Map<string, StoredRecord>;
+}
 
-function packBundle(values: BundledValue[]): Buffer {
-  const header: BundleHeader = values.map((v) => [v.channel, v.version, v.type, v.bytes.byteLength]);
+function emptyBundle(): Bundle {
+  return { values: new Map(), records: new Map() };
+}
+
+type BundleValuesHeader = [channel: string, version: string, type: string, length: number][];
+type BundleRecordsHeader = [id: string, ...RecordHeader][];
+
+/**
+ * The header names the values (channel, version, serde type, length), then the checkpoints (id and their
+ * `RecordHeader`); the chunks follow in that order: one deflate stream, so the versions a checkpoint names
+ * and those of its values are stored once. A bundle written before it held checkpoints has the values'
+ * list alone as its header.
+ */
+type BundleHeader = BundleValuesHeader | { v: BundleValuesHeader; c: BundleRecordsHeader };
+
+function packBundle(bundle: Bundle): Buffer {
+  const values = [...bundle.values.values()];
+  const records = [...bundle.records];
+  const header: BundleHeader = {
+    v: values.map((v) => [v.channel, v.version, v.type, v.bytes.byteLength]),
+    c: records.map(([id, record]) => [id, ...recordHeader(record)]),
+  };
   return pack(
     header,
-    values.map((value) => value.bytes),
+    [
+      ...values.map((value) => value.bytes),
+      ...records.flatMap(([, record]) => [record.checkpoint.bytes, record.metadata.bytes]),
+    ],
     true,
   );
 }
 
-/** The bundle's values by `bundleSlot`. */
-function unpackBundle(stored: Uint8Array): Map<string, BundledValue> {
+function unpackBundle(stored: Uint8Array): Bundle {
   const [header, next] = unpack<BundleHeader>(stored);
-  return new Map(
-    header.map(([channel, version, type, length]) => [
-      bundleSlot(channel, version),
-      { channel, version, type, bytes: next(length) },
-    ]),
-  );
+  const [valuesHeader, recordsHeader] = Array.isArray(header) ? [header, []] : [header.v, header.c];
+  const bundle = emptyBundle();
+  for (const [channel, version, type, length] of valuesHeader) {
+    bundle.values.set(bundleSlot(channel, version), { channel, version, type, bytes: next(length) });
+  }
+  for (const [
+    id,
+    checkpointType,
+    checkpointLength,
+    metadataType,
+    metadataLength,
+    parentId,
+  ] of recordsHeader) {
+    bundle.records.set(id, {
+      checkpoint: { type: checkpointType, bytes: next(checkpointLength) },
+      metadata: { type: metadataType, bytes: next(metadataLength) },
+      parentId: parentId ?? undefined,
+    });
+  }
+  return bundle;
 }
 
 type WritesHeader = [idx: number, channel: string, type: string, length: number][];
