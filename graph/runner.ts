@@ -23,7 +23,7 @@ import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.
 import type { ResumeJob } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
-import { isPrunableSaver } from "./checkpoint/types.ts";
+import { hasNewThreadHint, isPrunableSaver } from "./checkpoint/types.ts";
 import { isNodeProgress, type LeadEvent, type NodeProgress } from "./events.ts";
 import { leadFacets, resultSummary, rootCauseOf } from "./result.ts";
 import type { LeadInput, LeadState } from "./state.ts";
@@ -331,11 +331,14 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
     const config = { configurable: { thread_id: leadId } };
     let input: LeadInput | null = inputOf(lead);
+    let endHint: (() => void) | undefined;
     try {
       // A checkpoint means an earlier run got part-way (or all the way, then stopped before markCompleted).
       // A lead never marked running has never run, so its first run skips the lookup.
-      const saved =
-        lead.attempts === 0 && lead.status === "queued" ? undefined : await checkpointer.getTuple(config);
+      const firstRun = lead.attempts === 0 && lead.status === "queued";
+      // LangGraph reads the thread again as the run starts; a saver told it is new skips that read.
+      if (firstRun && hasNewThreadHint(checkpointer)) endHint = checkpointer.expectNewThread(leadId);
+      const saved = firstRun ? undefined : await checkpointer.getTuple(config);
       if (saved) {
         const snapshot = await graph.getState(config);
         if (snapshot.next.length === 0) {
@@ -361,10 +364,15 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         yield emit({ type: "run.started", leadId, at: now(), attempt: lead.attempts + 1 });
       }
     } catch (err) {
+      endHint?.();
       yield* failed(leadId, err, new Map(), undefined, options, emit, false);
       throw new LeadRunError(leadId, undefined, err);
     }
-    return yield* drive(leadId, input, options, emit, {});
+    try {
+      return yield* drive(leadId, input, options, emit, {});
+    } finally {
+      endHint?.();
+    }
   }
 
   async function resume(

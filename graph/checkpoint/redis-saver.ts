@@ -57,7 +57,7 @@ import {
   writesTarget,
 } from "./common.ts";
 import { FastJsonSerializer } from "./serde.ts";
-import { keepLastOf, type PrunableSaver, type PruneOptions } from "./types.ts";
+import { keepLastOf, type NewThreadHint, type PrunableSaver, type PruneOptions } from "./types.ts";
 
 export interface RedisSaverOptions {
   /** A client shared with the lead store and queue (left open by `close()`), or a URL the saver connects to. */
@@ -115,12 +115,14 @@ const MAX_HELD_THREADS = 256;
 /** Ordinary writes of one thread waiting for the next checkpoint: by checkpoint (ns, id), then task id. */
 type HeldWrites = Map<string, { ns: string; checkpointId: string; tasks: Map<string, DumpedWrite[]> }>;
 
-export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
+export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver, NewThreadHint {
   readonly #redis: Redis | Cluster;
   readonly #ownsRedis: boolean;
   readonly #prefix: string;
   readonly #holdWrites: boolean;
   readonly #held = new Map<string, HeldWrites>();
+  /** Threads the caller said have no checkpoint yet (`expectNewThread`), until their first read or write. */
+  readonly #fresh = new Set<string>();
 
   constructor(options: RedisSaverOptions) {
     super(options.serde ?? new FastJsonSerializer());
@@ -144,12 +146,29 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     }
   }
 
+  /**
+   * The runner's word that the thread has no checkpoint (a lead never marked running): LangGraph's read of
+   * it at the start of the run then needs no HKEYS (issue 12: one command less per lead).
+   */
+  expectNewThread(threadId: string): () => void {
+    this.#fresh.add(threadId);
+    if (this.#fresh.size > MAX_HELD_THREADS) {
+      const oldest = this.#fresh.values().next().value;
+      if (oldest !== undefined) this.#fresh.delete(oldest);
+    }
+    // A hint left by a run that ended before its first read must not answer for a later run.
+    return () => {
+      this.#fresh.delete(threadId);
+    };
+  }
+
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const threadId = threadIdOf(config);
     if (threadId === undefined) return undefined;
-    await this.#storeHeld(threadId);
     const ns = namespaceOf(config);
     const id = getCheckpointId(config);
+    if (this.#fresh.delete(threadId) && !id && ns === "" && !this.#held.has(threadId)) return undefined;
+    await this.#storeHeld(threadId);
     if (id) return (await this.#load(threadId, [{ ns, id }], []))[0];
     const fields = await this.#fields(threadId);
     const newest = newestFirst(refsIn(fields), ns)[0];
@@ -196,6 +215,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     const threadId = requireThreadId(config, "put");
+    this.#fresh.delete(threadId);
     const ns = namespaceOf(config);
     checkNamespace(ns);
     const parentId = nonEmptyString(config.configurable?.checkpoint_id);
@@ -220,6 +240,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     const { threadId, ns, checkpointId } = writesTarget(config);
+    this.#fresh.delete(threadId);
     if (writes.length === 0) return;
     checkNamespace(ns);
     const dumped = await dumpWrites(this.serde, writes);
@@ -246,6 +267,7 @@ export class RedisSaver extends BaseCheckpointSaver implements PrunableSaver {
 
   async deleteThread(threadId: string): Promise<void> {
     this.#held.delete(threadId);
+    this.#fresh.delete(threadId);
     await this.#redis.unlink(this.#key(threadId));
   }
 

@@ -32,3 +32,19 @@ export function keepLastOf(options: PruneOptions | undefined): number {
   }
   return keepLast;
 }
+
+/**
+ * A saver that can skip its read when the caller knows a thread has no checkpoint yet: the runner, for a
+ * lead that was never marked running (its first run).
+ */
+export interface NewThreadHint {
+  /**
+   * The next read of the thread's newest root checkpoint answers "none" without asking the backend.
+   * Returns what ends the hint unused: the caller calls it once its run is over.
+   */
+  expectNewThread(threadId: string): () => void;
+}
+
+export function hasNewThreadHint(saver: BaseCheckpointSaver): saver is BaseCheckpointSaver & NewThreadHint {
+  return typeof (saver as Partial<NewThreadHint>).expectNewThread === "function";
+}

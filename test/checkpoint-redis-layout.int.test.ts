@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { deflateRawSync } from "node:zlib";
 import { Annotation, Command, END, interrupt, START, StateGraph } from "@langchain/langgraph";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { RedisSaver } from "../graph/checkpoint/redis-saver.ts";
 import { startRedis, type TestRedis } from "./helpers/redis-server.ts";
 
@@ -134,5 +134,39 @@ describe("RedisSaver, a thread pruned by an earlier version", () => {
     // Already compact: a second prune changes nothing.
     expect(await upgraded.prune("lead-upgrade")).toBe(0);
     expect((await resumed.getState(config)).values).toEqual(final);
+  });
+});
+
+describe("RedisSaver, told a thread is new", () => {
+  it("answers LangGraph's first read of it without a command, once, and only for that run", async () => {
+    const client = new Redis(server.url);
+    const admin = new Redis(server.url);
+    try {
+      await client.ping();
+      const prefix = `t-${randomUUID()}`;
+      const saver = new RedisSaver({ redis: client, prefix });
+      const config = { configurable: { thread_id: "lead-new" } };
+      const sent = vi.spyOn(client.stream, "write");
+      const end = saver.expectNewThread("lead-new");
+      expect(await saver.getTuple(config)).toBeUndefined();
+      expect(sent).not.toHaveBeenCalled();
+      // The hint is used up: the next read asks Redis.
+      expect(await saver.getTuple(config)).toBeUndefined();
+      expect(sent).toHaveBeenCalled();
+      end();
+
+      // A hint its run ended without using answers nothing afterwards.
+      const graph = buildWaitingGraph(saver);
+      await graph.invoke({ trail: [] }, config);
+      const stored = await saver.getTuple(config);
+      saver.expectNewThread("lead-new")();
+      expect(await saver.getTuple(config)).toEqual(stored);
+      const final = await graph.invoke(new Command({ resume: "accept" }), config);
+      expect(final.trail).toEqual(["prepare", "ask:accept", "done"]);
+      sent.mockRestore();
+    } finally {
+      client.disconnect();
+      admin.disconnect();
+    }
   });
 });
