@@ -17,6 +17,7 @@ import { LocalCrm, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 import { MemoryVectorIndex } from "../tools/embedded/memory-index.ts";
 import { NoLlm } from "../tools/embedded/no-llm.ts";
 import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
+import type { WriteBatch } from "../tools/embedded/sqlite-writes.ts";
 import type { Crm, Embedder, Enricher, Ledger, Llm, Logger, Notifier, VectorIndex } from "../tools/ports.ts";
 import { loadPastAccounts, localAccountsSource, writeLocalAccounts } from "./accounts-file.ts";
 import { indexAccounts } from "./index-accounts.ts";
@@ -98,6 +99,8 @@ export async function createGraphDeps(
     routeMemory?: RouteMemory;
     config: RevOpsConfig;
     standIns?: DatabaseSync;
+    /** The service's group commit on `standIns`: the stand-ins' writes commit with the rest of a turn's. */
+    standInWrites?: WriteBatch;
     /** The corpus of the in-process similar-accounts index; default DATA_DIR's indexed one, else the fixtures'. */
     accountsFile?: string;
     clock?: () => Date;
@@ -141,6 +144,7 @@ export async function createGraphDeps(
   } else {
     crm = new LocalCrm({
       ...(db ? { db } : {}),
+      ...(options.standInWrites ? { batch: options.standInWrites } : {}),
       seedCompanies: loadCrmSeed(join(fixtures, "crm-companies.json")),
     });
   }
@@ -154,7 +158,11 @@ export async function createGraphDeps(
       ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
     });
   } else {
-    notifier = new OutboxNotifier({ ...(db ? { db } : {}), logger });
+    notifier = new OutboxNotifier({
+      ...(db ? { db } : {}),
+      ...(options.standInWrites ? { batch: options.standInWrites } : {}),
+      logger,
+    });
   }
 
   const deps: GraphDeps = {

@@ -36,6 +36,7 @@ import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
 import { WalCheckpointer } from "../store/wal-checkpointer.ts";
+import type { WriteBatch } from "../tools/embedded/sqlite-writes.ts";
 import type { Logger } from "../tools/ports.ts";
 import { withVendorProbe } from "../tools/resilience.ts";
 import { type AdapterChoice, createGraphDeps, namedAfterOverrides } from "./adapters.ts";
@@ -127,6 +128,8 @@ interface Backend {
   history: ConfigHistory;
   /** Where the embedded stand-ins (local CRM, outbox) keep their tables, when any is in use. */
   standIns?: DatabaseSync;
+  /** The group commit on `standIns`, when the service writes it (the embedded profile). */
+  standInWrites?: WriteBatch;
   eventLog: EventLog;
   location: string;
   close(): Promise<void>;
@@ -167,6 +170,7 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
     queue,
     history: new SqliteConfigHistory({ db }),
     standIns: db,
+    standInWrites: batch,
     eventLog: new SqliteEventLog({ db, keep: env.EVENTS_KEEP }),
     location: path,
     async close() {
@@ -260,6 +264,7 @@ export async function createRuntime(env: Env, options: RuntimeOptions): Promise<
       routeMemory: store.routeMemory,
       config,
       ...(backend.standIns ? { standIns: backend.standIns } : {}),
+      ...(backend.standInWrites ? { standInWrites: backend.standInWrites } : {}),
       ...(metrics ? { onLlmUsage: (usage: LlmUsage) => metrics.llmCall(usage) } : {}),
     });
   } catch (err) {

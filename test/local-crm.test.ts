@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/embedded/local-crm.ts";
 
 const seed = [
@@ -216,5 +217,47 @@ describe("loadCrmSeed", () => {
     );
 
     expect(() => loadCrmSeed(path)).toThrow(/\[1\]/);
+  });
+});
+
+describe("LocalCrm in the service's group commit", () => {
+  it("writes contacts, owners, notes and tasks through the batch, each settling once committed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "leadgraph-crm-batch-"));
+    const db = new DatabaseSync(join(dir, "crm.db"));
+    db.exec("PRAGMA journal_mode = WAL");
+    const inner = new SqliteBatch(db);
+    let runs = 0;
+    const batch = {
+      run<T>(write: () => T): Promise<T> {
+        runs += 1;
+        return inner.run(write);
+      },
+    };
+    try {
+      const crm = new LocalCrm({ db, batch });
+      const { contactId, created } = await crm.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
+      await crm.setOwner(contactId, "7001");
+      const note = await crm.addNote(contactId, "hello", "lead-1:note");
+      const again = await crm.addNote(contactId, "hello", "lead-1:note");
+      await crm.createTask(contactId, {
+        subject: "Call",
+        body: "b",
+        dueAt: "2025-03-05T10:00:00.000Z",
+        effectKey: "lead-1:task",
+      });
+      expect(created).toBe(true);
+      expect(again).toEqual(note);
+      expect(runs).toBe(5);
+      // Committed: another connection reads them.
+      const reader = new DatabaseSync(join(dir, "crm.db"));
+      expect(reader.prepare("SELECT owner_id FROM crm_contacts").get()?.owner_id).toBe("7001");
+      expect(reader.prepare("SELECT count(*) AS n FROM crm_notes").get()?.n).toBe(1);
+      expect(reader.prepare("SELECT count(*) AS n FROM crm_tasks").get()?.n).toBe(1);
+      reader.close();
+      await expect(crm.setOwner("lc-missing", "7001")).rejects.toBeInstanceOf(LocalCrmError);
+    } finally {
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import { z } from "zod";
 import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
+import { type WriteBatch, writeIn } from "./sqlite-writes.ts";
 
 export interface LocalCrmOptions {
   /**
@@ -13,6 +14,8 @@ export interface LocalCrmOptions {
    * processes through SQLite's locking); a private in-memory one when absent. The CRM never closes it.
    */
   db?: DatabaseSync;
+  /** The service's group commit on `db` (tools/embedded/sqlite-writes.ts); writes commit at once without it. */
+  batch?: WriteBatch;
   /** Companies `findCompanyByDomain` knows (e.g. fixtures/crm-companies.json). */
   seedCompanies?: CrmCompany[];
   clock?: () => Date;
@@ -223,6 +226,7 @@ function toContact(row: Row): LocalContact {
 export class LocalCrm implements Crm {
   readonly name = "local";
   readonly #sql: ReturnType<typeof prepare>;
+  readonly #batch: WriteBatch | undefined;
   readonly #clock: () => Date;
   readonly #companies = new Map<string, CrmCompany>();
 
@@ -230,6 +234,7 @@ export class LocalCrm implements Crm {
     const db = options.db ?? new DatabaseSync(":memory:");
     db.exec(SCHEMA);
     this.#sql = prepare(db);
+    this.#batch = options.batch;
     this.#clock = options.clock ?? (() => new Date());
     for (const company of options.seedCompanies ?? []) {
       const domain = normalizeDomain(company.domain);
@@ -250,28 +255,33 @@ export class LocalCrm implements Crm {
       const value = contact[name];
       if (value !== undefined && value !== "") fields[name] = value;
     }
-    const row = this.#sql.upsertContact.get(
-      `lc-${randomUUID().replaceAll("-", "").slice(0, 24)}`,
-      email,
-      contact.leadId,
-      JSON.stringify(fields),
-      this.#now(),
+    const id = `lc-${randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    const row = await writeIn(this.#batch, () =>
+      this.#sql.upsertContact.get(id, email, contact.leadId, JSON.stringify(fields), this.#now()),
     );
     return { contactId: String(row?.id), created: Number(row?.upserts) === 1 };
   }
 
   async setOwner(contactId: string, crmOwnerId: string): Promise<void> {
-    this.#changed(this.#sql.setOwner.run(crmOwnerId, this.#now(), contactId).changes, contactId);
+    const { changes } = await writeIn(this.#batch, () =>
+      this.#sql.setOwner.run(crmOwnerId, this.#now(), contactId),
+    );
+    this.#changed(changes, contactId);
   }
 
   async setNurtureStatus(contactId: string, status: string): Promise<void> {
-    this.#changed(this.#sql.setNurture.run(status, this.#now(), contactId).changes, contactId);
+    const { changes } = await writeIn(this.#batch, () =>
+      this.#sql.setNurture.run(status, this.#now(), contactId),
+    );
+    this.#changed(changes, contactId);
   }
 
   async addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }> {
     this.#requireContact(contactId);
     const id = `ln-${randomUUID()}`;
-    this.#sql.insertNote.run(id, contactId, body, effectKey ?? null, this.#now());
+    await writeIn(this.#batch, () =>
+      this.#sql.insertNote.run(id, contactId, body, effectKey ?? null, this.#now()),
+    );
     if (effectKey === undefined) return { noteId: id };
     return (await this.findNote(contactId, effectKey)) ?? { noteId: id };
   }
@@ -285,15 +295,17 @@ export class LocalCrm implements Crm {
   async createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
     this.#requireContact(contactId);
     const id = `lt-${randomUUID()}`;
-    this.#sql.insertTask.run(
-      id,
-      contactId,
-      task.subject,
-      task.body,
-      task.dueAt,
-      task.ownerId ?? null,
-      task.effectKey ?? null,
-      this.#now(),
+    await writeIn(this.#batch, () =>
+      this.#sql.insertTask.run(
+        id,
+        contactId,
+        task.subject,
+        task.body,
+        task.dueAt,
+        task.ownerId ?? null,
+        task.effectKey ?? null,
+        this.#now(),
+      ),
     );
     if (task.effectKey === undefined) return { taskId: id };
     return (await this.findTask(contactId, task.effectKey)) ?? { taskId: id };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DatabaseSync, type SQLOutputValue } from "node:sqlite";
 import type { Block, Logger, Notifier, OwnerMessage, PostedMessage } from "../ports.ts";
+import { type WriteBatch, writeIn } from "./sqlite-writes.ts";
 
 export interface OutboxNotifierOptions {
   /**
@@ -8,6 +9,8 @@ export interface OutboxNotifierOptions {
    * processes through SQLite's locking); a private in-memory one when absent. The outbox never closes it.
    */
   db?: DatabaseSync;
+  /** The service's group commit on `db` (tools/embedded/sqlite-writes.ts); writes commit at once without it. */
+  batch?: WriteBatch;
   logger?: Logger;
   clock?: () => Date;
 }
@@ -84,6 +87,7 @@ export class OutboxNotifier implements Notifier {
   readonly name = "outbox";
   readonly #logger: Logger | undefined;
   readonly #clock: () => Date;
+  readonly #batch: WriteBatch | undefined;
   readonly #sql;
 
   constructor(options: OutboxNotifierOptions = {}) {
@@ -108,6 +112,7 @@ export class OutboxNotifier implements Notifier {
     };
     this.#logger = options.logger;
     this.#clock = options.clock ?? (() => new Date());
+    this.#batch = options.batch;
   }
 
   async send(message: OwnerMessage, previous?: PostedMessage): Promise<PostedMessage> {
@@ -116,8 +121,10 @@ export class OutboxNotifier implements Notifier {
     if (previous) {
       posted = { ...previous };
       const blocks = JSON.stringify(message.blocks);
-      this.#sql.update.run(message.text, blocks, at, previous.messageId);
-      this.#sql.recordUpdate.run(previous.messageId, message.leadId, message.text, blocks, at);
+      await writeIn(this.#batch, () => {
+        this.#sql.update.run(message.text, blocks, at, previous.messageId);
+        this.#sql.recordUpdate.run(previous.messageId, message.leadId, message.text, blocks, at);
+      });
     } else {
       posted = {
         channel:
@@ -127,16 +134,19 @@ export class OutboxNotifier implements Notifier {
         messageId: randomUUID(),
       };
       // The owner's email is not kept: ownerId names the owner, and the outbox holds no more personal data than the text needs.
-      const { changes } = this.#sql.insert.run(
-        posted.messageId,
-        message.leadId,
-        message.effectKey ?? null,
-        message.ownerId ?? null,
-        posted.channel,
-        message.text,
-        JSON.stringify(message.blocks),
-        at,
-        message.thread?.messageId ?? null,
+      const { messageId, channel } = posted;
+      const { changes } = await writeIn(this.#batch, () =>
+        this.#sql.insert.run(
+          messageId,
+          message.leadId,
+          message.effectKey ?? null,
+          message.ownerId ?? null,
+          channel,
+          message.text,
+          JSON.stringify(message.blocks),
+          at,
+          message.thread?.messageId ?? null,
+        ),
       );
       if (Number(changes) === 0 && message.effectKey) {
         const first = this.#byKey(message.effectKey);
