@@ -31,7 +31,6 @@ import type { LeadStore } from "../store/lead-store.ts";
 import { EmbeddedQueue } from "../store/queue/embedded-queue.ts";
 import type { CloseOptions, JobQueue, JobQueueOptions } from "../store/queue/job-queue.ts";
 import type { RedisClient } from "../store/redis-client.ts";
-import { RedisEventLog } from "../store/redis-event-log.ts";
 import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { SqliteEventLog } from "../store/sqlite-event-log.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
@@ -187,13 +186,19 @@ function embeddedBackend(env: Env, options: RuntimeOptions): Backend {
  * embedded profile's process never holds them (issue 12: idle memory).
  */
 async function redisBackend(env: Env, url: string, options: RuntimeOptions): Promise<Backend> {
-  const [{ connectRedis, keyPrefixes }, { RedisLeadStore }, { RedisSaver }, { BullmqQueue }] =
-    await Promise.all([
-      import("../store/redis-client.ts"),
-      import("../store/redis-lead-store.ts"),
-      import("../graph/checkpoint/redis-saver.ts"),
-      import("../store/queue/bullmq-queue.ts"),
-    ]);
+  const [
+    { connectRedis, keyPrefixes },
+    { RedisLeadStore },
+    { RedisSaver },
+    { BullmqQueue },
+    { RedisEventLog },
+  ] = await Promise.all([
+    import("../store/redis-client.ts"),
+    import("../store/redis-lead-store.ts"),
+    import("../graph/checkpoint/redis-saver.ts"),
+    import("../store/queue/bullmq-queue.ts"),
+    import("../store/redis-event-log.ts"),
+  ]);
   // Fail requests fast while Redis is away: the webhook answers 503 and the sender retries.
   const cluster = env.REDIS_CLUSTER;
   const prefixes = keyPrefixes(cluster);
