@@ -1,4 +1,5 @@
-import countries from "i18n-iso-countries";
+import { createRequire } from "node:module";
+import countries, { type LocaleData } from "i18n-iso-countries/index.js";
 import { foldKey } from "./fold.ts";
 
 // Names people type that the ISO tables lack or that are not countries in ISO terms.
@@ -58,6 +59,12 @@ const LANGUAGES = [
   "ja",
   "ko",
 ];
+
+// The package's main entry registers all of its 78 locales; the names table reads only these, so only these
+// are loaded (issue 12: idle memory). Codes and their validity come from its code table, whatever the locales.
+const require = createRequire(import.meta.url);
+for (const lang of LANGUAGES)
+  countries.registerLocale(require(`i18n-iso-countries/langs/${lang}.json`) as LocaleData);
 
 function buildNameTable(): Map<string, string> {
   const table = new Map<string, string>();

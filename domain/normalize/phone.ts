@@ -1,4 +1,5 @@
-import countries from "i18n-iso-countries";
+// The package's core, as country.ts loads it (without every locale: only codes are read here).
+import countries from "i18n-iso-countries/index.js";
 import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
 
 /**
