@@ -1,6 +1,7 @@
 /**
  * The service: builds the runtime and the app and listens on HOST:PORT. With no environment at all it runs
  * host and worker on the embedded profile; `--no-worker` ingests only (workers run as `leadgraph worker`).
+ * Once idle after start-up and after each busy spell, it hands memory back (app/memory-release.ts).
  * SIGTERM/SIGINT (close-with-grace): stop intake, let running leads finish (bounded), close every
  * connection; whatever is not done by SHUTDOWN_TIMEOUT_MS is cut short with exit code 1, and a second
  * signal exits at once. An uncaught error closes the same way and exits 1. A bad environment prints every
@@ -11,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import closeWithGrace from "close-with-grace";
 import { createLogger } from "./app/logger.ts";
+import { startMemoryRelease } from "./app/memory-release.ts";
 import { createRuntime } from "./app/runtime.ts";
 import { type Env, loadEnv } from "./config/env.ts";
 import { buildApp } from "./http/app.ts";
@@ -54,8 +56,10 @@ export async function startServer(env: Env, options: { worker: boolean }): Promi
   const metrics = createMetrics();
   const runtime = await createRuntime(env, { logger, worker: options.worker, metrics });
   const app = await buildApp({ service: runtime.service, env, logger, metrics });
+  const memory = startMemoryRelease({ logger });
   // Intake stops first (no new leads, in-flight requests finish), then running leads get time to finish.
   closeOnSignal(env, logger, "service", async () => {
+    memory.stop();
     await app.close();
     await runtime.close({ timeoutMs: drainMs(env) });
   });
@@ -66,7 +70,11 @@ export async function startServer(env: Env, options: { worker: boolean }): Promi
 export async function runWorkers(env: Env): Promise<never> {
   const logger = createLogger({ level: env.LOG_LEVEL });
   const runtime = await createRuntime(env, { logger, worker: true });
-  closeOnSignal(env, logger, "worker", () => runtime.close({ timeoutMs: drainMs(env) }));
+  const memory = startMemoryRelease({ logger });
+  closeOnSignal(env, logger, "worker", () => {
+    memory.stop();
+    return runtime.close({ timeoutMs: drainMs(env) });
+  });
   logger.info({ concurrency: env.WORKER_CONCURRENCY, profile: runtime.profile }, "worker started");
   return new Promise<never>(() => {});
 }
