@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { LocalCrm, LocalCrmError, loadCrmSeed } from "../tools/embedded/local-crm.ts";
+import { countingBatch } from "./helpers/counting-batch.ts";
 
 const seed = [
   { id: "co-1", name: "Acme GmbH", domain: "acme.de", ownerId: "7001", industry: "software", employees: 250 },
@@ -222,17 +222,7 @@ describe("loadCrmSeed", () => {
 
 describe("LocalCrm in the service's group commit", () => {
   it("writes contacts, owners, notes and tasks through the batch, each settling once committed", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "leadgraph-crm-batch-"));
-    const db = new DatabaseSync(join(dir, "crm.db"));
-    db.exec("PRAGMA journal_mode = WAL");
-    const inner = new SqliteBatch(db);
-    let runs = 0;
-    const batch = {
-      run<T>(write: () => T): Promise<T> {
-        runs += 1;
-        return inner.run(write);
-      },
-    };
+    const { db, batch, runs, reader: open, close } = await countingBatch("crm");
     try {
       const crm = new LocalCrm({ db, batch });
       const { contactId, created } = await crm.upsertContact({ email: "jane@acme.de", leadId: "lead-1" });
@@ -247,17 +237,16 @@ describe("LocalCrm in the service's group commit", () => {
       });
       expect(created).toBe(true);
       expect(again).toEqual(note);
-      expect(runs).toBe(5);
+      expect(runs()).toBe(5);
       // Committed: another connection reads them.
-      const reader = new DatabaseSync(join(dir, "crm.db"));
+      const reader = open();
       expect(reader.prepare("SELECT owner_id FROM crm_contacts").get()?.owner_id).toBe("7001");
       expect(reader.prepare("SELECT count(*) AS n FROM crm_notes").get()?.n).toBe(1);
       expect(reader.prepare("SELECT count(*) AS n FROM crm_tasks").get()?.n).toBe(1);
       reader.close();
       await expect(crm.setOwner("lc-missing", "7001")).rejects.toBeInstanceOf(LocalCrmError);
     } finally {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });

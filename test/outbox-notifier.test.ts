@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SqliteBatch } from "../store/sqlite-batch.ts";
 import { OutboxNotifier } from "../tools/embedded/outbox-notifier.ts";
 import type { Logger, OwnerMessage } from "../tools/ports.ts";
+import { countingBatch } from "./helpers/counting-batch.ts";
 
 function recordingLogger() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
@@ -155,33 +155,22 @@ describe("OutboxNotifier", () => {
 
 describe("OutboxNotifier in the service's group commit", () => {
   it("posts and updates through the batch, and a repeat under the same key answers the first message", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "leadgraph-outbox-batch-"));
-    const db = new DatabaseSync(join(dir, "outbox.db"));
-    db.exec("PRAGMA journal_mode = WAL");
-    const inner = new SqliteBatch(db);
-    let runs = 0;
-    const batch = {
-      run<T>(write: () => T): Promise<T> {
-        runs += 1;
-        return inner.run(write);
-      },
-    };
+    const { db, batch, runs, reader: open, close } = await countingBatch("outbox");
     try {
       const outbox = new OutboxNotifier({ db, batch, clock });
       const posted = await outbox.send({ ...message, effectKey: "lead-1:notify" });
       const repeat = await outbox.send({ ...message, effectKey: "lead-1:notify" });
       await outbox.send({ ...message, text: "Accepted by Anna" }, posted);
       expect(repeat).toEqual(posted);
-      expect(runs).toBe(3);
-      const reader = new DatabaseSync(join(dir, "outbox.db"));
+      expect(runs()).toBe(3);
+      const reader = open();
       expect(reader.prepare("SELECT text, edits FROM outbox").all()).toEqual([
         { text: "Accepted by Anna", edits: 1 },
       ]);
       expect(reader.prepare("SELECT count(*) AS n FROM outbox_updates").get()?.n).toBe(1);
       reader.close();
     } finally {
-      db.close();
-      await rm(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });
