@@ -224,10 +224,13 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     }
   }
 
-  /** The lead is delivered and waits: its record says for whom and until when, and its SLA timer is set. */
+  /**
+   * The lead is delivered and waits: its SLA timer is set, then its record says for whom and until when. In
+   * that order: a process killed in between leaves the lead `running` (the reconciler runs it again, which
+   * reaches the same wait and the same timer id), never `awaiting` without its timer.
+   */
   async function awaiting(leadId: string, state: LeadState, wait: WaitState): Promise<void> {
     const ownership = waitingOwnership(state, wait);
-    await store.markAwaiting(leadId, { ...resultSummary(state), ownership }, leadFacets(state));
     if (wait.deadline && options.scheduleTimer) {
       const value: OwnerResume = { type: "timer", round: wait.round, at: wait.deadline };
       // One timer per wait: the id is deterministic, so a replayed wait does not add a second.
@@ -238,6 +241,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         runAt: Date.parse(wait.deadline),
       });
     }
+    await store.markAwaiting(leadId, { ...resultSummary(state), ownership }, leadFacets(state));
     log.info(
       { leadId, ownerId: wait.ownerId, round: wait.round, waitingFor: wait.kind, deadline: wait.deadline },
       "lead awaiting",

@@ -9,10 +9,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../app/runtime.ts";
 import type { Handoff, Ownership } from "../domain/ownership.ts";
+import { createLeadRunner } from "../graph/runner.ts";
 import type { LeadStore } from "../store/lead-store.ts";
 import { RedisLeadStore } from "../store/redis-lead-store.ts";
 import { SqliteLeadStore } from "../store/sqlite-lead-store.ts";
@@ -249,4 +251,47 @@ describe.each(PROFILES)("a worker killed while the lead waits, %s profile", (pro
       await store.close();
     }
   }, 300_000);
+});
+
+describe("the SLA timer and the waiting record, embedded profile", () => {
+  it("stores the timer before it marks the lead awaiting, so a kill in between never leaves a wait without it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "leadgraph-sla-order-"));
+    dirs.push(dir);
+    const service = await startService({ ROUTING_FILE: slaRouting(dir, "4s") }, { worker: false });
+    const raw = new DatabaseSync(join(service.dataDir, DATABASE_FILE));
+    try {
+      const { runtime } = service;
+      const res = await postJson(service, { ...sampleLead("L025"), email: "order@kestrova.io" });
+      expect(res.statusCode).toBe(202);
+      const { leadId } = res.json() as { leadId: string };
+      const timers = () =>
+        Number(raw.prepare("SELECT count(*) AS n FROM jobs WHERE lead_id = ?").get(`sla:${leadId}:0`)?.n);
+      let timersWhenMarked: number | undefined;
+      // The store as the runner sees it, noting what the queue holds when the lead is marked awaiting.
+      const store: LeadStore = new Proxy(runtime.store, {
+        get(target, prop, receiver) {
+          if (prop === "markAwaiting")
+            return (...args: Parameters<LeadStore["markAwaiting"]>) => {
+              timersWhenMarked = timers();
+              return target.markAwaiting(...args);
+            };
+          const value = Reflect.get(target, prop, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const runner = createLeadRunner({
+        graph: runtime.graph,
+        store,
+        checkpointer: runtime.checkpointer,
+        logger: { info() {}, warn() {}, error() {}, debug() {} },
+        scheduleTimer: (job) => runtime.queue.enqueueResume(job),
+      });
+      expect(await runner.run(leadId)).toBe("awaiting");
+      expect(timersWhenMarked).toBe(1);
+      expect((await runtime.store.getLead(leadId))?.status).toBe("awaiting");
+    } finally {
+      raw.close();
+      await service.close();
+    }
+  });
 });
