@@ -23,7 +23,7 @@ import type { LeadStateValues as LeadState } from "../domain/snapshot.ts";
 import type { Route } from "../domain/types.ts";
 import type { GraphDeps, LeadNode } from "./deps.ts";
 import { type Deps, nextHolder, warning } from "./hand-over.ts";
-import { type Outcome, showOutcome, tellAbout } from "./owner-outcome.ts";
+import { type Outcome, showOutcome, tellAbout, tellEscalation } from "./owner-outcome.ts";
 import { decideReview } from "./review-lead.ts";
 
 /** Pauses until an owner's action or the SLA timer; the wait it shows the runner is `currentWait`'s. */
@@ -183,12 +183,11 @@ export function createApplyDecisionNode(deps: Deps): LeadNode {
       }
       const escalateTo = sla.escalateTo;
       if (sla.onBreach !== "notify" && escalateTo) {
-        const queue = routing.queues.some((q) => q.id === escalateTo) ? escalateTo : undefined;
-        await tellAbout(
+        await tellEscalation(
           deps,
           state,
           round,
-          queue ? { queue } : { ownerId: escalateTo },
+          escalateTo,
           `⏰ Lead ${state.leadId} has waited ${formatDuration(afterMs)} for ${from} without an answer (${sla.source}).`,
         );
         const handoff: Handoff = { from, to: escalateTo, kind: "escalate", by: "sla-timer", at, afterMs };

@@ -52,6 +52,18 @@ export async function showOutcome(
   await deps.ledger.once(`${state.leadId}:outcome:${round}`, () => deps.notifier.send(message, previous));
 }
 
+/** Tells an SLA's escalation target: the channel of the review queue it names, else the owner it names. */
+export function tellEscalation(
+  deps: Pick<GraphDeps, "notifier" | "ledger" | "routing">,
+  state: LeadState,
+  round: number,
+  escalateTo: string,
+  text: string,
+): Promise<PostedMessage | undefined> {
+  const isQueue = deps.routing().queues.some((q) => q.id === escalateTo);
+  return tellAbout(deps, state, round, isQueue ? { queue: escalateTo } : { ownerId: escalateTo }, text);
+}
+
 /**
  * Tells someone about the lead without handing it over: the escalation target (an owner's DM or a queue's
  * channel), or the owner themselves as a reminder in the thread of their message.

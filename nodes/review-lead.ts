@@ -26,7 +26,7 @@ import type { GraphDeps, LeadNode } from "./deps.ts";
 import { reviewKey, writeOnce } from "./effects.ts";
 import { type Deps, nextHolder, warning } from "./hand-over.ts";
 import { contactLink } from "./notify-owner.ts";
-import { type Outcome, showOutcome, tellAbout } from "./owner-outcome.ts";
+import { type Outcome, showOutcome, tellEscalation } from "./owner-outcome.ts";
 
 /** Posts the lead to the review queue's channel once (the ledger and the message's metadata guard it). */
 export function createPostReviewNode(
@@ -108,12 +108,11 @@ export async function decideReview(
     const sla = queueSla(reviewQueueOf(state, routing), routing);
     const escalateTo = sla?.escalateTo;
     if (!escalateTo) return stay({ slaDone: true });
-    const queue = routing.queues.some((q) => q.id === escalateTo) ? escalateTo : undefined;
-    await tellAbout(
+    await tellEscalation(
       deps,
       state,
       round,
-      queue ? { queue } : { ownerId: escalateTo },
+      escalateTo,
       `⏰ Lead ${state.leadId} has waited ${formatDuration(afterMs)} for review without a decision (${sla.source}).`,
     );
     const handoff: Handoff = {
