@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { writeIn } from "../../tools/embedded/sqlite-writes.ts";
 import type { Logger } from "../../tools/ports.ts";
 import type { SqliteBatch } from "../sqlite-batch.ts";
 import {
@@ -389,12 +390,7 @@ export class EmbeddedQueue implements JobQueue {
 
   /** A write: in the shared group commit when there is one, else committed now. */
   #write<T>(write: () => T): Promise<T> {
-    if (this.#batch) return this.#batch.run(write);
-    try {
-      return Promise.resolve(write());
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return writeIn(this.#batch, write);
   }
 
   async #execute(handler: JobHandler, job: ClaimedJob): Promise<void> {
