@@ -1,4 +1,4 @@
-import { accountText } from "../domain/accounts/profile.ts";
+import { accountText, corpusAccountText } from "../domain/accounts/profile.ts";
 import type { PastAccount } from "../domain/types.ts";
 import { isSparseEmbedder, isSparseVectorIndex } from "../tools/embedded/sparse-vector.ts";
 import type { Embedder, VectorIndex } from "../tools/ports.ts";
@@ -25,17 +25,15 @@ export async function indexAccounts(
   options: { batchSize?: number } = {},
 ): Promise<IndexAccountsResult> {
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
-  // Last version of each id wins, as it would in the index; also avoids two writes of one id in a batch.
-  const byId = new Map<string, PastAccount>();
-  for (const account of accounts) byId.set(account.id, account);
-  const unique = [...byId.values()];
+  const unique = lastOfEachId(accounts);
   let batches = 0;
   if (isSparseEmbedder(embedder) && isSparseVectorIndex(index)) {
     const embed = embedder.bulkSparse();
+    const text = corpusAccountText();
     for (let start = 0; start < unique.length; start += batchSize) {
       const batch = unique.slice(start, start + batchSize);
       await index.upsertSparse(
-        batch.map((account) => ({ id: account.id, vector: embed(accountText(account)), account })),
+        batch.map((account) => ({ id: account.id, vector: embed(text(account)), account })),
       );
       batches++;
     }
@@ -59,4 +57,18 @@ export async function indexAccounts(
     batches++;
   }
   return { accounts: accounts.length, upserted: unique.length, batches };
+}
+
+/**
+ * Last version of each id wins, as it would in the index; also avoids two writes of one id in a batch. A
+ * corpus whose ids strictly ascend (what `leadgraph accounts index` writes) has no repeat and is kept as given.
+ */
+function lastOfEachId(accounts: PastAccount[]): PastAccount[] {
+  let ascending = true;
+  for (let i = 1; i < accounts.length && ascending; i++)
+    ascending = (accounts[i - 1] as PastAccount).id < (accounts[i] as PastAccount).id;
+  if (ascending) return accounts;
+  const byId = new Map<string, PastAccount>();
+  for (const account of accounts) byId.set(account.id, account);
+  return [...byId.values()];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accountText, leadText, sizeBand } from "../domain/accounts/profile.ts";
+import { accountText, corpusAccountText, leadText, sizeBand } from "../domain/accounts/profile.ts";
 import type { Enrichment, NormalizedLead, PastAccount } from "../domain/types.ts";
 import { fnv1a, HashingEmbedder, tokenize } from "../tools/embedded/hashing-embedder.ts";
 
@@ -198,5 +198,25 @@ describe("profile texts", () => {
       },
     );
     expect(text).toBe("country: FR");
+  });
+
+  it("gives a corpus each account's own text, built once per profile", () => {
+    const text = corpusAccountText();
+    const seen: string[] = [];
+    for (const industry of ["software", " Software ", "retail"])
+      for (const employees of [0, -3, 1, 10, 11, 200, 201, 5000, 5001, 1e9, Number.NaN])
+        for (const [country, region] of [
+          ["DE", "EMEA"],
+          ["de", "EMEA"],
+          ["US", "NA"],
+        ] as const) {
+          const a = account({ industry, employees, country, region });
+          const once = text(a);
+          expect(once).toBe(accountText(a));
+          seen.push(once);
+          // The same profile again is the very string built the first time.
+          expect(text({ ...a, id: "other", name: "Other", employees })).toBe(once);
+        }
+    expect(new Set(seen).size).toBeGreaterThan(20);
   });
 });

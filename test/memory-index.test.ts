@@ -72,6 +72,35 @@ describe("MemoryVectorIndex", () => {
     expect(matches[1]?.account.arr).toBe(1);
   });
 
+  it("overwrites an id seen earlier after a run of ascending ids (the corpus file's order), as the brute-force index does", async () => {
+    const fast = new MemoryVectorIndex();
+    const reference = new BruteForceVectorIndex();
+    const next = random(11);
+    const record = (id: string) => {
+      const values = [next(), next(), next() - 0.5];
+      return { id, values, account: account(id, { arr: Math.round(next() * 100) }) };
+    };
+    // Ascending ids, then the last id again, an earlier one, a new one past the end and one before the start.
+    const ascending = Array.from({ length: 200 }, (_, i) => record(`id-${String(i).padStart(3, "0")}`));
+    for (const batch of [
+      ascending,
+      [record("id-199")],
+      [record("id-050"), record("id-200")],
+      [record("id-")],
+    ]) {
+      await fast.upsert(batch);
+      await reference.upsert(batch);
+    }
+    expect(fast.size).toBe(202);
+    expect(fast.size).toBe(reference.size);
+    for (const query of [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0.3, 0.2, -1],
+    ])
+      expect(await fast.query(query, { topK: 300 })).toEqual(await reference.query(query, { topK: 300 }));
+  });
+
   it("refuses vectors of another dimension", async () => {
     const index = new MemoryVectorIndex();
     await index.upsert([{ id: "a", values: [1, 0], account: account("a") }]);
@@ -240,6 +269,34 @@ describe("indexAccounts", () => {
     expect(second).toEqual(first);
     expect(index.size).toBe(25);
     expect(await index.query(probe!, { topK: 25 })).toEqual(before);
+  });
+
+  it("indexes a corpus sorted by id and the same corpus shuffled alike, repeats after an ascending run included", async () => {
+    const next = random(3);
+    const sorted = Array.from({ length: 300 }, (_, i) =>
+      account(`acc-${String(i).padStart(3, "0")}`, {
+        industry: ["software", "retail", "fintech"][i % 3] as string,
+        employees: Math.round(next() * 3000),
+        arr: i,
+      }),
+    );
+    const shuffled = [...sorted].sort(() => next() - 0.5);
+    const repeated = [...sorted, account("acc-100", { industry: "retail", arr: -1 })];
+    const embedder = createProfileEmbedder();
+    const [probe] = await embedder.embed(["industry: retail\nsize: 51-200 employees"]);
+    const answers = [];
+    for (const corpus of [sorted, shuffled, repeated]) {
+      const index = new MemoryVectorIndex();
+      const result = await indexAccounts(corpus, embedder, index, { batchSize: 64 });
+      expect(result.upserted).toBe(300);
+      expect(index.size).toBe(300);
+      answers.push(await index.query(probe!, { topK: 300 }));
+    }
+    expect(answers[1]).toEqual(answers[0]);
+    expect(answers[2]?.find((m) => m.id === "acc-100")?.account.arr).toBe(-1);
+    expect(answers[2]?.filter((m) => m.id !== "acc-100")).toEqual(
+      answers[0]?.filter((m) => m.id !== "acc-100"),
+    );
   });
 
   it("keeps the last version of a repeated id", async () => {

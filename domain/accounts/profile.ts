@@ -45,6 +45,13 @@ export function sizeBand(employees: number): { band: string; segment: string } {
   return { band: found.band, segment: found.segment };
 }
 
+/** Which of the size bands `profileText` would write for this count: -1 for none. */
+function sizeBandIndex(employees: number | undefined): number {
+  if (employees === undefined || !Number.isFinite(employees) || employees <= 0) return -1;
+  const index = SIZE_BANDS.findIndex((b) => employees <= b.max);
+  return index < 0 ? SIZE_BANDS.length - 1 : index;
+}
+
 export function profileText(profile: CompanyProfile): string {
   const lines: string[] = [];
   const industry = profile.industry?.trim().toLowerCase();
@@ -67,6 +74,40 @@ export function accountText(account: PastAccount): string {
     country: account.country,
     region: account.region,
   });
+}
+
+/**
+ * `accountText` for a whole corpus: accounts with the same industry, country, region (as written) and size
+ * band get one string, built once. A corpus repeats its profiles (the text leaves names out), and the embedder
+ * caches vectors by text, so a repeat costs a few lookups instead of a text and its hashing.
+ */
+export function corpusAccountText(): (account: PastAccount) => string {
+  // industry → country → region → text per size band (index + 1: none first).
+  const texts = new Map<string, Map<string, Map<string, string[]>>>();
+  return (account) => {
+    let byCountry = texts.get(account.industry);
+    if (byCountry === undefined) {
+      byCountry = new Map();
+      texts.set(account.industry, byCountry);
+    }
+    let byRegion = byCountry.get(account.country);
+    if (byRegion === undefined) {
+      byRegion = new Map();
+      byCountry.set(account.country, byRegion);
+    }
+    let byBand = byRegion.get(account.region);
+    if (byBand === undefined) {
+      byBand = [];
+      byRegion.set(account.region, byBand);
+    }
+    const band = sizeBandIndex(account.employees) + 1;
+    let text = byBand[band];
+    if (text === undefined) {
+      text = accountText(account);
+      byBand[band] = text;
+    }
+    return text;
+  };
 }
 
 export function leadText(lead: NormalizedLead | undefined, enrichment: Enrichment | undefined): string {

@@ -28,7 +28,11 @@ import { TopK } from "./top-k.ts";
 export class MemoryVectorIndex implements SparseVectorIndex {
   readonly name = "memory";
   #dimension: number | undefined;
-  readonly #slotOf = new Map<string, number>();
+  /**
+   * Id → slot, built on the first id that does not sort after every id so far: until then an id past the last
+   * is new without a lookup (a corpus written by `leadgraph accounts index` is sorted by id).
+   */
+  #slotOf: Map<string, number> | undefined;
   readonly #ids: string[] = [];
   readonly #accounts: PastAccount[] = [];
   /** Each slot's vector. */
@@ -153,7 +157,13 @@ export class MemoryVectorIndex implements SparseVectorIndex {
 
   /** The id's slot, a new one at the end for a new id (pointing to no vector yet), holding `account`. */
   #slot(id: string, account: PastAccount): number {
-    let slot = this.#slotOf.get(id);
+    const ids = this.#ids;
+    let slot: number | undefined;
+    if (this.#slotOf === undefined && !(ids.length === 0 || (ids[ids.length - 1] as string) < id)) {
+      this.#slotOf = new Map();
+      for (let i = 0; i < ids.length; i++) this.#slotOf.set(ids[i] as string, i);
+    }
+    if (this.#slotOf !== undefined) slot = this.#slotOf.get(id);
     if (slot === undefined) {
       slot = this.#ids.length;
       if (slot === this.#vectorOf.length) {
@@ -161,8 +171,8 @@ export class MemoryVectorIndex implements SparseVectorIndex {
         vectorOf.set(this.#vectorOf);
         this.#vectorOf = vectorOf;
       }
-      this.#slotOf.set(id, slot);
-      this.#ids.push(id);
+      this.#slotOf?.set(id, slot);
+      ids.push(id);
     }
     this.#accounts[slot] = account;
     return slot;
