@@ -29,6 +29,7 @@ import {
 } from "../store/lead-store.ts";
 import { isLive, type JobQueue, type PauseState } from "../store/queue/job-queue.ts";
 import type { RedisClient } from "../store/redis-client.ts";
+import { timeOrderedId } from "../tools/ids.ts";
 import type { Logger } from "../tools/ports.ts";
 import { idempotencyKeyOf } from "./idempotency.ts";
 import { checkIntake } from "./intake.ts";
@@ -257,7 +258,7 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
     const intake = checkIntake(delivery.body, delivery.source);
     if (!intake.ok) return intake;
     const key = idempotencyKeyOf(delivery.idempotencyKey, delivery.body, intake.keyInputs);
-    const leadId = randomUUID();
+    const leadId = timeOrderedId();
 
     let claim: Awaited<ReturnType<typeof store.claimIdempotencyKey>>;
     try {

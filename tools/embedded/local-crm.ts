@@ -1,10 +1,10 @@
 /**
  * Over 300 lines because it is the whole embedded Crm adapter (tables, contacts, companies, owners, notes, tasks) mirroring tools/hubspot/hubspot-crm.ts.
  */
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import { z } from "zod";
+import { timeOrderedId } from "../ids.ts";
 import type { ContactInput, Crm, CrmCompany, CrmContact, CrmContactOwner, CrmTaskInput } from "../ports.ts";
 import { type WriteBatch, writeIn } from "./sqlite-writes.ts";
 
@@ -255,7 +255,7 @@ export class LocalCrm implements Crm {
       const value = contact[name];
       if (value !== undefined && value !== "") fields[name] = value;
     }
-    const id = `lc-${randomUUID().replaceAll("-", "").slice(0, 24)}`;
+    const id = `lc-${timeOrderedId().replaceAll("-", "").slice(0, 24)}`;
     const row = await writeIn(this.#batch, () =>
       this.#sql.upsertContact.get(id, email, contact.leadId, JSON.stringify(fields), this.#now()),
     );
@@ -278,7 +278,7 @@ export class LocalCrm implements Crm {
 
   async addNote(contactId: string, body: string, effectKey?: string): Promise<{ noteId: string }> {
     this.#requireContact(contactId);
-    const id = `ln-${randomUUID()}`;
+    const id = `ln-${timeOrderedId()}`;
     await writeIn(this.#batch, () =>
       this.#sql.insertNote.run(id, contactId, body, effectKey ?? null, this.#now()),
     );
@@ -294,7 +294,7 @@ export class LocalCrm implements Crm {
 
   async createTask(contactId: string, task: CrmTaskInput): Promise<{ taskId: string }> {
     this.#requireContact(contactId);
-    const id = `lt-${randomUUID()}`;
+    const id = `lt-${timeOrderedId()}`;
     await writeIn(this.#batch, () =>
       this.#sql.insertTask.run(
         id,

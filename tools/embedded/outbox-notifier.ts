@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { DatabaseSync, type SQLOutputValue } from "node:sqlite";
+import { timeOrderedId } from "../ids.ts";
 import type { Block, Logger, Notifier, OwnerMessage, PostedMessage } from "../ports.ts";
 import { type WriteBatch, writeIn } from "./sqlite-writes.ts";
 
@@ -131,7 +131,7 @@ export class OutboxNotifier implements Notifier {
           message.thread?.channel ??
           message.channel ??
           (message.ownerId ? `owner:${message.ownerId}` : "outbox"),
-        messageId: randomUUID(),
+        messageId: timeOrderedId(),
       };
       // The owner's email is not kept: ownerId names the owner, and the outbox holds no more personal data than the text needs.
       const { messageId, channel } = posted;
