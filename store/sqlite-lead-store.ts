@@ -449,10 +449,16 @@ export class SqliteLeadStore implements LeadStore {
     const row = this.#sql.leadIndexRow.get(leadId);
     if (!row) throw new LeadNotFoundError(leadId);
     this.#sql.setFacets.run(JSON.stringify(facets), leadId);
-    this.#sql.deleteTerms.run(leadId);
     const ms = Number(row.received_at_ms);
     const source = row.source == null ? undefined : String(row.source);
-    for (const term of facetTerms(facets, source)) this.#sql.insertTerm.run(term, leadId, ms);
+    // Only the terms that change are written: a lead's facets change a term or two at a time (the owner,
+    // the path), and each term row sits in three B-trees.
+    const terms = new Set(facetTerms(facets, source));
+    for (const row of this.#sql.leadTerms.all(leadId)) {
+      const term = String(row.term);
+      if (!terms.delete(term)) this.#sql.deleteTerm.run(term, leadId);
+    }
+    for (const term of terms) this.#sql.insertTerm.run(term, leadId, ms);
   }
 
   /** Search queries vary in shape; each shape is prepared once. */
@@ -552,6 +558,8 @@ function prepare(db: DatabaseSync) {
       "INSERT INTO lead_terms (term, lead_id, received_at_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
     ),
     deleteTerms: p("DELETE FROM lead_terms WHERE lead_id = ?"),
+    leadTerms: p("SELECT term FROM lead_terms WHERE lead_id = ?"),
+    deleteTerm: p("DELETE FROM lead_terms WHERE term = ? AND lead_id = ?"),
     leadIndexRow: p("SELECT source, received_at_ms FROM leads WHERE lead_id = ?"),
     setFacets: p("UPDATE leads SET facets = ? WHERE lead_id = ?"),
     getLead: p(`SELECT ${LEAD_COLUMNS} FROM leads WHERE lead_id = ?`),

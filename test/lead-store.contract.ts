@@ -880,6 +880,9 @@ export function runLeadStoreContract(name: string, factory: LeadStoreFactory): v
         expect(ids(await store.listLeads({ q: "noah.williams" }))).toEqual([acme.leadId]);
         expect(ids(await store.listLeads({ q: "corp" }))).toEqual([]);
         expect(ids(await store.listLeads({ q: "corporation" }))).toEqual([acme.leadId]);
+        // Terms the new facets keep still match; the channel they dropped no longer does.
+        expect(ids(await store.listLeads({ q: "jane@acme.com" }))).toEqual([acme.leadId]);
+        expect(ids(await store.listLeads({ channel: "web" }))).not.toContain(acme.leadId);
         expect(ids(await store.listLeads({ ownerId: "noah.williams", status: "completed" }))).toEqual([
           acme.leadId,
         ]);
