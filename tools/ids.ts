@@ -6,8 +6,8 @@ import * as crypto from "node:crypto";
  * sorts after one made in an earlier millisecond. Rows keyed by them go in at the right-hand edge of SQLite's
  * B-trees (the embedded profile keys leads, checkpoints, jobs, the ledger and the timeline by lead id):
  * a commit writes a few adjacent pages that stay in the page cache, instead of one page per row at a random
- * place in an ever larger index. The id is still a UUID, as unguessable as before in its 74 random bits; it
- * tells the millisecond it was made, which the lead's record says anyway.
+ * place in an ever larger index. The id is still a UUID; it has 74 random bits (a version 4 UUID has 122),
+ * still far past guessing, and tells the millisecond it was made, which the lead's record says anyway.
  */
 export function timeOrderedId(): string {
   return nativeV7 !== undefined ? nativeV7() : uuidV7(Date.now(), crypto.randomUUID());
