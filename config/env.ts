@@ -94,7 +94,13 @@ export const envSchema = z.object({
    */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(28_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  /**
+   * Leads run at once per worker process. 16: a lead spends most of its time waiting (on a commit, Redis or a
+   * vendor), and more leads in flight share each commit and each event-loop turn (bench/service.ts, two
+   * runs each: 73 and 78 leads/s embedded, 63 and 83 Redis, against 48-69 and 52-58 at 4). Lower it when a
+   * vendor's rate limit answers 429s.
+   */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** List-import leads run at once per worker process, beside WORKER_CONCURRENCY live ones. */
   IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** How often each worker looks for stranded leads (queued, running or retrying without a live job). */
