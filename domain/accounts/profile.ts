@@ -41,15 +41,19 @@ const SIZE_BANDS: Array<{ max: number; band: string; segment: string }> = [
 
 /** Employee count to a size band and a coarser segment, so neighbouring bands still share a token. */
 export function sizeBand(employees: number): { band: string; segment: string } {
-  const found = SIZE_BANDS.find((b) => employees <= b.max) ?? SIZE_BANDS[SIZE_BANDS.length - 1]!;
+  const found = SIZE_BANDS[bandIndex(employees)]!;
   return { band: found.band, segment: found.segment };
+}
+
+function bandIndex(employees: number): number {
+  const index = SIZE_BANDS.findIndex((b) => employees <= b.max);
+  return index < 0 ? SIZE_BANDS.length - 1 : index;
 }
 
 /** Which of the size bands `profileText` would write for this count: -1 for none. */
 function sizeBandIndex(employees: number | undefined): number {
   if (employees === undefined || !Number.isFinite(employees) || employees <= 0) return -1;
-  const index = SIZE_BANDS.findIndex((b) => employees <= b.max);
-  return index < 0 ? SIZE_BANDS.length - 1 : index;
+  return bandIndex(employees);
 }
 
 export function profileText(profile: CompanyProfile): string {
@@ -85,21 +89,9 @@ export function corpusAccountText(): (account: PastAccount) => string {
   // industry → country → region → text per size band (index + 1: none first).
   const texts = new Map<string, Map<string, Map<string, string[]>>>();
   return (account) => {
-    let byCountry = texts.get(account.industry);
-    if (byCountry === undefined) {
-      byCountry = new Map();
-      texts.set(account.industry, byCountry);
-    }
-    let byRegion = byCountry.get(account.country);
-    if (byRegion === undefined) {
-      byRegion = new Map();
-      byCountry.set(account.country, byRegion);
-    }
-    let byBand = byRegion.get(account.region);
-    if (byBand === undefined) {
-      byBand = [];
-      byRegion.set(account.region, byBand);
-    }
+    const byCountry = entryOf<Map<string, Map<string, string[]>>>(texts, account.industry, newMap);
+    const byRegion = entryOf<Map<string, string[]>>(byCountry, account.country, newMap);
+    const byBand = entryOf<string[]>(byRegion, account.region, newList);
     const band = sizeBandIndex(account.employees) + 1;
     let text = byBand[band];
     if (text === undefined) {
@@ -108,6 +100,18 @@ export function corpusAccountText(): (account: PastAccount) => string {
     }
     return text;
   };
+}
+
+const newMap = <V>(): Map<string, V> => new Map();
+const newList = (): string[] => [];
+
+function entryOf<V>(map: Map<string, V>, key: string, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
 }
 
 export function leadText(lead: NormalizedLead | undefined, enrichment: Enrichment | undefined): string {
