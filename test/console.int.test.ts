@@ -1,8 +1,9 @@
 /**
  * The web console in a real browser (Debian's chromium driven by playwright-core), the way a person uses
  * it: sign in with the keyboard, find a lead by company, open it and read its explanation, retry a failed
- * lead as an admin, be refused as a viewer, and see a new lead appear on Live within 2 seconds of its
- * webhook. Each page is saved as a screenshot: into docs/ (linked from the README) with
+ * lead as an admin, be refused as a viewer, decide a waiting lead (only the actions that fit what it waits
+ * for; a decline asks for its reason, a route for its owner), and see a new lead appear on Live within 2
+ * seconds of its webhook. Each page is saved as a screenshot: into docs/ (linked from the README) with
  * UPDATE_SCREENSHOTS=1, else into a temporary folder, so that a test run leaves the work tree clean.
  * One browser for the whole file.
  */
@@ -183,6 +184,78 @@ describe("the console in a browser", () => {
     // Delivered: the lead now waits for its reviewers.
     await admin.locator(".badge-awaiting").first().waitFor({ timeout: 20_000 });
     expect((await service.runtime.store.getLead(leadId))?.status).toBe("awaiting");
+  });
+
+  it("decides a waiting lead: the owner's actions, a decline with its reason, a review routed to an owner", async () => {
+    // The sample's own company domain (a known account: routed to its owner) under a new address.
+    const sample = sampleLead(QUALIFIED_LEAD);
+    const ownerWait = await ingest({ ...sample, email: `decide@${String(sample.email).split("@")[1]}` });
+    const reviewWait = await ingest({
+      ...sampleLead(QUALIFIED_LEAD),
+      email: "kim@unheardof-widgets.com",
+      company: "Unheardof Widgets",
+    });
+    for (const id of [ownerWait, reviewWait]) await waitForStatus(service.runtime.store, id, ["awaiting"]);
+    const ownershipOf = async (id: string) =>
+      ((await service.runtime.store.getLead(id))?.result?.ownership ?? {}) as {
+        status?: string;
+        waitingFor?: string;
+        ownerId?: string | null;
+        decidedBy?: string;
+      };
+    expect(await ownershipOf(ownerWait)).toMatchObject({ status: "awaiting", waitingFor: "owner" });
+    expect(await ownershipOf(reviewWait)).toMatchObject({ status: "awaiting", waitingFor: "review" });
+
+    const page = await signedIn(ADMIN);
+    await page.goto(`${base}/console/leads/${ownerWait}`);
+    await page.getByRole("heading", { name: "Waiting for the owner" }).waitFor();
+    for (const name of ["Accept", "Reassign", "Decline"])
+      expect(await page.getByRole("button", { name, exact: true }).count()).toBe(1);
+    for (const name of ["Approve", "Route", "Nurture"])
+      expect(await page.getByRole("button", { name, exact: true }).count()).toBe(0);
+    // A decline without its reason is not offered (the API would answer 422).
+    expect(await page.getByRole("button", { name: "Decline", exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel("Decline because").selectOption("not_a_buyer");
+    await shot(page, "lead-decision");
+    await page.getByRole("button", { name: "Decline", exact: true }).click();
+    await page.getByRole("status").filter({ hasText: "Decline sent" }).waitFor();
+    await expect
+      .poll(async () => (await ownershipOf(ownerWait)).status, { timeout: 20_000 })
+      .toBe("declined");
+    // Once decided, the page follows the lead and offers nothing more.
+    await page
+      .getByRole("heading", { name: "Waiting for the owner" })
+      .waitFor({ state: "detached", timeout: 20_000 });
+
+    await page.goto(`${base}/console/leads/${reviewWait}`);
+    await page.getByRole("heading", { name: "Waiting for review" }).waitFor();
+    for (const name of ["Accept", "Reassign", "Decline"])
+      expect(await page.getByRole("button", { name, exact: true }).count()).toBe(0);
+    const route = page.getByRole("button", { name: "Route", exact: true });
+    expect(await route.isDisabled()).toBe(true);
+    const choices = await page
+      .locator("#route-to option")
+      .evaluateAll((options) =>
+        options.map((o) => (o as unknown as { value: string }).value).filter(Boolean),
+      );
+    expect(choices.length).toBeGreaterThan(0);
+    const to = choices[0] as string;
+    await page.getByLabel("Route to").selectOption(to);
+    await route.click();
+    await page.getByRole("status").filter({ hasText: "Route sent" }).waitFor();
+    // Routed by the reviewer: the lead now waits for that owner.
+    await expect
+      .poll(async () => ownershipOf(reviewWait), { timeout: 20_000 })
+      .toMatchObject({ status: "awaiting", waitingFor: "owner", ownerId: to });
+    await page.getByRole("heading", { name: "Waiting for the owner" }).waitFor({ timeout: 20_000 });
+
+    // A completed lead waits for nothing: no decision offered.
+    const done = await service.runtime.store.listLeads({ status: "completed", limit: 1 });
+    const completed = done.leads[0]?.leadId as string;
+    expect(completed).toBeDefined();
+    await page.goto(`${base}/console/leads/${completed}`);
+    await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    expect(await page.getByRole("heading", { name: /^Waiting for/ }).count()).toBe(0);
   });
 
   it("shows a new lead on Live within 2 seconds of its webhook", async () => {

@@ -3,7 +3,10 @@
  * every state-changing request, and errors turned into a sentence (never a stack trace).
  */
 
+import type { Ownership } from "../../domain/ownership.ts";
 import type { TimelineEntry } from "../../domain/types.ts";
+
+export type { Ownership };
 
 export type Role = "admin" | "viewer";
 
@@ -101,6 +104,8 @@ export interface LeadView {
     llm?: { adjustment: number; reasons: string[]; model: string };
   };
   timeline?: TimelineEntry[];
+  /** Who holds the lead once its message went out (the lead page only). */
+  ownership?: Ownership;
   message?: { text: string; blocks: Array<Record<string, unknown>> };
 }
 

@@ -1,23 +1,24 @@
 /**
  * One lead: what happened and why. The timeline with durations, the score and its reasons, the route
  * explanation rule by rule, the owner's message as they saw it, the error with its root cause, and for
- * admins retry and the owner actions (shown once the server offers POST /admin/leads/:id/actions).
+ * admins retry and the decision a waiting lead needs (./decision.tsx).
  */
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { api, errorText, type LeadView, type Session } from "../api.ts";
 import { BlockKit, ErrorNote, Link, Loading, StatusBadge } from "../components.tsx";
 import { duration, time } from "../format.ts";
-import { bodyChoices } from "../openapi.ts";
+import { type ActionBody, DecisionPanel, waitsForDecision } from "./decision.tsx";
 
-/** The owner actions the server offers (none until POST /admin/leads/:id/actions exists). */
-const ownerActions = () => bodyChoices("/admin/leads/{id}/actions", "action");
+/** How long the page follows a lead after an action, waiting for the queue to apply it. */
+const FOLLOW_ACTION_MS = 30_000;
 
 export function LeadPage(props: { session: Session; leadId: string }) {
   const [lead, setLead] = useState<LeadView | null>(null);
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
-  const [actions, setActions] = useState<string[]>([]);
   const [busy, setBusy] = useState(false);
+  /** An action sent for this wait round, followed until the queue applies it (or FOLLOW_ACTION_MS pass). */
+  const [pending, setPending] = useState<{ round: number; until: number } | null>(null);
   const admin = props.session.role === "admin";
 
   const load = useCallback(() => {
@@ -29,16 +30,29 @@ export function LeadPage(props: { session: Session; leadId: string }) {
     setLead(null);
     setError("");
     load();
-    void ownerActions().then(setActions);
   }, [load]);
-  // While the lead is moving, follow it.
+  // While the lead is moving, or an action on it waits for the queue, follow it.
+  const actionPending =
+    pending !== null &&
+    lead !== null &&
+    waitsForDecision(lead) &&
+    (lead.ownership.round ?? 0) === pending.round;
   useEffect(() => {
-    if (!lead || (lead.status !== "queued" && lead.status !== "running")) return;
-    const timer = setTimeout(load, 1500);
+    if (!lead) return;
+    const moving = lead.status === "queued" || lead.status === "running";
+    if (!moving && !actionPending) return;
+    const timer = setTimeout(
+      () => {
+        if (pending && Date.now() >= pending.until) setPending(null);
+        else load();
+      },
+      moving ? 1500 : 750,
+    );
     return () => clearTimeout(timer);
-  }, [lead, load]);
+  }, [lead, load, pending, actionPending]);
 
-  const act = async (path: string, body: unknown, done: string) => {
+  /** Sends an admin request; true when it was taken. */
+  const act = async (path: string, body: unknown, done: string): Promise<boolean> => {
     setBusy(true);
     setNotice("");
     setError("");
@@ -46,8 +60,10 @@ export function LeadPage(props: { session: Session; leadId: string }) {
       await api(path, { method: "POST", body });
       setNotice(done);
       load();
+      return true;
     } catch (err) {
       setError(errorText(err));
+      return false;
     } finally {
       setBusy(false);
     }
@@ -147,22 +163,17 @@ export function LeadPage(props: { session: Session; leadId: string }) {
         </section>
       ) : null}
 
-      {admin && actions.length > 0 ? (
-        <section aria-labelledby="h-actions">
-          <h2 id="h-actions">Owner actions</h2>
-          <p class="button-row">
-            {actions.map((action) => (
-              <button
-                key={action}
-                type="button"
-                disabled={busy}
-                onClick={() => act(`${base}/actions`, { action }, `Action “${action}” sent.`)}
-              >
-                {action}
-              </button>
-            ))}
-          </p>
-        </section>
+      {admin && waitsForDecision(lead) ? (
+        <DecisionPanel
+          lead={lead}
+          busy={busy || actionPending}
+          onAct={(body: ActionBody, done: string) => {
+            const round = lead.ownership.round ?? 0;
+            void act(`${base}/actions`, body, done).then((ok) => {
+              if (ok) setPending({ round, until: Date.now() + FOLLOW_ACTION_MS });
+            });
+          }}
+        />
       ) : null}
 
       <section aria-labelledby="h-score">
