@@ -94,7 +94,13 @@ export type RetryResult =
  */
 export type ActResult =
   | { ok: true; queued: true }
-  | { ok: false; code: "not_found" | "not_awaiting" | "invalid"; message: string; field?: string };
+  | {
+      ok: false;
+      /** not_holder: a Slack click on an owner's lead by someone other than that owner. */
+      code: "not_found" | "not_awaiting" | "invalid" | "not_holder";
+      message: string;
+      field?: string;
+    };
 
 /** The ownership a lead's record carries once it has waited for someone (`result.ownership`). */
 export function ownershipOf(lead: Pick<LeadRecord, "result">): Ownership | undefined {
@@ -208,6 +214,31 @@ export const DEFAULT_HUBSPOT_EVENT_PROPERTIES = "lifecyclestage=marketingqualifi
 export function createLeadService(backend: LeadServiceBackend): LeadService {
   const { store, queue, deps, profile, events } = backend;
   const baseLog = backend.logger;
+
+  /**
+   * A Slack click on a lead that waits for its owner counts only from that owner: their message may sit in
+   * a channel others read (owner.slackChannel), and a forwarded DM is a link away. Null when the click
+   * may go on; the refusal otherwise. Without a notifier that knows Slack users, or an owner Slack does
+   * not know (their message went to a channel), there is nobody to compare with, and the click goes on.
+   */
+  async function slackClickerCheck(action: OwnerAction, ownership: Ownership): Promise<ActResult | null> {
+    if (action.via !== "slack" || ownership.waitingFor === "review" || !deps.notifier.userIdOf) return null;
+    const holder = deps.routing().owners.find((o) => o.id === ownership.ownerId);
+    if (!holder) return null;
+    let userId: string | null;
+    try {
+      userId = await deps.notifier.userIdOf(holder.email);
+    } catch (err) {
+      baseLog.warn({ ownerId: holder.id, err: messageOf(err) }, "slack user lookup failed");
+      throw new ServiceUnavailableError("Slack could not say who holds this lead; try again");
+    }
+    if (userId === null || userId === action.by) return null;
+    return {
+      ok: false,
+      code: "not_holder",
+      message: `only ${holder.name} can accept, reassign or decline this lead in Slack; an admin can act from the console`,
+    };
+  }
   const defaultRules = parseEventRules(DEFAULT_HUBSPOT_EVENT_PROPERTIES) as EventRules;
   const eventRules = backend.hubspotEventRules ?? defaultRules;
 
@@ -393,6 +424,8 @@ export function createLeadService(backend: LeadServiceBackend): LeadService {
       const to = check.action.to;
       if (to !== undefined && !deps.routing().owners.some((o) => o.id === to))
         return { ok: false, code: "invalid", field: "to", message: `to: routing.json has no owner "${to}"` };
+      const notHolder = await slackClickerCheck(check.action, ownership);
+      if (notHolder) return notHolder;
       const round = ownership.round ?? 0;
       const value: OwnerResume = {
         type: "action",

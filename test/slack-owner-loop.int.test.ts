@@ -194,6 +194,30 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
     expect(JSON.stringify(message.blocks)).toContain(`Declined: wrong territory — re-routed to ${nextName}`);
   });
 
+  it("a click on an owner's lead by anyone but that owner is refused with a line for the clicker", async () => {
+    const { leadId, message, user } = await waitingLead();
+    // Another owner (a forwarded DM, or a message in a channel others read) clicks Accept.
+    const other = [...ownerOf.keys()].find((id) => id !== user) as string;
+    const refused = await click(message, { action_id: ACTION_IDS.accept, value: leadId }, other);
+    expect(refused).toMatchObject({
+      status: 200,
+      body: { ok: false, error: "not_holder", response_type: "ephemeral", replace_original: false },
+    });
+    expect(String(refused.body.text)).toContain("Ethan Brooks");
+    // So is a stranger; nothing was queued for either, and the lead still waits for its owner.
+    expect(await click(message, { action_id: ACTION_IDS.accept, value: leadId }, "U0STRANGER")).toMatchObject(
+      { body: { error: "not_holder" } },
+    );
+    await waitsFor(leadId, "ethan.brooks");
+    expect(updatesOf(message)).toHaveLength(0);
+    // The owner's own click decides it.
+    expect(await click(message, { action_id: ACTION_IDS.accept, value: leadId }, user)).toMatchObject({
+      body: { ok: true },
+    });
+    const lead = await waitForStatus(service.runtime.store, leadId, ["completed"]);
+    expect(lead.result).toMatchObject({ ownership: { status: "accepted", decidedBy: user } });
+  });
+
   it("Reassign to… hands the lead to the picked owner, whose DM has the buttons", async () => {
     const { leadId, message, user } = await waitingLead();
     const maya = elementOf(message, ACTION_IDS.reassignTo).options?.find(

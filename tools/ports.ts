@@ -153,6 +153,11 @@ export interface Notifier {
    * the messages posted there since `after`; null when there is none.
    */
   findPosted(message: OwnerMessage, after: Date): Promise<PostedMessage | null>;
+  /**
+   * The chat user with this email (Slack: users.lookupByEmail), null when there is none. A notifier that
+   * reaches people in person has it: a click on an owner's message then counts only from that owner.
+   */
+  userIdOf?(email: string): Promise<string | null>;
 }
 
 // ---------------------------------------------------------------- Enrichment

@@ -150,7 +150,9 @@ export default async function slackRoutes(app: FastifyInstance): Promise<void> {
           ? `This lead was already decided; nothing changed. (${result.message})`
           : result.code === "not_found"
             ? "This lead no longer exists in LeadGraph."
-            : `That did not work: ${result.message}`;
+            : result.code === "not_holder"
+              ? `This lead waits for someone else: ${result.message}.`
+              : `That did not work: ${result.message}`;
       request.log.info({ leadId: decoded.leadId, code: result.code }, "slack action refused");
       return reply.code(200).send(ephemeral(result.code, text));
     },

@@ -135,6 +135,8 @@ export class SlackNotifier implements Notifier {
   readonly #host: string;
   /** DM channel per owner email: one lookup and one open per owner per process. */
   readonly #dmChannels = new Map<string, Promise<string | null>>();
+  /** Email (lower case) → Slack user id, as found; misses and failures are not kept. */
+  readonly #userIds = new Map<string, Promise<string | null>>();
 
   constructor(options: SlackNotifierOptions) {
     this.#caller = options.caller ?? new VendorCaller(slackPolicy());
@@ -246,37 +248,34 @@ export class SlackNotifier implements Notifier {
 
   /** The owner's DM channel id, or null when no Slack user has that email. */
   #dmChannel(email: string): Promise<string | null> {
-    const key = email.trim().toLowerCase();
-    const cached = this.#dmChannels.get(key);
-    if (cached) return cached;
-    const pending = this.#openDm(key);
-    this.#dmChannels.set(key, pending);
-    // Failures and misses are not cached: a transient error or an owner added to Slack later
-    // should be picked up by the next message.
-    pending.then(
-      (channel) => {
-        if (channel === null) this.#dmChannels.delete(key);
-      },
-      () => this.#dmChannels.delete(key),
-    );
-    return pending;
+    return cachedFound(this.#dmChannels, email.trim().toLowerCase(), (key) => this.#openDm(key));
   }
 
-  async #openDm(email: string): Promise<string | null> {
-    let userId: string | undefined;
+  /**
+   * The Slack user with this email (users.lookupByEmail), null when there is none: the person a DM to the
+   * owner reaches, and so the one whose clicks on it count (LeadService.act).
+   */
+  userIdOf(email: string): Promise<string | null> {
+    return cachedFound(this.#userIds, email.trim().toLowerCase(), (key) => this.#lookupUser(key));
+  }
+
+  async #lookupUser(email: string): Promise<string | null> {
     try {
       const found = await this.#idempotent("users.lookupByEmail", () =>
         this.#client.users.lookupByEmail({ email }),
       );
-      userId = found.user?.id;
+      return found.user?.id ?? null;
     } catch (err) {
       const cause =
         err instanceof Error ? (err.cause as { data?: { error?: unknown } } | undefined) : undefined;
       if (cause?.data?.error === "users_not_found") return null;
       throw err;
     }
-    if (!userId) return null;
-    const user = userId;
+  }
+
+  async #openDm(email: string): Promise<string | null> {
+    const user = await this.userIdOf(email);
+    if (!user) return null;
     const opened = await this.#idempotent("conversations.open", () =>
       this.#client.conversations.open({ users: user }),
     );
@@ -301,4 +300,26 @@ export class SlackNotifier implements Notifier {
       idempotent: false,
     });
   }
+}
+
+/**
+ * `find(key)` once per key while it finds something: a miss (null) or a failure is forgotten, so an owner
+ * added to Slack later, or a transient error, is looked up again next time.
+ */
+function cachedFound(
+  cache: Map<string, Promise<string | null>>,
+  key: string,
+  find: (key: string) => Promise<string | null>,
+): Promise<string | null> {
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const pending = find(key);
+  cache.set(key, pending);
+  pending.then(
+    (found) => {
+      if (found === null) cache.delete(key);
+    },
+    () => cache.delete(key),
+  );
+  return pending;
 }
