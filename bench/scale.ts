@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Agent } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,7 @@ import { parseEnv } from "../config/env.ts";
 import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
+import { cpuSeconds } from "./cpu.ts";
 import { postLead } from "./http.ts";
 import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
@@ -129,14 +130,6 @@ function start(role: string, args: string[], onCompleted: (n: number) => void): 
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 32 });
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat in clock ticks (100 a second). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** CPU seconds redis-server has used, from its INFO (Lua scripts included). */
 async function redisCpuSeconds(redis: Redis): Promise<number> {

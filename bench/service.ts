@@ -17,8 +17,13 @@
  * "Graph alone" is bench/graph.ts's one-thread figure: the whole graph in this process, in-memory
  * checkpointer, local adapters in memory, concurrency 16.
  *
+ * `--worker-threads N` is an experiment, not a way the service is deployed: the child's main thread takes
+ * leads in (host and intake, no worker) and N worker threads each run a worker runtime of their own (their
+ * own SQLite connection on the same file, or their own Redis connections), as `leadgraph worker` processes
+ * would, inside the one process.
+ *
  * Usage: node bench/service.ts [--profile embedded|redis|both] [--duration 8] [--grace 3]
- *        [--concurrency <WORKER_CONCURRENCY>] [--max-steps 8] [--cpu-prof-dir dir]
+ *        [--concurrency <WORKER_CONCURRENCY>] [--max-steps 8] [--cpu-prof-dir dir] [--worker-threads 0]
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -27,6 +32,7 @@ import { Agent } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parentPort, Worker } from "node:worker_threads";
 import { pino } from "pino";
 import { createGraphDeps } from "../app/adapters.ts";
 import { createLogger, silentLogger } from "../app/logger.ts";
@@ -39,6 +45,7 @@ import { buildApp } from "../http/app.ts";
 import { createMetrics } from "../http/metrics.ts";
 import { MemoryCounters, MemoryLedger } from "../store/memory.ts";
 import { startRedis } from "../test/helpers/redis-server.ts";
+import { cpuSeconds } from "./cpu.ts";
 import { postLead } from "./http.ts";
 import { distinctLead, SAMPLES, settlesLead } from "./samples.ts";
 
@@ -57,6 +64,7 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
     redis: { type: "string" },
     worker: { type: "boolean", default: true },
+    "worker-threads": { type: "string", default: "0" },
   },
 });
 
@@ -67,7 +75,8 @@ type Progress = [string, number, number];
 
 // ---------------------------------------------------------------- child: the service
 
-async function serve(): Promise<void> {
+/** The child's runtime (and each worker thread's), as `npm start` configures it. */
+async function childRuntime(worker: boolean) {
   const env = parseEnv({
     DATA_DIR: String(values["data-dir"]),
     LOG_LEVEL: "info",
@@ -84,7 +93,16 @@ async function serve(): Promise<void> {
     destination: destination as unknown as NodeJS.WritableStream,
   });
   const metrics = createMetrics();
-  const runtime = await createRuntime(env, { logger, worker: values.worker, metrics });
+  const runtime = await createRuntime(env, { logger, worker, metrics });
+  return { env, logger, metrics, runtime };
+}
+
+/** Collects when each lead was notified and settled, and hands the news to `send` every `everyMs`. */
+function progressReporter(
+  runtime: Awaited<ReturnType<typeof createRuntime>>,
+  send: (progress: Progress[]) => void,
+  everyMs: number,
+) {
   const pending = new Map<string, Progress>();
   const progress = (leadId: string) => {
     let p = pending.get(leadId);
@@ -94,21 +112,52 @@ async function serve(): Promise<void> {
     }
     return p;
   };
+  const merge = (news: Progress[]) => {
+    for (const [leadId, notifiedAt, settledAt] of news) {
+      const p = progress(leadId);
+      if (notifiedAt) p[1] = notifiedAt;
+      if (settledAt) p[2] = settledAt;
+    }
+  };
   runtime.subscribe((event) => {
     if (event.type === "lead.notified") progress(event.leadId)[1] = now();
     else if (settlesLead(event.type) && "leadId" in event) progress(event.leadId)[2] = now();
   });
-  const report = setInterval(() => {
+  const timer = setInterval(() => {
     if (pending.size === 0) return;
-    process.send?.([...pending.values()]);
+    send([...pending.values()]);
     pending.clear();
-  }, 50);
+  }, everyMs);
+  return { merge, stop: () => clearInterval(timer) };
+}
+
+/** A worker thread of `--worker-threads`: a worker runtime reporting its leads' progress to the main thread. */
+async function workerThread(): Promise<void> {
+  const { runtime } = await childRuntime(true);
+  progressReporter(runtime, (progress) => parentPort?.postMessage(progress), 20);
+}
+
+async function serve(): Promise<void> {
+  const threads = Number(values["worker-threads"]);
+  const { env, logger, metrics, runtime } = await childRuntime(threads > 0 ? false : values.worker);
+  const reporter = progressReporter(runtime, (progress) => process.send?.(progress), 50);
+  for (let i = 0; i < threads; i++) {
+    const thread = new Worker(new URL(import.meta.url), {
+      argv: [
+        "--role",
+        "worker-thread",
+        ...process.argv.slice(2).filter((a, j, all) => a !== "--role" && all[j - 1] !== "--role"),
+      ],
+    });
+    thread.on("message", (progress: Progress[]) => reporter.merge(progress));
+    thread.on("error", (err) => console.error(`worker thread failed: ${err.message}`));
+  }
   const app = await buildApp({ service: runtime.service, env, logger, metrics });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   process.send?.({ port: typeof address === "object" && address ? address.port : 0 });
   process.once("SIGTERM", () => {
-    clearInterval(report);
+    reporter.stop();
     void app
       .close()
       .then(() => runtime.close({ timeoutMs: 5000 }))
@@ -208,6 +257,13 @@ interface Step {
   incomplete: number;
   speedToLeadMs: { p50: number; p95: number; p99: number };
   webhookMs: { p50: number; p99: number };
+  /**
+   * Cores busy while the leads were offered: the service process (all its threads) and this one (the
+   * sender and graph-alone's idle runtime), from /proc; and the service's CPU per lead accepted, from
+   * the first offer until the leads settled (or the grace ran out).
+   */
+  cores: { service: number; bench: number };
+  serviceCpuMsPerLead: number;
   ok: boolean;
 }
 
@@ -225,6 +281,8 @@ async function offer(service: Service, rate: number, seconds: number, grace: num
   let rejected = 0;
   let sent = 0;
   const inFlight: Promise<void>[] = [];
+  const serviceCpuAtStart = cpuSeconds(service.child.pid);
+  const benchCpuAtStart = process.cpuUsage();
   const started = now();
   const total = Math.round(rate * seconds);
   while (sent < total) {
@@ -244,10 +302,14 @@ async function offer(service: Service, rate: number, seconds: number, grace: num
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
+  const windowSeconds = (now() - started) / 1000;
+  const serviceCpuInWindow = cpuSeconds(service.child.pid) - serviceCpuAtStart;
+  const benchCpuInWindow = process.cpuUsage(benchCpuAtStart);
   await Promise.all(inFlight);
   const deadline = now() + grace * 1000;
   const done = () => [...accepted.keys()].every((id) => (service.progress.get(id)?.completedAt ?? 0) > 0);
   while (!done() && now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const serviceCpu = cpuSeconds(service.child.pid) - serviceCpuAtStart;
   const latencies: number[] = [];
   let incomplete = 0;
   for (const [leadId, at] of accepted) {
@@ -272,6 +334,11 @@ async function offer(service: Service, rate: number, seconds: number, grace: num
       p99: round(pct(latencies, 0.99)),
     },
     webhookMs: { p50: round(pct(webhook, 0.5)), p99: round(pct(webhook, 0.99)) },
+    cores: {
+      service: Number((serviceCpuInWindow / windowSeconds).toFixed(2)),
+      bench: Number(((benchCpuInWindow.user + benchCpuInWindow.system) / 1e6 / windowSeconds).toFixed(2)),
+    },
+    serviceCpuMsPerLead: round((serviceCpu * 1000) / Math.max(1, accepted.size)),
     ok: rejected === 0 && incomplete === 0 && pct(latencies, 0.95) <= p95Ms,
   };
   // Let a failed step's backlog drain before the next one.
@@ -286,6 +353,7 @@ async function profileRun(profile: "embedded" | "redis", graphRate: number) {
   const args = ["--data-dir", dataDir];
   if (redis) args.push("--redis", redis.url);
   if (values.concurrency) args.push("--concurrency", values.concurrency);
+  args.push("--worker-threads", String(values["worker-threads"]));
   const service = await startService(args);
   const seconds = Number(values.duration);
   const grace = Number(values.grace);
@@ -312,6 +380,7 @@ async function profileRun(profile: "embedded" | "redis", graphRate: number) {
     return {
       profile,
       concurrency: values.concurrency ?? "default",
+      workerThreads: Number(values["worker-threads"]),
       sustainedLeadsPerSecond: best,
       ratioToGraphAlone: Number((best / graphRate).toFixed(2)),
       steps,
@@ -325,6 +394,8 @@ async function profileRun(profile: "embedded" | "redis", graphRate: number) {
 
 if (values.role === "service") {
   await serve();
+} else if (values.role === "worker-thread") {
+  await workerThread();
 } else {
   const profiles = values.profile === "both" ? (["embedded", "redis"] as const) : [values.profile];
   const before = loadavg()[0];
