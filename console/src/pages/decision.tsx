@@ -62,6 +62,8 @@ export function DecisionPanel(props: {
   const others = owners.filter((o) => o.id !== ownership.ownerId);
   const sent = (what: string) => `${what} sent: the lead moves on once the queue has applied it.`;
 
+  const ownerOptions = (list: OwnerChoice[]) => list.map((o) => ({ value: o.id, label: o.name ?? o.id }));
+
   return (
     <section class="decision" aria-labelledby="h-decision">
       <h2 id="h-decision">{review ? "Waiting for review" : "Waiting for the owner"}</h2>
@@ -97,24 +99,17 @@ export function DecisionPanel(props: {
               Nurture
             </button>
           </p>
-          <div class="decide">
-            <label for="route-to">Route to</label>
-            <select id="route-to" value={routeTo} onChange={(e) => setRouteTo(e.currentTarget.value)}>
-              <option value="">choose an owner</option>
-              {owners.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name ?? o.id}
-                </option>
-              ))}
-            </select>
-            <button
-              type="button"
-              disabled={busy || routeTo === ""}
-              onClick={() => onAct({ action: "route", to: routeTo }, sent("Route"))}
-            >
-              Route
-            </button>
-          </div>
+          <ChoiceRow
+            id="route-to"
+            label="Route to"
+            placeholder="choose an owner"
+            options={ownerOptions(owners)}
+            value={routeTo}
+            onChange={setRouteTo}
+            button="Route"
+            disabled={busy || routeTo === ""}
+            onClick={() => onAct({ action: "route", to: routeTo }, sent("Route"))}
+          />
         </>
       ) : (
         <>
@@ -123,50 +118,62 @@ export function DecisionPanel(props: {
               Accept
             </button>
           </p>
-          <div class="decide">
-            <label for="reassign-to">Reassign to</label>
-            <select
-              id="reassign-to"
-              value={reassignTo}
-              onChange={(e) => setReassignTo(e.currentTarget.value)}
-            >
-              <option value="">the next in the pool</option>
-              {others.map((o) => (
-                <option key={o.id} value={o.id}>
-                  {o.name ?? o.id}
-                </option>
-              ))}
-            </select>
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() =>
-                onAct({ action: "reassign", ...(reassignTo ? { to: reassignTo } : {}) }, sent("Reassign"))
-              }
-            >
-              Reassign
-            </button>
-          </div>
-          <div class="decide">
-            <label for="decline-reason">Decline because</label>
-            <select id="decline-reason" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
-              <option value="">choose a reason</option>
-              {reasons.map((r) => (
-                <option key={r} value={r}>
-                  {REASON_TEXT[r] ?? r}
-                </option>
-              ))}
-            </select>
-            <button
-              type="button"
-              disabled={busy || reason === ""}
-              onClick={() => onAct({ action: "decline", reason }, sent("Decline"))}
-            >
-              Decline
-            </button>
-          </div>
+          <ChoiceRow
+            id="reassign-to"
+            label="Reassign to"
+            placeholder="the next in the pool"
+            options={ownerOptions(others)}
+            value={reassignTo}
+            onChange={setReassignTo}
+            button="Reassign"
+            disabled={busy}
+            onClick={() =>
+              onAct({ action: "reassign", ...(reassignTo ? { to: reassignTo } : {}) }, sent("Reassign"))
+            }
+          />
+          <ChoiceRow
+            id="decline-reason"
+            label="Decline because"
+            placeholder="choose a reason"
+            options={reasons.map((r) => ({ value: r, label: REASON_TEXT[r] ?? r }))}
+            value={reason}
+            onChange={setReason}
+            button="Decline"
+            disabled={busy || reason === ""}
+            onClick={() => onAct({ action: "decline", reason }, sent("Decline"))}
+          />
         </>
       )}
     </section>
+  );
+}
+
+/** A labelled choice (empty: `placeholder`) and the button that acts on it. */
+function ChoiceRow(props: {
+  id: string;
+  label: string;
+  placeholder: string;
+  options: Array<{ value: string; label: string }>;
+  value: string;
+  onChange: (value: string) => void;
+  button: string;
+  disabled: boolean;
+  onClick: () => void;
+}) {
+  return (
+    <div class="decide">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <option value="">{props.placeholder}</option>
+        {props.options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <button type="button" disabled={props.disabled} onClick={props.onClick}>
+        {props.button}
+      </button>
+    </div>
   );
 }
