@@ -19,7 +19,7 @@ import {
 } from "../domain/ownership.ts";
 import { LEAD_SOURCES } from "../domain/types.ts";
 import { isPermanentError } from "../nodes/capture.ts";
-import type { LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
+import type { LeadRecord, LeadStore, LeadSummary, TimelineEntry } from "../store/lead-store.ts";
 import type { ResumeJob } from "../store/queue/job-queue.ts";
 import type { Logger } from "../tools/ports.ts";
 import type { LeadGraph } from "./build.ts";
@@ -93,7 +93,8 @@ export interface LeadRunner {
   stream(leadId: string, options?: RunOptions): AsyncGenerator<LeadEvent, RunOutcome>;
   /**
    * Resumes a waiting lead with an action or a timer (`Command({ resume })`). The first resume of a wait
-   * (its round) decides it, claimed through the ledger; any other resume of that round is a no-op ("stale").
+   * (its round) decides it, claimed through the ledger; any other resume of that round is a no-op ("stale"),
+   * unless the claimer's job failed for good: then the next resume of the round may decide a wait still open.
    */
   resume(leadId: string, job: { jobId: string; value: unknown }, options?: RunOptions): Promise<RunOutcome>;
 }
@@ -392,16 +393,58 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       log.info({ leadId, jobId: job.jobId, round }, "resume ignored: the lead no longer exists");
       return "stale";
     }
-    // The first resume of a wait decides it: two jobs of one round (a double click, an action racing its
-    // timer) meet here, and only the one the ledger names goes on, even on two workers at once.
-    const winner = await store.ledger.once(`${leadId}:decide:${round}`, async () => job.jobId);
-    if (winner !== job.jobId) {
+    const claim = await decideClaim(leadId, round, job.jobId);
+    if (claim.winner !== job.jobId) {
       log.info(
-        { leadId, jobId: job.jobId, round, decidedBy: winner },
+        { leadId, jobId: job.jobId, round, decidedBy: claim.winner },
         "resume ignored: the wait was already decided",
       );
       return "stale";
     }
+    try {
+      return await decide(lead, job, claim, options);
+    } catch (err) {
+      // This job's last attempt: whatever it did not decide, the next resume of the round may.
+      if (options.retryDelayMs === undefined || isPermanentError(err))
+        await store.ledger
+          .once(`${claim.key}:failed`, async () => true)
+          .catch((markErr: unknown) =>
+            log.error({ leadId, round, err: messageOf(markErr) }, "could not hand the wait's round on"),
+          );
+      throw err;
+    }
+  }
+
+  /**
+   * Which resume decides the wait of `round`: the first to claim it in the ledger, so that two of one round
+   * (a double click, an action racing its timer) give one outcome, even on two workers at once. A decider
+   * whose job failed for good marks its claim failed, and the round's claim passes to the next resume of it
+   * (`inherited`), which may decide a wait still open and nothing else.
+   */
+  async function decideClaim(
+    leadId: string,
+    round: number,
+    jobId: string,
+  ): Promise<{ key: string; winner: string; inherited: boolean }> {
+    let key = `${leadId}:decide:${round}`;
+    for (let inherited = false; ; inherited = true) {
+      const winner = await store.ledger.once(key, async () => jobId);
+      if (winner === jobId || !(await store.ledger.get<boolean>(`${key}:failed`)))
+        return { key, winner, inherited };
+      key = `${key}:next`;
+    }
+  }
+
+  /** Resumes the lead's wait with the value of the job that claimed its round. */
+  async function decide(
+    lead: LeadRecord,
+    job: { jobId: string; value: unknown },
+    claim: { inherited: boolean },
+    options: RunOptions,
+  ): Promise<RunOutcome> {
+    const { leadId } = lead;
+    const value = job.value as OwnerResume;
+    const round = value.round;
     const emit = emitter(Date.parse(lead.receivedAt));
     const config = { configurable: { thread_id: leadId } };
     const snapshot = await graph.getState(config);
@@ -413,6 +456,10 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
         { leadId, jobId: job.jobId, round, waiting: wait.round },
         "resume ignored: the lead waits in a later round",
       );
+      return "stale";
+    } else if (claim.inherited) {
+      // The failed decider's run got past the wait: what is left of it is an admin retry's, not ours.
+      log.info({ leadId, jobId: job.jobId, round }, "resume ignored: the wait was decided before it failed");
       return "stale";
     } else if (snapshot.next.length > 0)
       input = null; // this resume's earlier run stopped part-way

@@ -91,6 +91,36 @@ describe("EmbeddedQueue", () => {
     expect(await second.enqueueResume({ leadId: "a", jobId: "act:a:0", value: {} })).toBe(true);
   });
 
+  it("queues a resume id again once its job failed for good, as BullMQ does; not while it waits or runs", async () => {
+    const queue = open({ attempts: 1 });
+    expect(await queue.enqueueResume({ leadId: "a", jobId: "act:a:0", value: { n: 1 } })).toBe(true);
+    const runs: unknown[] = [];
+    queue.start(
+      async (_leadId, run) => {
+        runs.push(run.resume?.value);
+        if (runs.length === 1) throw new Error("the store was down");
+      },
+      { concurrency: 1 },
+    );
+    const state = () =>
+      (db.prepare("SELECT state FROM jobs WHERE lead_id = 'act:a:0'").get() as { state?: string } | undefined)
+        ?.state;
+    await until(() => state() === "failed", "the resume failed for good");
+    // A later action of the same wait round takes the job's place, with its own value.
+    expect(await queue.enqueueResume({ leadId: "a", jobId: "act:a:0", value: { n: 2 } })).toBe(true);
+    await until(() => runs.length === 2, "the second action");
+    expect(runs).toEqual([{ n: 1 }, { n: 2 }]);
+    await until(() => state() === undefined, "done and gone");
+    // Still one job per id while it waits.
+    const held = open();
+    expect(
+      await held.enqueueResume({ leadId: "b", jobId: "sla:b:0", value: {}, runAt: Date.now() + 3_600_000 }),
+    ).toBe(true);
+    expect(
+      await held.enqueueResume({ leadId: "b", jobId: "sla:b:0", value: {}, runAt: Date.now() + 3_600_000 }),
+    ).toBe(false);
+  });
+
   it("remove drops the lead's job and its resume jobs, not other leads' (retention)", async () => {
     const queue = open();
     await queue.enqueue("a");

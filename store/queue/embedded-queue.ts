@@ -90,10 +90,14 @@ function prepare(db: DatabaseSync) {
       `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, priority)
        VALUES (?1, 'waiting', 0, ?2, ?3, ?3, ?3, ?4) ON CONFLICT (lead_id) DO NOTHING`,
     ),
-    // A resume job (an owner's action, an SLA timer at its deadline): one row per job id, added once.
+    // A resume job (an owner's action, an SLA timer at its deadline): one row per job id while it waits or
+    // runs; one that failed for good makes room for the next of its id (as BullMQ's enqueueResume does).
     insertResume: p(
       `INSERT INTO jobs (lead_id, state, attempts_made, max_attempts, run_at_ms, created_at_ms, updated_at_ms, priority, kind, payload)
-       VALUES (?1, 'waiting', 0, ?2, ?3, ?4, ?4, 0, 'resume', ?5) ON CONFLICT (lead_id) DO NOTHING`,
+       VALUES (?1, 'waiting', 0, ?2, ?3, ?4, ?4, 0, 'resume', ?5)
+       ON CONFLICT (lead_id) DO UPDATE SET state = 'waiting', attempts_made = 0, max_attempts = ?2,
+         run_at_ms = ?3, updated_at_ms = ?4, payload = ?5, owner = NULL, lease_until_ms = NULL, last_error = NULL
+       WHERE jobs.state = 'failed' AND jobs.kind = 'resume'`,
     ),
     // A running job is left alone: its worker records the outcome.
     requeue: p(
