@@ -115,8 +115,13 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
     return element;
   }
 
-  async function click(message: SlackPostedMessage, element: ClickedElement, user: string) {
-    const signed = signedInteraction(SECRET, blockActions(element, message, user));
+  async function click(
+    message: SlackPostedMessage,
+    element: ClickedElement,
+    user: string,
+    responseUrl?: string,
+  ) {
+    const signed = signedInteraction(SECRET, blockActions(element, message, user, responseUrl));
     const res = await fetch(`${base}/slack/interactions`, {
       method: "POST",
       headers: signed.headers,
@@ -198,18 +203,36 @@ describe.each(PROFILES)("the owner's Slack loop, %s profile", (profile) => {
     const { leadId, message, user } = await waitingLead();
     // Another owner (a forwarded DM, or a message in a channel others read) clicks Accept.
     const other = [...ownerOf.keys()].find((id) => id !== user) as string;
-    const refused = await click(message, { action_id: ACTION_IDS.accept, value: leadId }, other);
+    const hook = slack.responseUrl(`${profile}-${leadId}`);
+    const refused = await click(message, { action_id: ACTION_IDS.accept, value: leadId }, other, hook);
     expect(refused).toMatchObject({
       status: 200,
       body: { ok: false, error: "not_holder", response_type: "ephemeral", replace_original: false },
     });
     expect(String(refused.body.text)).toContain("Ethan Brooks");
-    // So is a stranger; nothing was queued for either, and the lead still waits for its owner.
-    expect(await click(message, { action_id: ACTION_IDS.accept, value: leadId }, "U0STRANGER")).toMatchObject(
-      { body: { error: "not_holder" } },
+    // Slack shows the clicker nothing of that answer: the line goes to the click's response_url.
+    const told = await eventually(
+      () => slack.calls("response_url").find((r) => r.body.text === refused.body.text),
+      "the line for the clicker",
     );
+    expect(told.body).toEqual({
+      response_type: "ephemeral",
+      replace_original: false,
+      text: refused.body.text,
+    });
+    // So is a stranger; nothing was queued for either, and the lead still waits for its owner. The
+    // stranger's click names a response_url that is neither Slack's nor SLACK_API_URL's: nothing is posted.
+    expect(
+      await click(
+        message,
+        { action_id: ACTION_IDS.accept, value: leadId },
+        "U0STRANGER",
+        "http://127.0.0.1:9/actions/T0TEAM/elsewhere",
+      ),
+    ).toMatchObject({ body: { error: "not_holder" } });
     await waitsFor(leadId, "ethan.brooks");
     expect(updatesOf(message)).toHaveLength(0);
+    expect(slack.calls("response_url")).toHaveLength(1);
     // The owner's own click decides it.
     expect(await click(message, { action_id: ACTION_IDS.accept, value: leadId }, user)).toMatchObject({
       body: { ok: true },

@@ -2,7 +2,9 @@
  * `POST /slack/interactions`: Slack's request when someone clicks a button or picks an option in a LeadGraph
  * message. The signature (`v0`, SLACK_SIGNING_SECRET) is checked on the raw bytes before the payload is read;
  * the click becomes an owner or review action (`LeadService.act`, via "slack", by the clicking user's id),
- * which is queued: Slack is answered at once (it allows 3 s) and the lead's resume updates the message.
+ * which is queued: Slack is answered at once (it allows 3 s) and the lead's resume updates the message. A
+ * click that changes nothing (decided already, not the clicker's lead) is told so to the clicker alone,
+ * through the click's `response_url`.
  * Without SLACK_SIGNING_SECRET the route answers 404.
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -22,6 +24,46 @@ interface InteractionPayload {
   type?: unknown;
   user?: { id?: unknown } | null;
   actions?: unknown;
+  response_url?: unknown;
+}
+
+/** How long an answer posted to the clicker's `response_url` may take before it is given up. */
+const RESPONSE_URL_TIMEOUT_MS = 5_000;
+
+/**
+ * Where the line for the clicker may be posted: the payload's `response_url` when it is Slack's (https on
+ * hooks.slack.com), or on SLACK_API_URL's origin when that is set (a proxy, a test's loopback fake); never
+ * anywhere else, though the payload is signed.
+ */
+function responseUrlOf(payload: InteractionPayload, slackApiUrl: string | undefined): URL | undefined {
+  if (typeof payload.response_url !== "string") return undefined;
+  let url: URL;
+  try {
+    url = new URL(payload.response_url);
+  } catch {
+    return undefined;
+  }
+  const allowed = slackApiUrl ? new URL(slackApiUrl).origin : "https://hooks.slack.com";
+  return url.origin === allowed ? url : undefined;
+}
+
+/**
+ * Slack shows nothing of our answer to a button click: the line reaches the clicker as an ephemeral message
+ * posted to the click's `response_url`, in the background (the 200 has gone). Failures are logged, without
+ * the URL (it carries a token).
+ */
+async function tellClicker(url: URL, text: string, log: FastifyRequest["log"]): Promise<void> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ response_type: "ephemeral", replace_original: false, text }),
+      signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
+    });
+    if (!res.ok) log.warn({ status: res.status }, "slack response_url refused the line for the clicker");
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, "slack response_url unreachable");
+  }
 }
 
 /** Our answer to Slack: nothing to show (the message updates itself), or a line only the clicker sees. */
@@ -92,8 +134,10 @@ export default async function slackRoutes(app: FastifyInstance): Promise<void> {
           "the timestamp within 5 minutes of ours (else 401). The click is queued as the lead's owner or " +
           "review action (`lead.accept`, `lead.reassign`, `lead.reassign_to`, `lead.decline`, `review.approve`, " +
           "`review.route`, `review.nurture`) and answered 200 at once; the lead's message is then updated in " +
-          "place. A lead already decided, unknown, or an action that does not fit answers 200 with an " +
-          "ephemeral `text` saying so. 404 when SLACK_SIGNING_SECRET is not set.",
+          "place. A lead already decided, unknown, not the clicker's to decide, or an action that does not " +
+          "fit answers 200 with an ephemeral `text` saying so, which is also posted to the click's " +
+          "`response_url` (Slack shows the clicker nothing of the answer itself). 404 when " +
+          "SLACK_SIGNING_SECRET is not set.",
         tags: ["slack"],
         headers: {
           type: "object",
@@ -154,6 +198,8 @@ export default async function slackRoutes(app: FastifyInstance): Promise<void> {
               ? `This lead waits for someone else: ${result.message}.`
               : `That did not work: ${result.message}`;
       request.log.info({ leadId: decoded.leadId, code: result.code }, "slack action refused");
+      const responseUrl = app.env.SLACK_BOT_TOKEN ? responseUrlOf(payload, app.env.SLACK_API_URL) : undefined;
+      if (responseUrl) void tellClicker(responseUrl, text, request.log);
       return reply.code(200).send(ephemeral(result.code, text));
     },
   );

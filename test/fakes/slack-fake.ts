@@ -74,6 +74,11 @@ export class SlackFake {
     return this.#url;
   }
 
+  /** A click's `response_url` on this fake (the service posts the line for the clicker there). */
+  responseUrl(id: string): string {
+    return new URL(`/actions/T0TEAM/${id}`, this.#url).href;
+  }
+
   async close(): Promise<void> {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -102,7 +107,10 @@ export class SlackFake {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
-    const method = url.pathname.replace(/^\/api\//, "");
+    // A click's response_url (Slack's hooks.slack.com/actions/...) is recorded as the "response_url" method.
+    const method = url.pathname.startsWith("/actions/")
+      ? "response_url"
+      : url.pathname.replace(/^\/api\//, "");
     const raw = await readBody(req);
     const type = req.headers["content-type"] ?? "";
     const body: Record<string, unknown> = type.includes("application/json")
@@ -136,6 +144,7 @@ export class SlackFake {
       return;
     }
 
+    if (method === "response_url") return ok(res, { ok: true });
     const auth = req.headers.authorization;
     if (!auth) return ok(res, { ok: false, error: "not_authed" });
     if (auth !== `Bearer ${this.token}`) return ok(res, { ok: false, error: "invalid_auth" });

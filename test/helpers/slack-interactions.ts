@@ -12,6 +12,7 @@ export function blockActions(
   element: ClickedElement,
   message?: { channel: string; ts: string },
   user = "U0ANNA",
+  responseUrl = "https://hooks.slack.com/actions/T0TEAM/1/abc",
 ): string {
   const payload = {
     type: "block_actions",
@@ -27,7 +28,7 @@ export function blockActions(
     trigger_id: "13345224609.738474920.8088930838d88f008e0",
     team: { id: "T0TEAM", domain: "example" },
     channel: { id: message?.channel ?? "D0ANNA", name: "directmessage" },
-    response_url: "https://hooks.slack.com/actions/T0TEAM/1/abc",
+    response_url: responseUrl,
     actions: [
       {
         type: element.selected_option ? "static_select" : "button",
