@@ -122,6 +122,16 @@ export class LeadMissingError extends Error {
   }
 }
 
+/**
+ * Whether the queue runs this job no more after `err`: it has no attempt left, or no rerun can fix the cause
+ * (the worker ends such a job at once, app/runtime.ts). A run's failure comes wrapped in a LeadRunError.
+ */
+function isLastAttempt(err: unknown, options: RunOptions): boolean {
+  return (
+    options.retryDelayMs === undefined || isPermanentError(err instanceof LeadRunError ? err.cause : err)
+  );
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -405,7 +415,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
       return await decide(lead, job, claim, options);
     } catch (err) {
       // This job's last attempt: whatever it did not decide, the next resume of the round may.
-      if (options.retryDelayMs === undefined || isPermanentError(err))
+      if (isLastAttempt(err, options))
         await store.ledger
           .once(`${claim.key}:failed`, async () => true)
           .catch((markErr: unknown) =>
@@ -586,7 +596,7 @@ export function createLeadRunner(options: LeadRunnerOptions): LeadRunner {
     const error = { ...(failedStep ? { node: failedStep.node } : {}), message, ...(cause ? { cause } : {}) };
     const facets = finalState ? leadFacets(finalState) : undefined;
     const nextAttemptAt =
-      options.retryDelayMs === undefined || isPermanentError(err)
+      options.retryDelayMs === undefined || isLastAttempt(err, options)
         ? undefined
         : new Date(clock().getTime() + options.retryDelayMs).toISOString();
     // A resume the queue runs again stays `awaiting` meanwhile: a `retrying` lead would be requeued by the
